@@ -1,0 +1,1 @@
+"""SafeCampus dashboard: wall screen, duty officer console, trends (Dash pages)."""

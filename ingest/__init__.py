@@ -1,0 +1,1 @@
+"""SafeCampus data plane: settings, database, MQTT contract, ingest and alarms."""

@@ -1,0 +1,154 @@
+"""The ``safecampus`` command: one entry point, one function per subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+
+from ingest.config import Settings, load_settings
+from ingest.errors import SafeCampusError
+
+logger = logging.getLogger("safecampus")
+
+
+def _stop_event() -> threading.Event:
+    """An event set by SIGINT or SIGTERM, so every long-running command stops cleanly."""
+    stop = threading.Event()
+
+    def handler(_sig: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    """Start the whole system (embedded services where none are configured)."""
+    from ingest.runner import run_all
+
+    return run_all(settings, _stop_event())
+
+
+def cmd_ingest(settings: Settings, _args: argparse.Namespace) -> int:
+    """Run one ingestor until stopped."""
+    from ingest.service_main import run_ingest
+
+    return run_ingest(settings, _stop_event())
+
+
+def cmd_dashboard(settings: Settings, _args: argparse.Namespace) -> int:
+    """Serve the dashboard."""
+    from dashboard.server import serve
+
+    return serve(settings)
+
+
+def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
+    """Publish normal campus life (and, later, scenarios) to the broker."""
+    from sensors_sim.commands import run_sim
+
+    return run_sim(settings, args, _stop_event())
+
+
+def cmd_db_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    """Apply pending migrations and the configured policies."""
+    from ingest.db.migrate import migrate
+    from ingest.db.policies import apply_policies
+    from ingest.db.pool import connect
+
+    url = settings.db_owner_url or settings.require_db_url()
+    mode, applied = migrate(url, settings.db_mode)
+    with connect(url, autocommit=True) as conn:
+        apply_policies(conn, mode, settings)
+    print(f"database mode {mode}; applied {len(applied)} migration(s)")  # noqa: T201 - CLI output
+    return 0
+
+
+def cmd_db_status(settings: Settings, args: argparse.Namespace) -> int:
+    """Print mode, schema version and counts."""
+    from ingest.db.pool import connect
+    from ingest.db.status import db_status
+
+    with connect(settings.require_db_url()) as conn:
+        status = db_status(conn)
+    if args.json:
+        print(json.dumps(status))  # noqa: T201 - CLI output
+    else:
+        for key, value in status.items():
+            print(f"{key:20} {value}")  # noqa: T201 - CLI output
+    return 0
+
+
+def cmd_site_load(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a site file into the registry."""
+    from ingest.db.pool import connect
+    from ingest.registry import load_site as load_into_db
+    from sensors_sim.site import load_site
+
+    site = load_site(args.file)
+    with connect(settings.require_db_url()) as conn:
+        result = load_into_db(conn, site)
+    print(  # noqa: T201 - CLI output
+        f"{site.name}: {result.buildings} buildings, {result.rooms} rooms, "
+        f"{result.sensors} sensors ({result.retired_sensors} retired)"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="safecampus", description="SafeCampus security monitoring")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the whole system").set_defaults(func=cmd_run)
+    sub.add_parser("ingest", help="run an ingestor").set_defaults(func=cmd_ingest)
+    sub.add_parser("dashboard", help="serve the dashboard").set_defaults(func=cmd_dashboard)
+
+    sim = sub.add_parser("sim", help="simulate sensors")
+    from sensors_sim.commands import add_arguments
+
+    add_arguments(sim)
+    sim.set_defaults(func=cmd_sim)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("migrate", help="apply migrations").set_defaults(func=cmd_db_migrate)
+    status = db.add_parser("status", help="mode, schema version and counts")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    status.set_defaults(func=cmd_db_status)
+
+    site = sub.add_parser("site", help="site registry").add_subparsers(dest="site_command", required=True)
+    load = site.add_parser("load", help="load a site file into the database")
+    load.add_argument("file")
+    load.set_defaults(func=cmd_site_load)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``safecampus`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SafeCampusError as exc:
+        print(f"safecampus: invalid settings\n{exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    func: Callable[[Settings, argparse.Namespace], int] = args.func
+    try:
+        return func(settings, args)
+    except SafeCampusError as exc:
+        print(f"safecampus: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

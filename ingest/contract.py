@@ -1,0 +1,295 @@
+"""The MQTT contract: topic tree and payload validation (docs/mqtt.md is its documentation).
+
+Everything here is pure: no I/O, so it is safe to call from paho's ``on_message``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ingest.errors import ContractError
+
+CONTRACT_VERSION = "v1"
+ROOT = f"campus/{CONTRACT_VERSION}"
+KINDS = ("smoke", "door", "lab", "status")
+MAX_PAYLOAD_BYTES = 64 * 1024
+DEAD_LETTER_KEEP_BYTES = 8 * 1024
+
+SMOKE_STATES = ("normal", "pre_alarm", "alarm", "fault")
+DOOR_EVENTS = (
+    "access_granted",
+    "access_denied",
+    "door_forced",
+    "door_held_open",
+    "door_opened",
+    "door_closed",
+    "tamper",
+)
+GASES = ("CO", "H2S", "NH3", "CL2", "HCL", "VOC", "CO2", "NO2", "SO2", "CH4", "H2")
+PLAIN_METRICS = ("lel_pct", "o2_pct", "temperature_c", "humidity_pct", "face_velocity_mps")
+LAB_METRICS = tuple(f"gas_ppm.{g}" for g in GASES) + PLAIN_METRICS
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_EPOCH_MS_MIN = 946_684_800_000  # 2000-01-01: smaller integers are not epoch milliseconds
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """The parts of a sensor topic ``campus/v1/<building>/<kind>/<sensor_id>``."""
+
+    building: str
+    kind: str
+    sensor_id: str
+
+
+@dataclass(slots=True)
+class Event:
+    """A validated sensor event, ready to store."""
+
+    topic: str
+    building: str
+    kind: str
+    sensor_id: str
+    event_id: str
+    ts: datetime
+    received_at: datetime
+    payload: dict[str, Any]
+    seq: int | None = None
+    drill: bool = False
+    state: str | None = None
+    readings: dict[str, float] = field(default_factory=dict)
+    raw_json: str = "{}"
+
+
+def event_topic(building: str, kind: str, sensor_id: str) -> str:
+    """Build the topic a sensor publishes on."""
+    for part in (building, sensor_id):
+        if not _SEGMENT.match(part):
+            raise ContractError(f"invalid topic segment {part!r}")
+    if kind not in KINDS:
+        raise ContractError(f"unknown kind {kind!r}")
+    return f"{ROOT}/{building}/{kind}/{sensor_id}"
+
+
+def subscription(share_group: str = "") -> str:
+    """The ingest subscription, as an MQTT 5 shared subscription when a group is given."""
+    base = f"{ROOT}/+/+/+"
+    return f"$share/{share_group}/{base}" if share_group else base
+
+
+def service_topic(service: str, instance: str) -> str:
+    """Where a SafeCampus service publishes its retained availability."""
+    return f"{ROOT}/_service/{service}/{instance}"
+
+
+def alarm_topic(alarm_id: int | str) -> str:
+    """Where an alarm's retained current state is published."""
+    return f"{ROOT}/_alarms/{alarm_id}"
+
+
+def is_reserved(topic: str) -> bool:
+    """True for SafeCampus's own topics (``campus/v1/_service/...``, ``campus/v1/_alarms/...``)."""
+    return topic.startswith(f"{ROOT}/_")
+
+
+def parse_topic(topic: str) -> Topic:
+    """Split a sensor topic into its parts, or raise ContractError."""
+    parts = topic.split("/")
+    if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != ROOT:
+        raise ContractError(f"topic is not {ROOT}/<building>/<kind>/<sensor_id>")
+    building, kind, sensor_id = parts[2], parts[3], parts[4]
+    if kind not in KINDS:
+        raise ContractError(f"unknown kind {kind!r}")
+    if not _SEGMENT.match(building):
+        raise ContractError("invalid building in topic")
+    if not _SEGMENT.match(sensor_id):
+        raise ContractError("invalid sensor id in topic")
+    return Topic(building, kind, sensor_id)
+
+
+def parse_ts(value: Any) -> datetime:
+    """Parse an RFC 3339 timestamp with offset, or integer epoch milliseconds."""
+    if isinstance(value, bool):
+        raise ContractError("ts must be RFC 3339 text or epoch milliseconds")
+    if isinstance(value, int):
+        if not _EPOCH_MS_MIN <= value <= 32_503_680_000_000:
+            raise ContractError("ts epoch milliseconds out of range")
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    if isinstance(value, str) and _RFC3339.match(value):
+        text = value.replace("z", "Z").replace("Z", "+00:00")
+        if "." in text:  # Python keeps microseconds only
+            head, rest = text.split(".", 1)
+            frac, off = rest[:-6], rest[-6:]
+            text = f"{head}.{frac[:6].ljust(6, '0')}{off}"
+        try:
+            return datetime.fromisoformat(text).astimezone(UTC)
+        except ValueError as exc:
+            raise ContractError("ts is not a valid date and time") from exc
+    raise ContractError("ts must be RFC 3339 with an offset, or epoch milliseconds")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _reject_constant(name: str) -> Any:
+    raise ContractError(f"{name} is not a JSON number")
+
+
+def _number(payload: dict[str, Any], key: str, lo: float, hi: float) -> float | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ContractError(f"{key} must be a number")
+    if not lo <= value <= hi:
+        raise ContractError(f"{key} must be between {lo:g} and {hi:g}")
+    return float(value)
+
+
+def _text(payload: dict[str, Any], key: str, max_len: int = 128) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > max_len:
+        raise ContractError(f"{key} must be text of 1 to {max_len} characters")
+    return value
+
+
+def _check_smoke(payload: dict[str, Any], event: Event) -> None:
+    state = payload.get("state")
+    if state not in SMOKE_STATES:
+        raise ContractError(f"smoke state must be one of {', '.join(SMOKE_STATES)}")
+    event.state = state
+    obscuration = _number(payload, "obscuration", 0, 100)
+    if obscuration is not None:
+        event.readings["obscuration_pct_m"] = obscuration
+    battery = _number(payload, "battery_pct", 0, 100)
+    if battery is not None:
+        event.readings["battery_pct"] = battery
+
+
+def _check_door(payload: dict[str, Any], event: Event) -> None:
+    kind = payload.get("event")
+    if kind not in DOOR_EVENTS:
+        raise ContractError(f"door event must be one of {', '.join(DOOR_EVENTS)}")
+    event.state = kind
+    _text(payload, "credential")
+    _text(payload, "reason")
+
+
+def _check_lab(payload: dict[str, Any], event: Event) -> None:
+    readings = payload.get("readings")
+    if not isinstance(readings, dict) or not readings:
+        raise ContractError("lab readings must be a non-empty object of metric -> number")
+    for metric, value in readings.items():
+        if metric not in LAB_METRICS:
+            raise ContractError(f"unknown lab metric {str(metric)[:40]!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ContractError(f"reading {metric} must be a number")
+        if not math.isfinite(value) or abs(value) > 1e9:
+            raise ContractError(f"reading {metric} is out of range")
+        event.readings[metric] = float(value)
+    event.state = "readings"
+
+
+def _check_status(payload: dict[str, Any], event: Event) -> None:
+    battery = _number(payload, "battery_pct", 0, 100)
+    if battery is not None:
+        event.readings["battery_pct"] = battery
+    rssi = _number(payload, "rssi_dbm", -200, 50)
+    if rssi is not None:
+        event.readings["rssi_dbm"] = rssi
+    _text(payload, "firmware", 64)
+    event.state = "heartbeat"
+
+
+_CHECKS = {"smoke": _check_smoke, "door": _check_door, "lab": _check_lab, "status": _check_status}
+
+
+def decode(
+    topic: str,
+    raw: bytes,
+    received_at: datetime,
+    *,
+    max_future: timedelta = timedelta(minutes=5),
+) -> Event:
+    """Validate one MQTT message against the contract; raise ContractError with the reason."""
+    where = parse_topic(topic)
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise ContractError(f"payload is {len(raw)} bytes, over the {MAX_PAYLOAD_BYTES} limit")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractError("payload is not valid UTF-8") from exc
+    try:
+        payload = json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ContractError("payload is not valid JSON") from exc
+    if not isinstance(payload, dict):
+        raise ContractError("payload must be a JSON object")
+    try:
+        canonical = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        canonical.encode("utf-8")
+    except (UnicodeEncodeError, RecursionError) as exc:
+        raise ContractError("payload holds text that is not valid Unicode") from exc
+    if "\\u0000" in canonical and _has_nul(payload):
+        raise ContractError("payload holds a NUL character")
+    event_id = payload.get("event_id")
+    if isinstance(event_id, int) and not isinstance(event_id, bool):
+        event_id = str(event_id)
+    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 128:
+        raise ContractError("event_id is missing or not text of 1 to 128 characters")
+    if "ts" not in payload:
+        raise ContractError("ts is missing")
+    ts = parse_ts(payload["ts"])
+    if ts - received_at > max_future:
+        raise ContractError(f"ts is {int((ts - received_at).total_seconds())} s in the future")
+    named = payload.get("sensor_id")
+    if named is not None and named != where.sensor_id:
+        raise ContractError("sensor_id in payload differs from the topic")
+    seq = payload.get("seq")
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
+        raise ContractError("seq must be a non-negative integer")
+    drill = payload.get("drill", False)
+    if not isinstance(drill, bool):
+        raise ContractError("drill must be true or false")
+    event = Event(
+        topic=topic,
+        building=where.building,
+        kind=where.kind,
+        sensor_id=where.sensor_id,
+        event_id=event_id,
+        ts=ts,
+        received_at=received_at,
+        payload=payload,
+        seq=seq,
+        drill=drill,
+        raw_json=canonical,
+    )
+    _CHECKS[where.kind](payload, event)
+    return event
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """Serialise a payload the way SafeCampus publishers do."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def format_ts(ts: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds, as publishers send it."""
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""Database access: one pool per process, numbered migrations, named queries."""

@@ -1,0 +1,121 @@
+"""Forward-only numbered SQL migrations, on plain PostgreSQL or TimescaleDB.
+
+A migration is ``NNNN_name.sql`` plus an optional ``NNNN_name.<mode>.sql`` for the
+mode the database runs in (``timescaledb`` or ``postgresql``). Each version is
+applied in one transaction, under an advisory lock so concurrent starters are safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+
+from ingest.db import queries as q
+from ingest.errors import MigrationError
+
+logger = logging.getLogger(__name__)
+
+MODES = ("timescaledb", "postgresql")
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_LOCK_KEY = 0x5AFEC0
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered migration and its mode-specific parts."""
+
+    version: int
+    name: str
+    common: str
+    per_mode: dict[str, str]
+
+    def sql_for(self, mode: str) -> list[str]:
+        """The scripts to run, in order, for a database in ``mode``."""
+        return [s for s in (self.common, self.per_mode.get(mode, "")) if s.strip()]
+
+
+def load_migrations() -> list[Migration]:
+    """Read the migrations shipped in ``ingest/db/migrations``."""
+    folder = resources.files("ingest.db") / "migrations"
+    files = {f.name: f.read_text(encoding="utf-8") for f in folder.iterdir() if f.name.endswith(".sql")}
+    found = []
+    for fname, text in sorted(files.items()):
+        m = _NAME.match(fname)
+        if not m:
+            continue
+        stem = fname[: -len(".sql")]
+        per_mode = {mode: files.get(f"{stem}.{mode}.sql", "") for mode in MODES}
+        found.append(Migration(int(m.group(1)), m.group(2), text, per_mode))
+    versions = [mg.version for mg in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise MigrationError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+def detect_mode(conn: psycopg.Connection, wanted: str = "auto") -> str:
+    """Create the timescaledb extension when possible; return the mode to use."""
+    row = conn.execute(q.TIMESCALE_AVAILABLE).fetchone()
+    available = bool(row and row[0])
+    if wanted == "postgresql" or (wanted == "auto" and not available):
+        return "postgresql"
+    if not available:
+        raise MigrationError("SAFECAMPUS_DB_MODE=timescaledb but the extension is not installed")
+    try:
+        with conn.transaction():
+            conn.execute(q.CREATE_TIMESCALE)
+    except psycopg.Error as exc:
+        if wanted == "timescaledb":
+            raise MigrationError(f"cannot create the timescaledb extension: {exc}") from exc
+        logger.warning("timescaledb is installed but cannot be created (%s); using plain PostgreSQL", exc)
+        return "postgresql"
+    return "timescaledb"
+
+
+def current_version(conn: psycopg.Connection) -> int:
+    """The highest applied migration, 0 on an empty database."""
+    conn.execute(q.CREATE_MIGRATIONS_TABLE)
+    row = conn.execute(q.SCHEMA_VERSION).fetchone()
+    return int(row[0]) if row else 0
+
+
+def recorded_mode(conn: psycopg.Connection) -> str | None:
+    """The mode stored in ``meta`` by the first migration run, if any."""
+    exists = conn.execute(q.META_EXISTS).fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = conn.execute(q.GET_META, {"key": "mode"}).fetchone()
+    return row[0] if row else None
+
+
+def migrate(db_url: str, wanted_mode: str = "auto") -> tuple[str, list[int]]:
+    """Apply every pending migration; return the mode and the versions applied."""
+    applied: list[int] = []
+    try:
+        with psycopg.connect(db_url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(q.ADVISORY_LOCK, {"key": _LOCK_KEY})
+            try:
+                mode = recorded_mode(conn) or detect_mode(conn, wanted_mode)
+                if wanted_mode != "auto" and mode != wanted_mode:
+                    raise MigrationError(f"database is in {mode} mode, asked for {wanted_mode}")
+                done = current_version(conn)
+                for mig in load_migrations():
+                    if mig.version <= done:
+                        continue
+                    with conn.transaction():
+                        for script in mig.sql_for(mode):
+                            conn.execute(script.encode("utf-8"))
+                        conn.execute(q.RECORD_MIGRATION, {"version": mig.version, "name": mig.name})
+                        conn.execute(q.SET_META, {"key": "mode", "value": mode})
+                    logger.info("applied migration %04d_%s (%s)", mig.version, mig.name, mode)
+                    applied.append(mig.version)
+            finally:
+                conn.execute(q.ADVISORY_UNLOCK, {"key": _LOCK_KEY})
+    except psycopg.OperationalError as exc:
+        raise MigrationError(f"cannot connect to the database: {str(exc).strip()}") from exc
+    except psycopg.Error as exc:
+        raise MigrationError(f"migration failed: {exc}") from exc
+    return mode, applied

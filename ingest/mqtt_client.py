@@ -1,0 +1,175 @@
+"""A paho-mqtt 2.x client set up the way every SafeCampus process needs it.
+
+Subscribes again on every connect, checks the CONNACK reason code, stops retrying on
+authentication errors, publishes a retained availability status with a last will, and
+logs (never raises) exceptions from the message callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from ingest.config import MqttEndpoint
+
+logger = logging.getLogger(__name__)
+
+MessageHandler = Callable[[mqtt.MQTTMessage, int], None]
+_AUTH_FAILURES = {"Bad user name or password", "Not authorized", "Banned"}
+
+
+class MqttLink:
+    """One paho client with reconnect, resubscribe and an availability topic."""
+
+    def __init__(
+        self,
+        endpoint: MqttEndpoint,
+        client_id: str,
+        *,
+        subscriptions: Sequence[str] = (),
+        on_message: MessageHandler | None = None,
+        status_topic: str | None = None,
+        persistent_session: bool = False,
+        session_expiry_s: int = 0,
+        manual_ack: bool = False,
+        receive_maximum: int | None = None,
+        keepalive: int = 30,
+    ) -> None:
+        self.endpoint = endpoint
+        self.client_id = client_id
+        self.subscriptions = list(subscriptions)
+        self.status_topic = status_topic
+        self.connected = threading.Event()
+        self.generation = 0  # bumped on every (re)connect; acks from older ones are void
+        self.fatal_error: str | None = None
+        self.on_state_change: Callable[[bool], None] | None = None
+        self._handler = on_message
+        self._persistent = persistent_session
+        self._session_expiry = session_expiry_s
+        self._receive_maximum = receive_maximum
+        self._keepalive = keepalive
+        self._v5 = endpoint.protocol == "5"
+        self._client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
+            clean_session=None if self._v5 else not persistent_session,
+            manual_ack=manual_ack,
+        )
+        if endpoint.username:
+            self._client.username_pw_set(endpoint.username, endpoint.password)
+        if endpoint.tls:
+            self._client.tls_set(
+                ca_certs=str(endpoint.ca_file) if endpoint.ca_file else None,
+                certfile=str(endpoint.cert_file) if endpoint.cert_file else None,
+                keyfile=str(endpoint.key_file) if endpoint.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        if status_topic:
+            self._client.will_set(status_topic, b"offline", qos=1, retain=True)
+        self._client.max_queued_messages_set(0)
+        self._client.max_inflight_messages_set(1000)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    @property
+    def paho(self) -> mqtt.Client:
+        """The underlying paho client (for publish and ack)."""
+        return self._client
+
+    def start(self) -> None:
+        """Connect in the background; paho's thread reconnects by itself."""
+        props = None
+        if self._v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self._session_expiry if self._persistent else 0
+            if self._receive_maximum:
+                props.ReceiveMaximum = self._receive_maximum
+        self._client.connect_async(
+            self.endpoint.host,
+            self.endpoint.port,
+            keepalive=self._keepalive,
+            clean_start=(not self._persistent) if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=props,
+        )
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Block until connected (or a fatal error); True when connected."""
+        return self.connected.wait(timeout)
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> mqtt.MQTTMessageInfo:
+        """Publish through the client's queue (thread-safe)."""
+        return self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def ack(self, mid: int, qos: int) -> None:
+        """Acknowledge a message to the broker (manual-ack mode)."""
+        self._client.ack(mid, qos)
+
+    def unsubscribe_all(self) -> None:
+        """Stop receiving (used before a graceful stop), without disconnecting."""
+        for topic in self.subscriptions:
+            self._client.unsubscribe(topic)
+        self.subscriptions = []
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Publish ``offline``, disconnect cleanly, stop the network thread."""
+        if self.status_topic and self.connected.is_set():
+            info = self._client.publish(self.status_topic, b"offline", qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError):
+                logger.warning("could not publish offline status for %s", self.client_id)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected.clear()
+
+    # -- paho callbacks (network thread) ------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            text = str(reason)
+            logger.error("MQTT connect to %s refused: %s", self.endpoint.url(), text)
+            if text in _AUTH_FAILURES:
+                # Retrying with the same credentials cannot help; stop and say so.
+                self.fatal_error = f"broker refused {self.client_id}: {text}"
+                client.disconnect()
+            return
+        self.generation += 1
+        for topic in self.subscriptions:
+            client.subscribe(topic, qos=1)
+        if self.status_topic:
+            client.publish(self.status_topic, b"online", qos=1, retain=True)
+        logger.info("MQTT connected to %s as %s", self.endpoint.url(), self.client_id)
+        self.connected.set()
+        if self.on_state_change:
+            self.on_state_change(True)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _flags: Any, reason: Any, _p: Any) -> None:
+        was = self.connected.is_set()
+        self.connected.clear()
+        if was:
+            logger.warning("MQTT disconnected from %s: %s", self.endpoint.url(), reason)
+            if self.on_state_change:
+                self.on_state_change(False)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if self._handler is None:
+            return
+        try:
+            self._handler(msg, self.generation)
+        except Exception:  # one bad message must never stop the client
+            logger.exception(
+                "error handling message on %r (payload %r)",
+                msg._topic[:200],  # noqa: SLF001 - raw bytes, may not be UTF-8
+                msg.payload[:100],
+            )

@@ -1,0 +1,91 @@
+"""Write a site model into the database registry (idempotent; removed things are retired)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ingest.db import queries as q
+from sensors_sim.site import Site
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Counts of what a site load wrote."""
+
+    departments: int
+    buildings: int
+    rooms: int
+    sensors: int
+    retired_sensors: int
+
+
+def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
+    """Upsert departments, buildings, rooms and sensors in one transaction."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(q.UPSERT_DEPARTMENT, [{"id": d.id, "name": d.name} for d in site.departments])
+        cur.executemany(
+            q.UPSERT_BUILDING,
+            [
+                {
+                    "id": b.id,
+                    "name": b.name,
+                    "use": b.use,
+                    "department_id": b.department,
+                    "outline": Jsonb([list(p) for p in b.outline]),
+                    "floors": b.floors,
+                }
+                for b in site.buildings
+            ],
+        )
+        cur.executemany(
+            q.UPSERT_ROOM,
+            [
+                {
+                    "id": r.id,
+                    "building_id": b.id,
+                    "floor": r.floor,
+                    "name": r.name,
+                    "use": r.use,
+                    "hazard_class": r.hazard_class,
+                    "zone": r.zone or f"{b.id}-F{r.floor}",
+                    "restricted": Jsonb(r.restricted.model_dump(mode="json")) if r.restricted else None,
+                    "department_id": r.department or b.department,
+                }
+                for b in site.buildings
+                for r in b.rooms
+            ],
+        )
+        cur.executemany(
+            q.UPSERT_SENSOR,
+            [
+                {
+                    "id": s.id,
+                    "kind": s.kind,
+                    "building_id": s.building,
+                    "room_id": s.room,
+                    "name": s.name,
+                    "report_interval_s": s.interval_s,
+                    "thresholds": Jsonb({"metrics": s.metrics, **s.thresholds}),
+                }
+                for s in site.sensors
+            ],
+        )
+        cur.execute(q.RETIRE_SENSORS, {"keep": [s.id for s in site.sensors]})
+        retired = cur.rowcount
+        cur.execute(q.RETIRE_ROOMS, {"keep": [r.id for b in site.buildings for r in b.rooms]})
+        cur.execute(q.RETIRE_BUILDINGS, {"keep": [b.id for b in site.buildings]})
+    result = LoadResult(
+        len(site.departments),
+        len(site.buildings),
+        sum(len(b.rooms) for b in site.buildings),
+        len(site.sensors),
+        retired,
+    )
+    logger.info("site %r loaded: %s", site.name, result)
+    return result

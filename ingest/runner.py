@@ -1,0 +1,152 @@
+"""``safecampus run``: the whole system on one machine, with embedded defaults.
+
+Starts what is not configured (PostgreSQL, an MQTT broker), migrates, loads the site,
+then runs ingest, the simulator and the dashboard as child processes and supervises
+them until Ctrl-C, when it stops everything in order without losing stored data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+
+from ingest.config import ENV_PREFIX, Settings, redact_db_url
+from ingest.db.migrate import migrate
+from ingest.db.policies import apply_policies
+from ingest.db.pool import connect
+from ingest.registry import load_site as load_site_into_db
+from ingest.services import EmbeddedBroker, EmbeddedPostgres, pick_port
+from sensors_sim.site import load_site
+
+logger = logging.getLogger(__name__)
+
+RESTART_LIMIT = 5
+
+
+@dataclass
+class Child:
+    """A supervised child process."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    log_path: str = ""
+    started_at: float = field(default=0.0)
+
+    def start(self) -> None:
+        """Start (or restart) the process, logging to its own file."""
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
+        self.proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log)
+        self.started_at = time.monotonic()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM, then SIGKILL if it does not exit in time."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                logger.warning("%s did not stop in %g s; killing it", self.name, timeout)
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _wait_http(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - our own localhost URL
+                if resp.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def run_all(settings: Settings, stop: threading.Event) -> int:
+    """Run everything until ``stop`` is set."""
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pg = broker = None
+    children: list[Child] = []
+    try:
+        if settings.db_url:
+            db_url = settings.db_url
+        else:
+            pg = EmbeddedPostgres(data_dir)
+            db_url = pg.start()
+        if settings.mqtt_url:
+            mqtt_url, protocol = settings.mqtt_url, settings.mqtt_protocol
+        else:
+            broker = EmbeddedBroker(data_dir)
+            mqtt_url, protocol = broker.start(), broker.protocol
+        mode, applied = migrate(settings.db_owner_url or db_url, settings.db_mode)
+        with connect(settings.db_owner_url or db_url, autocommit=True) as conn:
+            apply_policies(conn, mode, settings)
+        site = load_site(settings.site_file)
+        with connect(db_url) as conn:
+            load_site_into_db(conn, site)
+
+        dash_port = pick_port(settings.dashboard_port, settings.dashboard_host)
+        env = dict(os.environ)
+        env.update({
+            f"{ENV_PREFIX}DB_URL": db_url,
+            f"{ENV_PREFIX}MQTT_URL": mqtt_url,
+            f"{ENV_PREFIX}MQTT_PROTOCOL": protocol,
+            f"{ENV_PREFIX}DASHBOARD_PORT": str(dash_port),
+            f"{ENV_PREFIX}INGEST_HEALTH_PORT": str(pick_port(settings.ingest_health_port)),
+            f"{ENV_PREFIX}DATA_DIR": str(data_dir),
+        })
+        cli = [sys.executable, "-m", "ingest.cli"]
+        logs = data_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        for name, args in (("ingest", ["ingest"]), ("dashboard", ["dashboard"]), ("sim", ["sim"])):
+            child = Child(name, cli + args, env, log_path=str(logs / f"{name}.log"))
+            child.start()
+            children.append(child)
+        dash_url = f"http://{settings.dashboard_host}:{dash_port}"
+        if not _wait_http(f"{dash_url}/wall", 60):
+            logger.error("the dashboard did not answer; see %s", logs / "dashboard.log")
+        banner = [
+            "",
+            "SafeCampus is running",
+            f"  dashboard  {dash_url}/wall",
+            f"  database   {redact_db_url(db_url)}  ({mode}{', embedded' if pg else ''})",
+            f"  broker     {mqtt_url}  ({broker.kind + ', embedded' if broker else 'configured'})",
+            f"  data       {data_dir}   logs in {logs}",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+        print("\n".join(banner), flush=True)  # noqa: T201 - the user's banner
+        _supervise(children, stop)
+        return 0
+    finally:
+        for child in reversed(children):  # sim first, ingest last: it flushes what it holds
+            child.stop()
+        if broker:
+            broker.stop()
+        if pg:
+            pg.stop(quiet=True)
+        logger.info("stopped")
+
+
+def _supervise(children: list[Child], stop: threading.Event) -> None:
+    """Restart a child that dies (with a limit) until ``stop`` is set."""
+    while not stop.wait(1.0):
+        for child in children:
+            if child.proc and child.proc.poll() is not None:
+                if child.restarts >= RESTART_LIMIT:
+                    logger.error("%s keeps failing; see %s", child.name, child.log_path)
+                    stop.set()
+                    break
+                child.restarts += 1
+                logger.warning("%s exited with %s; restarting (%d)", child.name, child.proc.returncode, child.restarts)
+                child.start()

@@ -1,0 +1,66 @@
+"""Run one ingestor process: pool, ingest service, health server, periodic pruning."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ingest.config import Settings
+from ingest.db.migrate import current_version, load_migrations, recorded_mode
+from ingest.db.policies import prune
+from ingest.db.pool import connect, open_pool
+from ingest.errors import SafeCampusError
+from ingest.health import HealthServer
+from ingest.maintainer import IngestService
+
+logger = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600
+
+
+def check_schema(db_url: str) -> str:
+    """The database mode; an error unless the schema is fully migrated."""
+    with connect(db_url) as conn:
+        version = current_version(conn)
+        latest = len(load_migrations())
+        if version < latest:
+            raise SafeCampusError(
+                f"database schema is at version {version}, this release needs {latest}: "
+                "run 'safecampus db migrate' first"
+            )
+        return recorded_mode(conn) or "postgresql"
+
+
+def run_ingest(settings: Settings, stop: threading.Event) -> int:
+    """Run until ``stop`` is set; return the exit code."""
+    db_url = settings.require_db_url()
+    mode = check_schema(db_url)
+    pool = open_pool(db_url, min_size=1, max_size=3, name=f"ingest-{settings.ingest_id}")
+    service = IngestService(settings, pool)
+    health = None
+    if settings.ingest_health_port:
+        health = HealthServer(settings.ingest_health_host, settings.ingest_health_port,
+                              service.health, service.metrics.render)
+        health.start()
+    service.start()
+    logger.info("ingest %s running (%s mode)", settings.ingest_id, mode)
+    next_prune = time.monotonic() + 60
+    try:
+        while not stop.wait(1.0):
+            if service.link.fatal_error:
+                raise SafeCampusError(service.link.fatal_error)
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + PRUNE_EVERY_S
+                try:
+                    with pool.connection() as conn:
+                        prune(conn, mode, settings)
+                except Exception:  # noqa: BLE001 - pruning must never stop ingest
+                    logger.exception("pruning old rows failed")
+    finally:
+        logger.info("ingest %s stopping", settings.ingest_id)
+        service.stop()
+        if health:
+            health.stop()
+        pool.close()
+    return 0

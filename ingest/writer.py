@@ -1,0 +1,128 @@
+"""Write one batch of inbound messages in one transaction: COPY, de-duplicate, commit."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ingest.contract import DEAD_LETTER_KEEP_BYTES, Event
+from ingest.db import queries as q
+from ingest.errors import DatabaseUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A message that broke the contract, on its way to the dead-letter table."""
+
+    topic: str
+    raw: bytes
+    reason: str
+    received_at: datetime
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What one committed batch did."""
+
+    stored: int
+    duplicates: int
+    dead_lettered: int
+    inserted: list[Event]
+
+
+# Called inside the batch transaction with the events really inserted (not duplicates),
+# in event-time order: this is where the alarm engine hooks in, so its effects are
+# committed exactly once together with the events.
+BatchHook = Callable[[psycopg.Connection, list[Event]], None]
+
+
+class BatchWriter:
+    """Stores batches through the pool; one transaction per batch."""
+
+    def __init__(self, pool: ConnectionPool, ingest_id: str, hooks: Sequence[BatchHook] = ()) -> None:
+        self._pool = pool
+        self._ingest_id = ingest_id
+        self._hooks = list(hooks)
+
+    def write(self, events: Sequence[Event], rejected: Sequence[Rejected]) -> WriteResult:
+        """Store the batch; raise DatabaseUnavailableError if it could not be committed."""
+        try:
+            with self._pool.connection() as conn:
+                with conn.transaction():
+                    inserted = self._write_events(conn, events) if events else []
+                    if rejected:
+                        self._write_dead_letters(conn, rejected)
+                    for hook in self._hooks:
+                        hook(conn, inserted)
+        except (psycopg.OperationalError, psycopg.errors.DeadlockDetected) as exc:
+            raise DatabaseUnavailableError(str(exc).strip().splitlines()[0]) from exc
+        except PoolTimeout as exc:
+            raise DatabaseUnavailableError("no database connection available") from exc
+        except psycopg.Error as exc:
+            # Anything else is a bug or a schema problem: surface it, still retryable.
+            logger.exception("batch of %d events failed", len(events))
+            raise DatabaseUnavailableError(f"batch failed: {exc}") from exc
+        return WriteResult(
+            stored=len(inserted),
+            duplicates=len(events) - len(inserted),
+            dead_lettered=len(rejected),
+            inserted=inserted,
+        )
+
+    @staticmethod
+    def _write_events(conn: psycopg.Connection, events: Sequence[Event]) -> list[Event]:
+        cur = conn.cursor()
+        cur.execute(q.CREATE_STAGING)
+        with cur.copy(q.COPY_STAGING) as copy:
+            for e in events:
+                copy.write_row(
+                    (
+                        e.ts,
+                        e.sensor_id,
+                        e.building,
+                        e.kind,
+                        e.event_id,
+                        e.seq,
+                        e.drill,
+                        e.state,
+                        e.raw_json,
+                        e.received_at,
+                        json.dumps(e.readings),
+                    )
+                )
+        cur.execute(q.REGISTER_UNKNOWN)
+        cur.execute(q.LOCK_SENSORS)
+        cur.execute(q.INSERT_EVENTS)
+        keys = {(row[1], row[2], row[0]) for row in cur.fetchall()}
+        cur.execute(q.UPDATE_SENSORS_SEEN)
+        inserted = []
+        seen = set()
+        for e in events:
+            key = (e.sensor_id, e.event_id, e.ts)
+            if key in keys and key not in seen:
+                seen.add(key)
+                inserted.append(e)
+        inserted.sort(key=lambda e: (e.ts, e.sensor_id))
+        return inserted
+
+    def _write_dead_letters(self, conn: psycopg.Connection, rejected: Sequence[Rejected]) -> None:
+        with conn.cursor().copy(q.COPY_DEAD_LETTERS) as copy:
+            for r in rejected:
+                copy.write_row(
+                    (
+                        r.received_at,
+                        r.topic.replace("\x00", "\\0")[:1024],
+                        r.raw[:DEAD_LETTER_KEEP_BYTES],
+                        len(r.raw),
+                        r.reason[:500],
+                        self._ingest_id,
+                    )
+                )

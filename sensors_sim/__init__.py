@@ -1,0 +1,1 @@
+"""SafeCampus simulator: the site model, normal campus life, scenarios, record and replay."""
