@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from typing import Literal
@@ -160,10 +161,16 @@ class MqttEndpoint:
 
 def load_settings(**overrides: object) -> Settings:
     """Read and validate settings; raise SettingsError with one line per bad variable."""
+    known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
+    # Test-harness variables share the prefix but are not settings of a process.
+    unknown = sorted(
+        k for k in os.environ
+        if k.startswith(ENV_PREFIX) and k not in known and not k.startswith(f"{ENV_PREFIX}TEST_")
+    )
+    lines = [f"{name}: unknown setting" for name in unknown]
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        lines = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             msg = err["msg"].removeprefix("Value error, ")
@@ -171,6 +178,9 @@ def load_settings(**overrides: object) -> Settings:
                 msg = "unknown setting"
             lines.append(f"{ENV_PREFIX}{field.upper()}: {msg}")
         raise SettingsError("\n".join(lines)) from None
+    if lines:
+        raise SettingsError("\n".join(lines))
+    return settings
 
 
 def redact_db_url(url: str) -> str:

@@ -1,0 +1,63 @@
+"""Headless Chromium (Debian's chromium + chromium-driver) and a live dashboard process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from ingest.services import pick_port, wait_for_port
+from tests.conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[webdriver.Chrome]:
+    """One headless Chromium for the session; fails loudly if it is not installed."""
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        pytest.fail("headless Chromium is required: install Debian packages chromium and chromium-driver "
+                    "(make test does this when it may)", pytrace=False)
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", "--window-size=1920,1080"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def console_errors(driver: webdriver.Chrome) -> list[str]:
+    """Severe console messages since the last call."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A dashboard process on a free port against this module's database."""
+    port = pick_port(0)
+    log = tmp_path_factory.mktemp("dash") / "dashboard.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+    env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "ingest.cli", "dashboard"], env=env, cwd=ROOT,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        if not wait_for_port(port, 30):
+            pytest.fail(f"dashboard did not start:\n{log.read_text()[-2000:]}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,0 +1,101 @@
+"""The skeleton path through the real broker and real PostgreSQL."""
+
+import itertools
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from ingest.contract import encode, format_ts
+from ingest.db.pool import connect
+from ingest.registry import load_site as load_site_into_db
+from sensors_sim.life import CampusLife
+from sensors_sim.site import load_site
+from tests.conftest import wait_until
+from tests.integration.helpers import publish_all, publisher, running_ingest, scalar
+
+
+def _now():
+    return format_ts(datetime.now(UTC))
+
+
+def test_simulated_events_reach_the_database(make_settings, db_url, mqtt_url):
+    site = load_site()
+    with connect(db_url) as conn:
+        load_site_into_db(conn, site)
+    life = CampusLife(site, seed=3, start=datetime.now(UTC) - timedelta(minutes=10))
+    messages = [(m.topic, encode(m.payload)) for m in itertools.islice(life, 2000)]
+    settings = make_settings()
+    with running_ingest(settings) as svc, publisher(mqtt_url) as pub:
+        publish_all(pub, messages)
+        wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events") >= 2000, 20, what="2000 events stored")
+        assert svc.healthy
+    assert scalar(db_url, "SELECT count(*) FROM events") == 2000
+    assert scalar(db_url, "SELECT count(*) FROM sensors WHERE NOT registered") == 0
+    lab = scalar(db_url, "SELECT count(*) FROM readings WHERE metric LIKE 'gas_ppm.%%'")
+    assert lab > 0
+    assert scalar(db_url, "SELECT count(*) FROM sensors WHERE last_seen IS NOT NULL") > 100
+
+
+def test_duplicates_stored_once_bad_input_dead_lettered_unknown_sensor_kept(make_settings, db_url, mqtt_url):
+    b = f"b{secrets.token_hex(3)}"
+    good = {"event_id": "dup-1", "ts": _now(), "state": "normal"}
+    messages = [
+        (f"campus/v1/{b}/smoke/s1", good),
+        (f"campus/v1/{b}/smoke/s1", good),  # a QoS 1 redelivery: same event twice
+        (f"campus/v1/{b}/smoke/s1", b"{broken"),
+        (f"campus/v1/{b}/smoke/s1", b"\xff\xfe"),
+        (f"campus/v1/{b}/door/d1", {"event_id": "x", "ts": _now()}),
+        (f"campus/v1/{b}/lab/l1", {"event_id": "y", "ts": _now(), "readings": {"o2_pct": "low"}}),
+        (f"campus/v1/{b}/smoke/s1", {"event_id": "far", "ts": format_ts(datetime.now(UTC) + timedelta(days=1)), "state": "normal"}),
+        (f"campus/v1/{b}/smoke/s1", {"event_id": "big", "ts": _now(), "state": "normal", "pad": "x" * 70000}),
+        (f"campus/v1/{b}/smoke/s2", {"event_id": "after", "ts": _now(), "state": "alarm", "unknown_field": [1, 2]}),
+    ]
+    before = scalar(db_url, "SELECT count(*) FROM dead_letters")
+    with running_ingest(make_settings()) as svc, publisher(mqtt_url) as pub:
+        publish_all(pub, messages)
+        wait_until(lambda: scalar(db_url, "SELECT count(*) FROM dead_letters") - before >= 6, 10, what="dead letters")
+        wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (b,)) >= 2, 10)
+        assert svc.metrics.duplicates._value.get() == 1  # noqa: SLF001
+        assert svc.healthy
+    assert scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (b,)) == 2
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT reason, payload_size, length(payload) FROM dead_letters WHERE topic LIKE %s ORDER BY id",
+            (f"campus/v1/{b}/%",),
+        ).fetchall()
+        reasons = [r[0] for r in rows]
+        assert len(rows) == 6
+        assert "payload is not valid JSON" in reasons and "payload is not valid UTF-8" in reasons
+        assert any(r.startswith("door event must be") for r in reasons)
+        assert any("in the future" in r for r in reasons)
+        big = next(r for r in rows if "over the" in r[0])
+        assert big[1] > 65536 and big[2] <= 8192  # counted in full, stored bounded
+        unregistered = conn.execute(
+            "SELECT id, kind, registered FROM sensors WHERE building_id = %s ORDER BY id", (b,)
+        ).fetchall()
+        assert unregistered == [("s1", "smoke", False), ("s2", "smoke", False)]
+        extra = conn.execute("SELECT payload FROM events WHERE event_id = 'after' AND building_id = %s", (b,)).fetchone()[0]
+        assert extra["unknown_field"] == [1, 2]
+
+
+def test_ingest_health_endpoint_reports_state(make_settings, db_url):
+    import urllib.request
+
+    from ingest.health import HealthServer
+
+    with running_ingest(make_settings()) as svc:
+        server = HealthServer("127.0.0.1", 0, svc.health, svc.metrics.render)
+        server.start()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz") as resp:
+                state = json.loads(resp.read())
+            assert resp.status == 200 and state["status"] == "ok" and state["broker"] == "connected"
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics") as resp:
+                text = resp.read().decode()
+            for name in ("received", "stored", "duplicates", "dead_lettered", "queue_depth", "batch_size",
+                         "commit_seconds", "broker_connected", "db_connected"):
+                assert f"safecampus_ingest_{name}" in text
+        finally:
+            server.stop()

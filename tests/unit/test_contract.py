@@ -1,0 +1,130 @@
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest import contract
+from ingest.errors import ContractError
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+T = "campus/v1/labs/lab/labs-101-gas"
+
+
+def dec(topic, payload, now=NOW):
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return contract.decode(topic, raw, now)
+
+
+def test_topic_roundtrip():
+    topic = contract.event_topic("labs", "smoke", "labs-1c-smoke-1")
+    assert topic == "campus/v1/labs/smoke/labs-1c-smoke-1"
+    assert contract.parse_topic(topic) == contract.Topic("labs", "smoke", "labs-1c-smoke-1")
+
+
+@pytest.mark.parametrize(
+    "topic",
+    ["campus/v1/labs/lab", "campus/v2/labs/lab/x", "campus/v1/labs/fire/x", "campus/v1/labs/lab/x/y",
+     "campus/v1/la bs/lab/x", "campus/v1/labs/lab/"],
+)
+def test_bad_topics(topic):
+    with pytest.raises(ContractError):
+        contract.parse_topic(topic)
+
+
+def test_reserved_topics():
+    assert contract.is_reserved("campus/v1/_service/ingest/a")
+    assert not contract.is_reserved("campus/v1/labs/lab/x")
+
+
+def test_lab_event_with_several_readings():
+    e = dec(T, {"event_id": "e1", "ts": "2026-11-29T11:59:00+08:00", "seq": 7,
+                "readings": {"gas_ppm.NH3": 3.5, "o2_pct": 20.9}, "extra": {"kept": True}})
+    assert (e.building, e.kind, e.sensor_id, e.event_id, e.seq, e.drill) == ("labs", "lab", "labs-101-gas", "e1", 7, False)
+    assert e.ts == datetime(2026, 11, 29, 3, 59, tzinfo=UTC)
+    assert e.readings == {"gas_ppm.NH3": 3.5, "o2_pct": 20.9}
+    assert json.loads(e.raw_json)["extra"] == {"kept": True}
+
+
+def test_epoch_millis_and_nanosecond_fraction():
+    ms = int(datetime(2026, 11, 29, 11, 0, tzinfo=UTC).timestamp() * 1000) + 123
+    e = dec("campus/v1/a/smoke/s1", {"event_id": 5, "ts": ms, "state": "alarm", "drill": True})
+    assert e.ts == datetime(2026, 11, 29, 11, 0, 0, 123000, tzinfo=UTC)
+    assert e.event_id == "5" and e.drill and e.state == "alarm"
+    e = dec("campus/v1/a/smoke/s1", {"event_id": "x", "ts": "2026-11-29T11:00:00.123456789Z", "state": "normal"})
+    assert e.ts.microsecond == 123456
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        (T, b"{not json", "payload is not valid JSON"),
+        (T, b"\xff\xfe{}", "payload is not valid UTF-8"),
+        (T, b"[1,2]", "payload must be a JSON object"),
+        (T, {"ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}}, "event_id is missing"),
+        (T, {"event_id": "a", "readings": {"o2_pct": 1}}, "ts is missing"),
+        (T, {"event_id": "a", "ts": "yesterday", "readings": {"o2_pct": 1}}, "ts must be RFC 3339"),
+        (T, {"event_id": "a", "ts": "2026-11-29T11:00:00", "readings": {"o2_pct": 1}}, "ts must be RFC 3339"),
+        (T, {"event_id": "a", "ts": "2026-11-29T13:00:00Z", "readings": {"o2_pct": 1}}, "ts is 3600 s in the future"),
+        (T, {"event_id": "a", "ts": 12, "readings": {"o2_pct": 1}}, "ts epoch milliseconds out of range"),
+        (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": "high"}}, "reading o2_pct must be a number"),
+        (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"radon": 1}}, "unknown lab metric"),
+        (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {}}, "lab readings must be"),
+        (T, b'{"event_id":"a","ts":"2026-11-29T11:00:00Z","readings":{"o2_pct":NaN}}', "NaN is not a JSON number"),
+        (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}, "sensor_id": "other"}, "sensor_id in payload differs"),
+        (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}, "seq": -1}, "seq must be"),
+        (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}, "drill": "yes"}, "drill must be"),
+        (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}, "note": "a\u0000b"}, "NUL"),
+        (T, b'{"event_id":"a","ts":"2026-11-29T11:00:00Z","readings":{"o2_pct":1},"x":"\\ud800"}', "not valid Unicode"),
+        ("campus/v1/a/smoke/s", {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "state": "smoky"}, "smoke state must be"),
+        ("campus/v1/a/smoke/s", {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "state": "normal", "battery_pct": 140}, "battery_pct must be between"),
+        ("campus/v1/a/door/d", {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "event": "opened_wide"}, "door event must be"),
+        ("campus/v1/a/door/d", {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "event": "access_denied", "reason": 5}, "reason must be text"),
+        ("campus/v1/a/heat/d", {"event_id": "a", "ts": "2026-11-29T11:00:00Z"}, "unknown kind 'heat'"),
+        (T, b"{" + b'"p":"' + b"x" * 70000 + b'"}', "over the 65536 limit"),
+    ],
+)
+def test_bad_payloads_have_a_reason(topic, payload, reason):
+    with pytest.raises(ContractError) as err:
+        dec(topic, payload)
+    assert reason in err.value.reason
+
+
+def test_literal_backslash_u0000_text_is_allowed():
+    e = dec(T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}, "note": "\\u0000"})
+    assert json.loads(e.raw_json)["note"] == "\\u0000"
+
+
+def test_status_heartbeat():
+    e = dec("campus/v1/a/status/s", {"event_id": "h", "ts": "2026-11-29T11:00:00Z", "battery_pct": 80, "rssi_dbm": -70, "firmware": "1.2"})
+    assert e.state == "heartbeat" and e.readings == {"battery_pct": 80.0, "rssi_dbm": -70.0}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    kind=st.sampled_from(contract.KINDS + ("x",)),
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.dictionaries(
+            st.sampled_from(["event_id", "ts", "state", "event", "readings", "seq", "drill", "sensor_id", "battery_pct", "extra"]),
+            json_values,
+        ).map(lambda d: json.dumps(d).encode()),
+    ),
+)
+def test_any_payload_is_accepted_or_rejected_with_a_reason(kind, body):
+    try:
+        e = contract.decode(f"campus/v1/b/{kind}/s1", body, NOW)
+    except ContractError as exc:
+        assert exc.reason
+    else:
+        assert e.ts - NOW <= timedelta(minutes=5)
+        json.loads(e.raw_json)  # storable as jsonb
+        assert "\x00" not in e.raw_json
