@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,7 +26,7 @@ from ingest.config import Settings
 from ingest.errors import ContractError, DatabaseUnavailableError
 from ingest.metrics import IngestMetrics
 from ingest.mqtt_client import MqttLink
-from ingest.writer import BatchHook, BatchWriter, Rejected
+from ingest.writer import BatchHook, BatchWriter, Rejected, WriteResult
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,15 @@ class Inbound:
 class IngestService:
     """Runs one ingestor: ``start()``, then ``stop()`` (flushes what it holds)."""
 
-    def __init__(self, settings: Settings, pool: ConnectionPool, hooks: list[BatchHook] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        pool: ConnectionPool,
+        hooks: list[BatchHook] | None = None,
+        on_commit: Callable[[WriteResult], None] | None = None,
+    ) -> None:
         self.settings = settings
+        self._on_commit = on_commit
         self.metrics = IngestMetrics()
         self._writer = BatchWriter(pool, settings.ingest_id, hooks or [])
         self._queue: queue.Queue[Inbound] = queue.Queue(maxsize=settings.ingest_queue_size)
@@ -177,6 +185,8 @@ class IngestService:
         self.metrics.stored.inc(result.stored)
         self.metrics.duplicates.inc(result.duplicates)
         self.metrics.dead_lettered.inc(result.dead_lettered)
+        if self._on_commit:
+            self._on_commit(result)
         generation = self.link.generation
         for b in batch:
             # After a reconnect the broker redelivers unacked messages with new ids;

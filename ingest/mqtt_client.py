@@ -51,6 +51,8 @@ class MqttLink:
         self.generation = 0  # bumped on every (re)connect; acks from older ones are void
         self.fatal_error: str | None = None
         self.on_state_change: Callable[[bool], None] | None = None
+        # Called (network thread) with (mid, reason code value) for every acknowledged publish.
+        self.on_published: Callable[[int, int], None] | None = None
         self._handler = on_message
         self._persistent = persistent_session
         self._session_expiry = session_expiry_s
@@ -81,6 +83,7 @@ class MqttLink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_publish = self._on_publish
 
     @property
     def paho(self) -> mqtt.Client:
@@ -135,7 +138,7 @@ class MqttLink:
         self.connected.clear()
 
     # -- paho callbacks (network thread) ------------------------------------------------
-    def _on_connect(self, client: mqtt.Client, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _props: Any) -> None:
         if reason.is_failure:
             text = str(reason)
             logger.error("MQTT connect to %s refused: %s", self.endpoint.url(), text)
@@ -149,7 +152,8 @@ class MqttLink:
             client.subscribe(topic, qos=1)
         if self.status_topic:
             client.publish(self.status_topic, b"online", qos=1, retain=True)
-        logger.info("MQTT connected to %s as %s", self.endpoint.url(), self.client_id)
+        logger.info("MQTT connected to %s as %s (session %s)", self.endpoint.url(), self.client_id,
+                    "resumed" if flags.session_present else "new")
         self.connected.set()
         if self.on_state_change:
             self.on_state_change(True)
@@ -161,6 +165,10 @@ class MqttLink:
             logger.warning("MQTT disconnected from %s: %s", self.endpoint.url(), reason)
             if self.on_state_change:
                 self.on_state_change(False)
+
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+        if self.on_published:
+            self.on_published(mid, int(getattr(reason, "value", 0) or 0))
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         if self._handler is None:

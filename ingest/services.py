@@ -129,7 +129,7 @@ class EmbeddedPostgres:
             self._run([str(self._bin / "initdb"), "-D", str(self.pgdata), "-U", PG_USER,
                        "--auth=trust", "--encoding=UTF8", "--no-sync"], timeout=120)
         self.stop(quiet=True)  # a server left running by a killed run
-        self.port = pick_port(self._preferred)
+        self.port = pick_port(self.port or self._preferred)
         opts = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=on"
         self._run([str(self._bin / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.log),
                    "-o", opts, "-w", "-t", "60", "start"], timeout=90)
@@ -157,6 +157,22 @@ class EmbeddedPostgres:
                 raise
 
 
+def _give_to_mosquitto_user(path: Path) -> None:
+    """Started as root, mosquitto drops to its own user: let it write its persistence."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+
+    try:
+        entry = pwd.getpwnam("mosquitto")
+    except KeyError:
+        return
+    _open_path_for("mosquitto", path)
+    for child in path.iterdir():
+        if child.name.startswith("mosquitto.db"):
+            os.chown(child, entry.pw_uid, entry.pw_gid)
+
+
 class EmbeddedBroker:
     """Mosquitto (if installed) or amqtt, on 127.0.0.1, persistence in ``<data_dir>/mqtt``."""
 
@@ -173,9 +189,9 @@ class EmbeddedBroker:
         return "5" if self.kind == "mosquitto" else "3.1.1"
 
     def start(self) -> str:
-        """Start the broker; return its URL."""
+        """Start the broker (on the port it had, after a stop); return its URL."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self.port = pick_port(self._preferred)
+        self.port = pick_port(self.port or self._preferred)
         log = (self.root / "broker.log").open("ab")
         if self.kind == "mosquitto":
             conf = self.root / "mosquitto.conf"
@@ -193,6 +209,7 @@ class EmbeddedBroker:
                 ])
             )
             cmd = ["mosquitto", "-c", str(conf)]
+            _give_to_mosquitto_user(self.root)
         else:
             conf = self.root / "amqtt.yaml"
             conf.write_text(

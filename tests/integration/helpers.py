@@ -63,3 +63,105 @@ def scalar(db_url: str, sql: str, params: dict | tuple | None = None) -> object:
     with psycopg.connect(db_url) as conn:
         row = conn.execute(sql, params).fetchone()
     return row[0] if row else None
+
+
+class IngestProcess:
+    """``safecampus ingest`` as a child process, to be killed and restarted like in production."""
+
+    def __init__(self, db_url: str, mqtt_url: str, ingest_id: str, share_group: str, log_dir, **extra: str) -> None:
+        import os
+
+        from ingest.services import pick_port
+
+        self.ingest_id = ingest_id
+        self.health_port = pick_port(0)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+        self.env |= {
+            "SAFECAMPUS_DB_URL": db_url,
+            "SAFECAMPUS_MQTT_URL": mqtt_url,
+            "SAFECAMPUS_INGEST_ID": ingest_id,
+            "SAFECAMPUS_INGEST_SHARE_GROUP": share_group,
+            "SAFECAMPUS_INGEST_HEALTH_PORT": str(self.health_port),
+            "SAFECAMPUS_INGEST_SESSION_EXPIRY_S": "600",
+        } | {f"SAFECAMPUS_{k.upper()}": v for k, v in extra.items()}
+        self.log = log_dir / f"ingest-{ingest_id}.log"
+        self.proc = None
+
+    def start(self) -> IngestProcess:
+        import subprocess
+        import sys
+
+        from tests.conftest import ROOT
+
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "ingest.cli", "ingest"], env=self.env,
+                                         cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        wait_until(lambda: self.health().get("broker") == "connected", 20, 0.1,
+                   what=f"ingest {self.ingest_id} to connect")
+        return self
+
+    def health(self) -> dict:
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as err:  # 503 while degraded still has a body
+            return json.loads(err.read())
+        except OSError:
+            return {}
+
+    def kill9(self) -> None:
+        import signal
+
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            return self.proc.wait(20)
+        return self.proc.returncode if self.proc else 0
+
+
+def stream(mqtt_url: str, building: str, n: int, *, sensors: int = 50, client_id: str | None = None):
+    """Publish ``n`` valid QoS 1 events in a background thread; returns (thread, result dict).
+
+    Uses the product's ReliablePublisher on a persistent session, as a gateway would.
+    """
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.contract import format_ts
+    from ingest.mqtt_client import MqttLink
+    from sensors_sim.publisher import ReliablePublisher
+
+    result: dict = {"published": 0, "resent": 0, "error": None, "outstanding": None}
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+
+    def run() -> None:
+        link = MqttLink(MqttEndpoint.from_url(mqtt_url), client_id or f"stream-{secrets.token_hex(4)}",
+                        persistent_session=True, session_expiry_s=600)
+        link.start()
+        try:
+            if not link.wait_connected(10):
+                raise RuntimeError("publisher could not connect")
+            pub = ReliablePublisher(link, max_pending=2_000)
+            for i in range(n):
+                body = json.dumps({"event_id": f"e{i}", "ts": format_ts(t0 + timedelta(milliseconds=i)),
+                                   "seq": i, "readings": {"temperature_c": 20 + (i % 7)}}).encode()
+                pub.publish(f"campus/v1/{building}/lab/{building}-s{i % sensors}", body)
+                result["published"] += 1
+            ok = pub.flush(120)
+            result["resent"], result["outstanding"] = pub.resent, pub.outstanding()
+            if not ok:
+                raise RuntimeError(f"{pub.outstanding()} messages never reached a subscriber")
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            result["error"] = repr(exc)
+        finally:
+            link.stop()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result
