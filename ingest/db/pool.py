@@ -32,7 +32,7 @@ def open_pool(
         name=name,
         open=False,
         timeout=timeout,
-        reconnect_timeout=0,  # keep trying for ever; an outage must not kill the pool
+        reconnect_timeout=3600,  # an outage must not kill the pool; writers retry meanwhile
         kwargs={"application_name": name, "connect_timeout": 5},
         check=ConnectionPool.check_connection,
     )

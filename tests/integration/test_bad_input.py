@@ -1,0 +1,85 @@
+"""Thousands of random payloads through the real broker: each stored or dead-lettered, none lost."""
+
+import json
+import secrets
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import wait_until
+from tests.integration.helpers import publish_all, publisher, running_ingest, scalar
+
+MESSAGES = 3000
+
+json_leaf = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=30)
+json_value = st.recursive(json_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+                          max_leaves=12)
+field = st.sampled_from(["event_id", "ts", "state", "event", "readings", "seq", "drill", "sensor_id",
+                         "battery_pct", "obscuration", "credential", "x"])
+plausible = st.fixed_dictionaries(
+    {"event_id": st.text(min_size=1, max_size=12) | st.integers(0, 10**6),
+     "ts": st.sampled_from(["2026-11-29T10:00:00Z", "2026-11-29T10:00:00.5+08:00", 1795950000000, "nope", 5])},
+    optional={"state": st.sampled_from(["normal", "alarm", "fault", "smoky"]),
+              "event": st.sampled_from(["door_forced", "tamper", "x"]),
+              "readings": st.dictionaries(st.sampled_from(["o2_pct", "lel_pct", "gas_ppm.CO", "bad"]), json_value, max_size=3),
+              "drill": json_value, "seq": json_value},
+).map(lambda d: json.dumps(d).encode())
+payload = st.one_of(
+    st.binary(max_size=200),
+    st.dictionaries(field, json_value, max_size=6).map(lambda d: json.dumps(d).encode()),
+    plausible,
+    st.text(max_size=50).map(lambda t: t.encode("utf-8", "surrogatepass")),
+)
+message = st.tuples(st.sampled_from(["smoke", "door", "lab", "status", "fire", "_x"]),
+                    st.sampled_from(["s1", "s2", "s3"]), payload)
+
+
+@pytest.fixture(scope="module")
+def ingest(db_url, mqtt_url):
+    from ingest.config import load_settings
+
+    s = load_settings(db_url=db_url, mqtt_url=mqtt_url, ingest_id=f"fuzz{secrets.token_hex(3)}",
+                      ingest_share_group=f"fuzz{secrets.token_hex(3)}", ingest_health_port=0,
+                      ingest_session_expiry_s=60)
+    with running_ingest(s) as svc:
+        yield svc
+
+
+def _handled(svc):
+    m = svc.metrics
+    return m.stored._value.get() + m.duplicates._value.get() + m.dead_lettered._value.get()  # noqa: SLF001
+
+
+def test_thousands_of_random_payloads_are_stored_or_dead_lettered_and_ingest_keeps_going(ingest, db_url, mqtt_url):
+    building = f"z{secrets.token_hex(4)}"
+    before = _handled(ingest)
+    dups_before = ingest.metrics.duplicates._value.get()  # noqa: SLF001
+    sent = []
+    with publisher(mqtt_url) as pub:
+
+        @settings(max_examples=MESSAGES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(message)
+        def throw(msg):
+            kind, sensor, body = msg
+            sent.append(pub.publish(f"campus/v1/{building}/{kind}/{sensor}", body, qos=1))
+
+        throw()
+        for info in sent:
+            info.wait_for_publish(30)
+        wait_until(lambda: _handled(ingest) - before >= len(sent), 60, what="every message handled")
+    assert len(sent) >= MESSAGES * 0.9  # hypothesis may stop early only when it runs out of ideas
+    dups = ingest.metrics.duplicates._value.get() - dups_before  # noqa: SLF001
+    stored = scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (building,))
+    dead = scalar(db_url, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s", (f"campus/v1/{building}/%",))
+    assert stored + dead + dups == len(sent)
+    assert stored > 0 and dead > 0
+    assert scalar(db_url, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s AND reason = ''",
+                  (f"campus/v1/{building}/%",)) == 0
+    assert ingest.healthy
+    # And it still takes good input afterwards.
+    with publisher(mqtt_url) as pub:
+        publish_all(pub, [(f"campus/v1/{building}/smoke/after", {"event_id": "ok", "ts": "2026-11-29T10:00:00Z",
+                                                                 "state": "normal"})])
+    wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE sensor_id = 'after' AND building_id = %s",
+                              (building,)) == 1, 10)
