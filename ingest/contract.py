@@ -150,6 +150,9 @@ def _reject_constant(name: str) -> Any:
     raise ContractError(f"{name} is not a JSON number")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: json.loads(**kw) builds one per call
+
+
 def _number(payload: dict[str, Any], key: str, lo: float, hi: float) -> float | None:
     value = payload.get(key)
     if value is None:
@@ -237,18 +240,22 @@ def decode(
     except UnicodeDecodeError as exc:
         raise ContractError("payload is not valid UTF-8") from exc
     try:
-        payload = json.loads(text, parse_constant=_reject_constant)
+        payload = _DECODER.decode(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ContractError("payload is not valid JSON") from exc
     if not isinstance(payload, dict):
         raise ContractError("payload must be a JSON object")
-    try:
-        canonical = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        canonical.encode("utf-8")
-    except (UnicodeEncodeError, RecursionError) as exc:
-        raise ContractError("payload holds text that is not valid Unicode") from exc
-    if "\\u0000" in canonical and _has_nul(payload):
-        raise ContractError("payload holds a NUL character")
+    if "\\u" in text:
+        # Escapes can smuggle in what jsonb refuses (NUL, lone surrogates): re-encode to check.
+        try:
+            canonical = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+            canonical.encode("utf-8")
+        except (UnicodeEncodeError, RecursionError) as exc:
+            raise ContractError("payload holds text that is not valid Unicode") from exc
+        if "\\u0000" in canonical and _has_nul(payload):
+            raise ContractError("payload holds a NUL character")
+    else:
+        canonical = text  # valid UTF-8 JSON without escapes is already what jsonb accepts
     event_id = payload.get("event_id")
     if isinstance(event_id, int) and not isinstance(event_id, bool):
         event_id = str(event_id)

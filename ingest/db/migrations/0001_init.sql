@@ -69,8 +69,8 @@ CREATE TABLE events (
     received_at timestamptz NOT NULL,
     stored_at   timestamptz NOT NULL DEFAULT now()
 );
+-- The de-duplication key; a hypertable's unique index must include its time column.
 CREATE UNIQUE INDEX events_dedup ON events (sensor_id, event_id, time);
-CREATE INDEX events_sensor_time ON events (sensor_id, time DESC);
 
 -- One row per numeric reading (lab metrics, smoke obscuration, battery), for trends.
 CREATE TABLE readings (

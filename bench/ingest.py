@@ -1,0 +1,130 @@
+"""Ingest benchmark: the real pipeline against a receive-only baseline, through one broker.
+
+(a) baseline: a subscriber that only receives and counts (QoS 1, automatic acks);
+(b) pipeline: the real IngestService storing into PostgreSQL (manual acks after commit);
+(c) latency: publish -> commit at a steady 2,000 events/s.
+Both (a) and (b) consume the same kind of stream from the same publisher processes, so
+their ratio says what storing costs. Run: .venv/bin/python bench/ingest.py [--events N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from common import fresh_database, percentile, private_broker, start_publishers  # noqa: I001
+from ingest.config import MqttEndpoint, load_settings
+from ingest.contract import subscription
+from ingest.db.pool import open_pool
+from ingest.maintainer import IngestService
+
+
+def baseline(mqtt_url: str, events: int, processes: int) -> float:
+    """Events/s a bare QoS 1 subscriber receives."""
+    ep = MqttEndpoint.from_url(mqtt_url)
+    got = {"n": 0, "last": 0.0}
+    done = threading.Event()
+
+    def on_message(_c, _u, _m):
+        got["n"] += 1
+        if got["n"] >= events:
+            got["last"] = time.time()
+            done.set()
+
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
+                         client_id=f"bench-base-{secrets.token_hex(3)}", protocol=mqtt.MQTTv5)
+    client.on_message = on_message
+    client.on_connect = lambda c, *_: c.subscribe(subscription("base"), qos=1)
+    props = Properties(PacketTypes.CONNECT)
+    props.ReceiveMaximum = 20000
+    client.connect(ep.host, ep.port, properties=props)
+    client.loop_start()
+    time.sleep(1)
+    procs, _done, start_at, total = start_publishers(mqtt_url, events, processes)
+    done.wait(600)
+    for p in procs:
+        p.join()
+    client.disconnect()
+    client.loop_stop()
+    return total / (got["last"] - start_at)
+
+
+def pipeline(mqtt_url: str, db_url: str, events: int, processes: int, rate: float = 0.0):
+    """Events/s the real pipeline stores, and publish->commit latencies."""
+    settings = load_settings(db_url=db_url, mqtt_url=mqtt_url, ingest_id=f"bench{secrets.token_hex(3)}",
+                             ingest_share_group=f"bench{secrets.token_hex(3)}", ingest_health_port=0)
+    latencies: list[float] = []
+    state = {"stored": 0, "last": 0.0}
+    done = threading.Event()
+
+    def on_commit(result):
+        now = time.time()
+        latencies.extend(now - e.payload["pub_t"] for e in result.inserted)
+        state["stored"] += result.stored
+        if state["stored"] >= events:
+            state["last"] = now
+            done.set()
+
+    pool = open_pool(db_url, max_size=3, name="bench")
+    svc = IngestService(settings, pool, on_commit=on_commit)
+    svc.start()
+    svc.link.wait_connected(10)
+    time.sleep(1)
+    procs, _done, start_at, total = start_publishers(mqtt_url, events, processes, rate=rate)
+    done.wait(600)
+    for p in procs:
+        p.join()
+    svc.stop()
+    pool.close()
+    return total / (state["last"] - start_at), latencies
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by this process, PostgreSQL and Mosquitto (for the breakdown)."""
+    import psutil
+
+    out = {"ingest (this process)": sum(os.times()[:2]), "postgresql": 0.0, "mosquitto": 0.0}
+    for p in psutil.process_iter(["name"]):
+        try:
+            if p.info["name"] in ("postgres", "mosquitto"):
+                t = p.cpu_times()
+                out["postgresql" if p.info["name"] == "postgres" else "mosquitto"] += t.user + t.system
+        except psutil.Error:
+            continue
+    return out
+
+
+def main() -> None:
+    """Run the three measurements and print their figures."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--publishers", type=int, default=2)
+    ap.add_argument("--latency-rate", type=float, default=2000)
+    ap.add_argument("--latency-seconds", type=float, default=20)
+    args = ap.parse_args()
+    with private_broker() as mqtt_url, fresh_database() as db_url:
+        base = baseline(mqtt_url, args.events, args.publishers)
+        print(f"baseline subscriber : {base:9.0f} events/s  ({args.events} events, {args.publishers} publishers)")
+        before = cpu_seconds()
+        rate, _ = pipeline(mqtt_url, db_url, args.events, args.publishers)
+        after = cpu_seconds()
+        print(f"ingest pipeline     : {rate:9.0f} events/s  -> {rate / base:.2f} x baseline (target >= 0.90)")
+        print("  CPU per event     : " + ", ".join(
+            f"{k} {(after[k] - before[k]) / args.events * 1e6:.0f} us" for k in after))
+        n = int(args.latency_rate * args.latency_seconds)
+        _, lat = pipeline(mqtt_url, db_url, n, args.publishers, rate=args.latency_rate)
+        print(f"latency at {args.latency_rate:.0f}/s   : publish->commit p50 {percentile(lat, 50) * 1000:.0f} ms, "
+              f"p99 {percentile(lat, 99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms over {len(lat)} events "
+              "(target p99 < 250 ms)")
+
+
+if __name__ == "__main__":
+    main()
