@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=400, ge=1)
     compress_after_days: int = Field(default=7, ge=1)
 
+    # Alarms: escalate when not acknowledged within these limits (seconds).
+    escalate_critical_s: int = Field(default=60, ge=1)
+    escalate_high_s: int = Field(default=180, ge=1)
+    escalate_medium_s: int = Field(default=1200, ge=1)
+    escalate_low_s: int = Field(default=3600, ge=1)
+    procedures_file: Path | None = None
+    site_timezone: str = "Asia/Shanghai"
+
     # Dashboard.
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = Field(default=8050, ge=0, le=65_535)
@@ -95,6 +103,11 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError("port must be a number from 1 to 65535") from exc
         return value
+
+    def escalation_limits(self) -> dict[str, float]:
+        """Seconds an alarm of each priority may stay unacknowledged before it escalates."""
+        return {"critical": self.escalate_critical_s, "high": self.escalate_high_s,
+                "medium": self.escalate_medium_s, "low": self.escalate_low_s}
 
     def mqtt_endpoint(self) -> MqttEndpoint:
         """The broker to connect to; only valid once ``mqtt_url`` is set."""

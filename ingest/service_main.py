@@ -6,6 +6,8 @@ import logging
 import threading
 import time
 
+from ingest.alarms.engine import AlarmEngine, Ticker, load_procedures
+from ingest.alarms.outbound import AlarmPublisher
 from ingest.config import Settings
 from ingest.db.migrate import current_version, load_migrations, recorded_mode
 from ingest.db.policies import prune
@@ -36,14 +38,20 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     """Run until ``stop`` is set; return the exit code."""
     db_url = settings.require_db_url()
     mode = check_schema(db_url)
-    pool = open_pool(db_url, min_size=1, max_size=3, name=f"ingest-{settings.ingest_id}")
-    service = IngestService(settings, pool)
+    pool = open_pool(db_url, min_size=1, max_size=4, name=f"ingest-{settings.ingest_id}")
+    engine = AlarmEngine(escalation_s=settings.escalation_limits(), timezone=settings.site_timezone,
+                         procedures=load_procedures(settings.procedures_file))
+    service = IngestService(settings, pool, hooks=[engine.on_batch])
+    publisher = AlarmPublisher(db_url, service.link)
+    ticker = Ticker(engine, pool)
     health = None
     if settings.ingest_health_port:
         health = HealthServer(settings.ingest_health_host, settings.ingest_health_port,
                               service.health, service.metrics.render)
         health.start()
     service.start()
+    publisher.start()
+    ticker.start()
     logger.info("ingest %s running (%s mode)", settings.ingest_id, mode)
     next_prune = time.monotonic() + 60
     try:
@@ -59,6 +67,8 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
                     logger.exception("pruning old rows failed")
     finally:
         logger.info("ingest %s stopping", settings.ingest_id)
+        ticker.stop()
+        publisher.stop()
         service.stop()
         if health:
             health.stop()

@@ -1,0 +1,173 @@
+"""Officer actions on one alarm: each one transaction, with a row lock and a journal entry.
+
+Two officers acting at once get one success and one clear refusal; an action from a
+view older than the alarm's current version is refused instead of overwriting.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from ingest.alarms import queries as q
+from ingest.alarms.lifecycle import Change, journal, notify, update
+from ingest.alarms.types import DISPOSITIONS
+from ingest.errors import SafeCampusError
+
+# Longest shelve an officer may set, per priority.
+MAX_SHELVE = {"critical": timedelta(minutes=30), "high": timedelta(hours=2),
+              "medium": timedelta(hours=8), "low": timedelta(hours=24)}
+
+
+class ActionRefusedError(SafeCampusError):
+    """The action cannot be done on this alarm now; the message says why, for the officer."""
+
+
+def _when(ts: datetime | None) -> str:
+    return ts.astimezone().strftime("%H:%M:%S") if ts else "?"
+
+
+def _lock(conn: psycopg.Connection, alarm_id: int, expected_version: int | None) -> dict[str, Any]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(q.BY_ID_FOR_UPDATE, {"id": alarm_id})
+        row = cur.fetchone()
+    if row is None:
+        raise ActionRefusedError(f"alarm {alarm_id} does not exist")
+    if row["state"] == "closed":
+        raise ActionRefusedError(f"alarm {alarm_id} was already closed by {row['closed_by']} at {_when(row['closed_at'])}")
+    if expected_version is not None and row["version"] != expected_version:
+        raise ActionRefusedError(
+            f"alarm {alarm_id} changed since you opened it (now {row['state'].replace('_', ' ')}); "
+            "look again before acting"
+        )
+    return row
+
+
+def _done(conn: psycopg.Connection, row: dict[str, Any], actor: str, action: str, old: str,
+          note: str | None = None, details: dict[str, Any] | None = None) -> Change:
+    journal(conn, row, actor, action, from_state=old, note=note, details=details)
+    change = Change(row, action)
+    notify(conn, change)
+    return change
+
+
+def acknowledge(conn: psycopg.Connection, alarm_id: int, actor: str, note: str | None = None,
+                expected_version: int | None = None) -> Change:
+    """Acknowledge: active -> acknowledged; returned-to-normal -> closed."""
+    with conn.transaction():
+        row = _lock(conn, alarm_id, expected_version)
+        old = row["state"]
+        if old == "active_acked":
+            raise ActionRefusedError(f"alarm {alarm_id} was already acknowledged by {row['acked_by']} at {_when(row['acked_at'])}")
+        now = datetime.now(UTC)
+        changes: dict[str, Any] = {"acked_set": True, "acked_at": now, "acked_by": actor}
+        if old == "rtn_unacked":
+            changes.update(state="closed", closed_at=now, closed_by=actor)
+        elif row["latched"] and not row["active"]:
+            changes["state"] = "active_acked"  # still waits for a reset
+        else:
+            changes["state"] = "active_acked"
+        new = update(conn, alarm_id, **changes)
+        return _done(conn, new, actor, "acknowledged", old, note)
+
+
+def add_note(conn: psycopg.Connection, alarm_id: int, actor: str, note: str) -> Change:
+    """Add a note to the journal."""
+    if not note or not note.strip():
+        raise ActionRefusedError("a note needs some text")
+    with conn.transaction():
+        row = _lock(conn, alarm_id, None)
+        new = update(conn, alarm_id)
+        return _done(conn, new, actor, "note", row["state"], note.strip()[:2000])
+
+
+def assign(conn: psycopg.Connection, alarm_id: int, actor: str, expected_version: int | None = None) -> Change:
+    """Assign the alarm to the acting officer."""
+    with conn.transaction():
+        row = _lock(conn, alarm_id, expected_version)
+        if row["assigned_to"] == actor:
+            raise ActionRefusedError(f"alarm {alarm_id} is already assigned to you")
+        new = update(conn, alarm_id, assigned_set=True, assigned_to=actor)
+        return _done(conn, new, actor, "assigned", row["state"], details={"previous": row["assigned_to"]})
+
+
+def shelve(conn: psycopg.Connection, alarm_id: int, actor: str, minutes: float, reason: str,
+           expected_version: int | None = None) -> Change:
+    """Hide the alarm for a bounded time, with a reason."""
+    if not reason or not reason.strip():
+        raise ActionRefusedError("shelving needs a reason")
+    if not minutes or minutes <= 0:
+        raise ActionRefusedError("shelve for a positive number of minutes")
+    with conn.transaction():
+        row = _lock(conn, alarm_id, expected_version)
+        limit = MAX_SHELVE[row["priority"]]
+        if timedelta(minutes=minutes) > limit:
+            raise ActionRefusedError(f"a {row['priority']} alarm can be shelved for at most {int(limit.total_seconds() // 60)} minutes")
+        until = datetime.now(UTC) + timedelta(minutes=minutes)
+        new = update(conn, alarm_id, shelved_set=True, shelved_until=until, shelved_by=actor, shelve_reason=reason.strip())
+        return _done(conn, new, actor, "shelved", row["state"], reason.strip(), {"until": until.isoformat()})
+
+
+def unshelve(conn: psycopg.Connection, alarm_id: int, actor: str, reason: str = "unshelved") -> Change:
+    """Show a shelved alarm again (an officer, or the timer when the shelve expires)."""
+    with conn.transaction():
+        row = _lock(conn, alarm_id, None)
+        if row["shelved_until"] is None:
+            raise ActionRefusedError(f"alarm {alarm_id} is not shelved")
+        new = update(conn, alarm_id, shelved_set=True, shelved_until=None, shelved_by=None, shelve_reason=None)
+        return _done(conn, new, actor, reason, row["state"])
+
+
+def reset(conn: psycopg.Connection, alarm_id: int, actor: str, note: str | None = None,
+          expected_version: int | None = None) -> Change:
+    """Reset a latched alarm whose condition has cleared."""
+    with conn.transaction():
+        row = _lock(conn, alarm_id, expected_version)
+        if not row["latched"]:
+            raise ActionRefusedError(f"alarm {alarm_id} is not latched; it needs no reset")
+        if row["active"]:
+            raise ActionRefusedError(f"alarm {alarm_id} cannot be reset: its condition is still present")
+        old = row["state"]
+        if old == "active_acked":
+            new = update(conn, alarm_id, state="closed", closed_at=datetime.now(UTC), closed_by=actor)
+        else:
+            new = update(conn, alarm_id, state="rtn_unacked")
+        return _done(conn, new, actor, "reset", old, note)
+
+
+def close(conn: psycopg.Connection, alarm_id: int, actor: str, disposition: str, note: str | None = None,
+          expected_version: int | None = None) -> Change:
+    """Close with a disposition; a real alarm with unticked procedure steps needs a reason."""
+    if disposition not in DISPOSITIONS:
+        raise ActionRefusedError(f"disposition must be one of {', '.join(DISPOSITIONS)}")
+    with conn.transaction():
+        row = _lock(conn, alarm_id, expected_version)
+        if row["active"]:
+            raise ActionRefusedError(f"alarm {alarm_id} cannot be closed while its condition is present")
+        open_steps = [s["step"] for s in row["procedure"] if not s.get("done")]
+        if disposition == "real" and open_steps and not (note and note.strip()):
+            raise ActionRefusedError(f"{len(open_steps)} procedure step(s) are not done; give a reason to close anyway")
+        now = datetime.now(UTC)
+        changes: dict[str, Any] = {"state": "closed", "closed_at": now, "closed_by": actor, "disposition": disposition}
+        if row["state"] != "active_acked" and row["acked_at"] is None:
+            changes.update(acked_set=True, acked_at=now, acked_by=actor)
+        new = update(conn, alarm_id, **changes)
+        return _done(conn, new, actor, "closed", row["state"], note, {"disposition": disposition})
+
+
+def tick_step(conn: psycopg.Connection, alarm_id: int, actor: str, index: int, done: bool = True) -> Change:
+    """Tick (or untick) one step of the alarm's procedure."""
+    with conn.transaction():
+        row = _lock(conn, alarm_id, None)
+        steps = list(row["procedure"])
+        if not 0 <= index < len(steps):
+            raise ActionRefusedError(f"alarm {alarm_id} has no procedure step {index + 1}")
+        steps[index] = dict(steps[index], done=done, by=actor if done else None,
+                            at=datetime.now(UTC).isoformat() if done else None)
+        new = update(conn, alarm_id, procedure=Jsonb(steps))
+        return _done(conn, new, actor, "step done" if done else "step undone", row["state"],
+                     steps[index]["step"], {"index": index})

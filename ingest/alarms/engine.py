@@ -1,0 +1,208 @@
+"""The alarm engine inside ingest: rules on each committed batch, timers on each tick.
+
+``on_batch`` runs inside the batch transaction (a BatchHook), so alarms, rule state and
+events commit together, exactly once. ``tick`` runs every second in one ingestor at a
+time (an advisory lock): timers, offline sensors, shelve expiry and escalations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import yaml
+from psycopg.types.json import Jsonb
+
+from ingest.alarms import limits as L
+from ingest.alarms import lifecycle, rules
+from ingest.alarms import queries as q
+from ingest.alarms.actions import unshelve
+from ingest.alarms.types import Clear, Raise, SensorInfo
+from ingest.contract import Event
+
+logger = logging.getLogger(__name__)
+
+TICK_LOCK_KEY = 0x5AFEC1
+DIRECTORY_TTL_S = 30.0
+LIVE_WINDOW_S = 300.0  # a watermark this close to the wall clock means a live stream
+DEFAULT_ESCALATION_S = {"critical": 60, "high": 180, "medium": 1200, "low": 3600}
+
+
+def load_procedures(path: Path | None = None) -> dict[str, list[str]]:
+    """Checklists per condition (or family), from the shipped file or ``path``."""
+    text = Path(path).read_text(encoding="utf-8") if path else (
+        resources.files("ingest.alarms") / "procedures.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text) or {}
+    return {str(k): [str(s) for s in v] for k, v in data.items()}
+
+
+class SensorDirectory:
+    """Registry facts the rules need, cached for a few seconds (the registry changes rarely)."""
+
+    def __init__(self) -> None:
+        self._info: dict[str, SensorInfo] = {}
+        self._loaded = 0.0
+
+    def get(self, conn: psycopg.Connection, sensor_id: str, building: str, kind: str) -> SensorInfo:
+        """Facts about one sensor; an unregistered one gets defaults."""
+        if time.monotonic() - self._loaded > DIRECTORY_TTL_S or sensor_id not in self._info:
+            if time.monotonic() - self._loaded > 1.0:
+                self.reload(conn)
+        return self._info.get(sensor_id) or SensorInfo(sensor_id, kind, building)
+
+    def reload(self, conn: psycopg.Connection) -> None:
+        """Read the registry again."""
+        info = {}
+        for sid, kind, building, zone, interval, thresholds, restricted, oos in conn.execute(q.SENSOR_INFO):
+            info[sid] = SensorInfo(sid, kind, building, zone, interval, thresholds or {}, restricted, oos)
+        self._info = info
+        self._loaded = time.monotonic()
+
+
+class AlarmEngine:
+    """Evaluates rules for ingest and keeps alarms' timers."""
+
+    def __init__(self, *, timezone: str = "Asia/Shanghai", procedures: dict[str, list[str]] | None = None,
+                 escalation_s: dict[str, float] | None = None,
+                 on_changes: Callable[[list[lifecycle.Change]], None] | None = None) -> None:
+        self.tz = timezone
+        self.procedures = procedures if procedures is not None else load_procedures()
+        self.escalation_s = dict(DEFAULT_ESCALATION_S, **(escalation_s or {}))
+        self.directory = SensorDirectory()
+        self.on_changes = on_changes
+
+    def _procedure(self, condition: str, family: str) -> list[dict[str, Any]]:
+        steps = self.procedures.get(condition) or self.procedures.get(condition.split(":")[0]) \
+            or self.procedures.get(family) or []
+        return [{"step": s, "done": False} for s in steps]
+
+    def _apply(self, conn: psycopg.Connection, sensor: SensorInfo, signals: list, drill: bool,
+               changes: list[lifecycle.Change]) -> None:
+        for sig in signals:
+            if isinstance(sig, Raise):
+                ch = lifecycle.apply_raise(conn, sensor, sig, drill, self._procedure(sig.condition, sig.family))
+                if ch:
+                    changes.append(ch)
+                    changes.extend(lifecycle.confirm_fire(conn, ch, L.FIRE_VERIFY_S))
+            elif isinstance(sig, Clear):
+                ch = lifecycle.apply_clear(conn, sensor.id, sig, drill)
+                if ch:
+                    changes.append(ch)
+
+    # -- per batch (inside the ingest transaction) -----------------------------------------
+    def on_batch(self, conn: psycopg.Connection, events: list[Event]) -> None:
+        """Evaluate every newly stored event, in event-time order."""
+        if not events:
+            return
+        ids = sorted({e.sensor_id for e in events})
+        states = {sid: st for sid, st in conn.execute(q.RULE_STATES, {"ids": ids})}
+        offline = {r[0] for r in conn.execute(q.OPEN_OFFLINE_FOR, {"ids": ids})}
+        dirty: set[str] = set()
+        changes: list[lifecycle.Change] = []
+        for e in events:
+            sensor = self.directory.get(conn, e.sensor_id, e.building, e.kind)
+            if e.sensor_id in offline:
+                offline.discard(e.sensor_id)
+                self._apply(conn, sensor, [Clear("offline", e.ts)], False, changes)
+            if e.kind == "status":
+                continue
+            state = states.setdefault(e.sensor_id, {})
+            signals = rules.evaluate(e, sensor, state, self.tz)
+            dirty.add(e.sensor_id)
+            self._apply(conn, sensor, signals, e.drill, changes)
+        for sid in sorted(dirty):
+            conn.execute(q.SAVE_RULE_STATE, {"sensor": sid, "state": Jsonb(states[sid])})
+        conn.execute(q.SET_WATERMARK, {"value": str(max(e.ts for e in events).timestamp())})
+        self._finish(conn, changes)
+
+    def _finish(self, conn: psycopg.Connection, changes: list[lifecycle.Change]) -> None:
+        for ch in changes:
+            if ch.action != "repeat":
+                lifecycle.notify(conn, ch)
+        if changes and self.on_changes:
+            self.on_changes(changes)
+
+    # -- timers (one ingestor at a time) ----------------------------------------------------
+    def tick_time(self, conn: psycopg.Connection, wall: float | None = None) -> float | None:
+        """Event-time 'now': the watermark, or the wall clock while the stream is live."""
+        row = conn.execute(q.WATERMARK).fetchone()
+        if not row:
+            return None
+        mark = float(row[0])
+        wall = time.time() if wall is None else wall
+        return max(mark, wall) if wall - mark < LIVE_WINDOW_S else mark
+
+    def tick(self, conn: psycopg.Connection, now: float | None = None) -> list[lifecycle.Change]:
+        """Run timers at ``now`` (default: tick_time); returns the changes made."""
+        changes: list[lifecycle.Change] = []
+        with conn.transaction():
+            got = conn.execute(q.TICK_LOCK, {"key": TICK_LOCK_KEY}).fetchone()
+            if not got or not got[0]:
+                return []
+            now = self.tick_time(conn) if now is None else now
+            if now is None:
+                return []
+            at = datetime.fromtimestamp(now, tz=UTC)
+            for sid, state in conn.execute(q.DUE_RULE_STATES, {"now": now}).fetchall():
+                sensor = self.directory.get(conn, sid, "", "")
+                signals = rules.timers(sensor, state, now)
+                self._apply(conn, sensor, signals, False, changes)
+                conn.execute(q.SAVE_RULE_STATE, {"sensor": sid, "state": Jsonb(state)})
+            for (sid,) in conn.execute(q.SILENT_SENSORS, {"now": at, "factor": L.OFFLINE_FACTOR}).fetchall():
+                sensor = self.directory.get(conn, sid, "", "")
+                self._apply(conn, sensor, [Raise("offline", "heartbeat", "medium", "trouble",
+                                                 "Sensor silent for more than 3 reporting intervals", at)],
+                            False, changes)
+            self._escalate(conn, at, changes)
+            self._finish(conn, changes)
+        for (alarm_id,) in conn.execute(q.SHELVES_EXPIRED, {"now": datetime.now(UTC)}).fetchall():
+            changes.append(unshelve(conn, alarm_id, lifecycle.SYSTEM, "shelve expired"))
+        return changes
+
+    def _escalate(self, conn: psycopg.Connection, at: datetime, changes: list[lifecycle.Change]) -> None:
+        rows = conn.execute(q.TO_ESCALATE, {"now": at, **self.escalation_s}).fetchall()
+        for (alarm_id,) in rows:
+            new = lifecycle.update(conn, alarm_id, escalated_at=at)
+            limit = self.escalation_s[new["priority"]]
+            lifecycle.journal(conn, new, lifecycle.SYSTEM, "escalated", from_state=new["state"],
+                              note=f"not acknowledged within {limit:g} s", event_time=at)
+            conn.execute("SELECT pg_notify('safecampus_escalations', %(p)s)",
+                         {"p": json.dumps({"id": alarm_id, "priority": new["priority"]})})
+            changes.append(lifecycle.Change(new, "escalated"))
+
+
+class Ticker:
+    """Calls ``engine.tick`` every second on a pooled connection, until stopped."""
+
+    def __init__(self, engine: AlarmEngine, pool: Any, every_s: float = 1.0) -> None:
+        import threading
+
+        self._engine = engine
+        self._pool = pool
+        self._every = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="alarm-tick", daemon=True)
+
+    def start(self) -> None:
+        """Start ticking."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop ticking."""
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                with self._pool.connection() as conn:
+                    self._engine.tick(conn)
+            except Exception:  # noqa: BLE001 - a failed tick is retried next second
+                logger.exception("alarm tick failed")
