@@ -65,6 +65,7 @@ def notify(conn: psycopg.Connection, change: Change) -> None:
     """Tell listeners (dashboards, the MQTT publisher) at commit."""
     a = change.alarm
     payload = {"id": a["id"], "action": change.action, "state": a["state"], "priority": a["priority"],
+               "sensor_id": a["sensor_id"], "building_id": a["building_id"], "condition": a["condition"],
                "version": a["version"]}
     conn.execute(q.NOTIFY, {"payload": json.dumps(payload)})
 

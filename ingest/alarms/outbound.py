@@ -81,8 +81,10 @@ class AlarmPublisher:
             logger.info("publishing alarm changes on MQTT")
             conn.execute("LISTEN safecampus_alarms")
             while not self._stop.is_set():
-                for note in conn.notifies(timeout=1.0, stop_after=500):
-                    self._publish(conn, json.loads(note.payload)["id"])
+                # Collect first: the connection cannot run queries while it waits for notifies.
+                ids = [json.loads(n.payload)["id"] for n in conn.notifies(timeout=1.0, stop_after=500)]
+                for alarm_id in dict.fromkeys(ids):
+                    self._publish(conn, alarm_id)
 
     def _publish(self, conn: psycopg.Connection, alarm_id: int) -> None:
         with conn.cursor(row_factory=dict_row) as cur:

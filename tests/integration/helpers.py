@@ -165,3 +165,46 @@ def stream(mqtt_url: str, building: str, n: int, *, sensors: int = 50, client_id
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread, result
+
+
+@contextmanager
+def running_ingest_with_alarms(settings: Settings, *, tick: bool = True):
+    """An ingestor with the alarm engine, its ticker and the MQTT alarm publisher."""
+    from ingest.alarms.engine import AlarmEngine, Ticker
+    from ingest.alarms.outbound import AlarmPublisher
+
+    pool = open_pool(settings.require_db_url(), max_size=4, name="test-ingest-alarms")
+    engine = AlarmEngine(escalation_s=settings.escalation_limits())
+    service = IngestService(settings, pool, hooks=[engine.on_batch])
+    publisher_ = AlarmPublisher(settings.require_db_url(), service.link)
+    ticker = Ticker(engine, pool, every_s=0.2)
+    service.start()
+    publisher_.start()
+    if tick:
+        ticker.start()
+    try:
+        wait_until(service.link.connected.is_set, 10, what="ingest to connect")
+        yield service, engine, pool
+    finally:
+        if tick:
+            ticker.stop()
+        publisher_.stop()
+        service.stop()
+        pool.close()
+
+
+def now_ts(offset_s: float = 0.0) -> str:
+    """An RFC 3339 timestamp ``offset_s`` from now."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.contract import format_ts
+
+    return format_ts(datetime.now(UTC) + timedelta(seconds=offset_s))
+
+
+def alarms_for(db_url: str, sensor_id: str) -> list[dict]:
+    """Every alarm of a sensor, oldest first, as dicts."""
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(db_url, row_factory=dict_row) as conn:
+        return conn.execute("SELECT * FROM alarms WHERE sensor_id = %s ORDER BY id", (sensor_id,)).fetchall()

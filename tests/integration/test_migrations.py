@@ -6,7 +6,8 @@ import psycopg
 
 from ingest.db.migrate import load_migrations, migrate
 
-EXPECTED_TABLES = {"meta", "schema_migrations", "departments", "buildings", "rooms", "sensors",
+EXPECTED_TABLES = {"meta", "schema_migrations", "departments", "buildings", "rooms", "sensors", "alarms",
+                   "alarm_journal", "rule_state", "users",
                    "events", "readings", "dead_letters"}
 
 
