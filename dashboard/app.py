@@ -1,16 +1,22 @@
-"""Build the Dash app: pages, the shared layout frame, and the process's pool."""
+"""Build the Dash app: pages, login, live push, and the process's database pool."""
 
 from __future__ import annotations
 
+import logging
+import secrets
+import sys
 from pathlib import Path
 
 import dash
 from dash import Dash, dcc, html
 from psycopg_pool import ConnectionPool
 
+from dashboard import auth, live
 from dashboard.db import POOL_KEY
+from dashboard.ids import LIVE_SIGNAL, URL
 from ingest.config import Settings
 
+logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 
 
@@ -25,7 +31,26 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
         update_title=None,
         suppress_callback_exceptions=False,
     )
-    app.server.extensions[POOL_KEY] = pool
-    app.server.config["SAFECAMPUS_SETTINGS"] = settings
-    app.layout = html.Div([dcc.Location(id="url"), dash.page_container], className="sc-root")
+    server = app.server
+    server.extensions[POOL_KEY] = pool
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    if not secret:
+        logger.warning("SAFECAMPUS_SECRET_KEY is not set: sessions end when this process restarts")
+        secret = secrets.token_urlsafe(32)
+    kiosk = settings.kiosk_token.get_secret_value() if settings.kiosk_token else None
+    auth.install(server, secret, kiosk, secure_cookies=settings.secure_cookies)
+    feed = live.AlarmFeed(settings.require_db_url())
+    server.extensions["safecampus_feed"] = feed
+    live.install(server, feed)
+    app.layout = html.Div([dcc.Location(id=URL), dcc.Store(id=LIVE_SIGNAL), dash.page_container], className="sc-root")
+    # Pages show a login notice to strangers, so give Dash every page's full frame to check
+    # callbacks against (typos still fail; absent pages do not).
+    # Dash rebuilds validation_layout from layout() on its first request (a before_request hook
+    # registered earlier than this one), so set ours after it, on every request.
+    frames = [getattr(sys.modules[p["module"]], "frame", lambda: None)() for p in dash.page_registry.values()]
+    validation = html.Div([app.layout, *[f for f in frames if f is not None]])
+
+    @server.before_request
+    def _validation_layout() -> None:
+        app.validation_layout = validation
     return app

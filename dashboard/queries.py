@@ -10,10 +10,98 @@ WHERE e.kind <> 'status'
 ORDER BY e.time DESC
 LIMIT %(limit)s"""
 
+# Open alarms an operator should see: not shelved, not suppressed.
+VISIBLE = "a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now())"
+
 WALL_COUNTS = """
 SELECT
-    (SELECT count(*) FROM sensors WHERE retired_at IS NULL)                                AS sensors,
-    (SELECT count(*) FROM sensors WHERE retired_at IS NULL AND last_seen IS NOT NULL
-        AND last_seen < now() - make_interval(secs => 3 * report_interval_s))            AS offline,
-    (SELECT count(*) FROM events WHERE time > now() - interval '5 minutes')                AS events_5m,
-    (SELECT count(*) FROM dead_letters WHERE received_at > now() - interval '1 hour')      AS dead_letters_1h"""
+    (SELECT count(*) FROM sensors WHERE retired_at IS NULL)                                     AS sensors,
+    (SELECT count(*) FROM alarms a WHERE a.condition = 'offline' AND a.active AND a.state <> 'closed') AS offline,
+    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.priority = 'critical' AND NOT a.drill) AS critical,
+    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.priority = 'high' AND NOT a.drill)     AS high,
+    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.priority = 'medium' AND NOT a.drill)   AS medium,
+    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.priority = 'low' AND NOT a.drill)      AS low,
+    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.state = 'active_unacked')             AS unacked,
+    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.drill)                                AS drills,
+    (SELECT count(*) FROM alarms a WHERE a.state <> 'closed' AND a.shelved_until > now())                AS shelved,
+    (SELECT max(time) FROM events)                                                                       AS last_event,
+    (SELECT count(*) FROM dead_letters WHERE received_at > now() - interval '1 hour')                   AS dead_letters_1h"""
+
+WALL_ALARMS = """
+SELECT a.id, a.priority, a.state, a.condition, a.message, a.raised_at, a.drill, a.confirmed, a.occurrences,
+       a.sensor_id, b.name AS building, r.name AS room, a.zone
+FROM alarms a
+LEFT JOIN sensors s ON s.id = a.sensor_id
+LEFT JOIN rooms r ON r.id = s.room_id
+LEFT JOIN buildings b ON b.id = a.building_id
+WHERE """ + VISIBLE + """
+ORDER BY (a.condition = 'fire' AND NOT a.drill) DESC, (a.state = 'active_unacked') DESC,
+         array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at DESC
+LIMIT %(limit)s"""
+
+BUILDINGS = """
+SELECT b.id, b.name, b.outline, d.name AS department,
+       (SELECT a.priority FROM alarms a WHERE a.building_id = b.id AND """ + VISIBLE + """ AND NOT a.drill
+        ORDER BY array_position(ARRAY['critical','high','medium','low'], a.priority) LIMIT 1) AS worst
+FROM buildings b LEFT JOIN departments d ON d.id = b.department_id
+WHERE b.retired_at IS NULL ORDER BY b.id"""
+
+# Days since the last real (non-drill) incident: campus-wide and per department.
+STREAKS = """
+WITH real AS (
+    SELECT a.closed_at, coalesce(r.department_id, b.department_id) AS department_id
+    FROM alarms a
+    LEFT JOIN sensors s ON s.id = a.sensor_id
+    LEFT JOIN rooms r ON r.id = s.room_id
+    LEFT JOIN buildings b ON b.id = a.building_id
+    WHERE a.disposition = 'real' AND NOT a.drill
+)
+SELECT d.id, d.name, (SELECT max(closed_at) FROM real WHERE real.department_id = d.id) AS last_real
+FROM departments d
+UNION ALL
+SELECT '*', 'Campus', (SELECT max(closed_at) FROM real)
+ORDER BY 1"""
+
+QUEUE = """
+SELECT a.id, a.priority, a.state, a.condition, a.family, a.message, a.raised_at, a.drill, a.occurrences,
+       a.assigned_to, a.shelved_until, a.active, a.latched, a.confirmed, a.escalated_at,
+       b.name AS building, a.building_id, coalesce(r.department_id, b.department_id) AS department_id,
+       r.name AS room, a.sensor_id
+FROM alarms a
+LEFT JOIN sensors s ON s.id = a.sensor_id
+LEFT JOIN rooms r ON r.id = s.room_id
+LEFT JOIN buildings b ON b.id = a.building_id
+WHERE a.state <> 'closed'
+  AND (%(priorities)s::text[] IS NULL OR a.priority = ANY(%(priorities)s::text[]))
+  AND (%(states)s::text[] IS NULL OR a.state = ANY(%(states)s::text[]))
+  AND (%(building)s::text IS NULL OR a.building_id = %(building)s::text)
+  AND (%(department)s::text IS NULL OR coalesce(r.department_id, b.department_id) = %(department)s::text)
+  AND (%(family)s::text IS NULL OR a.family = %(family)s::text)
+  AND (%(shelved)s OR a.shelved_until IS NULL OR a.shelved_until <= now())
+ORDER BY (a.state = 'active_unacked') DESC,
+         array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at
+LIMIT 500"""
+
+DETAIL = """
+SELECT a.*, b.name AS building, r.name AS room, r.floor, s.name AS sensor_name, s.kind AS sensor_kind,
+       coalesce(dr.name, db.name) AS department
+FROM alarms a
+LEFT JOIN sensors s ON s.id = a.sensor_id
+LEFT JOIN rooms r ON r.id = s.room_id
+LEFT JOIN buildings b ON b.id = a.building_id
+LEFT JOIN departments dr ON dr.id = r.department_id
+LEFT JOIN departments db ON db.id = b.department_id
+WHERE a.id = %(id)s"""
+
+JOURNAL = """
+SELECT at, actor, action, from_state, to_state, note FROM alarm_journal WHERE alarm_id = %(id)s ORDER BY id"""
+
+RECENT_READINGS = """
+SELECT time, metric, value FROM readings
+WHERE sensor_id = %(sensor)s AND time > %(since)s
+ORDER BY time"""
+
+FILTER_CHOICES = """
+SELECT 'building' AS what, id, name FROM buildings WHERE retired_at IS NULL
+UNION ALL SELECT 'department', id, name FROM departments
+ORDER BY 1, 3"""

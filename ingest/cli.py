@@ -101,6 +101,24 @@ def cmd_site_load(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Create (or reset) a dashboard user; the password comes from a prompt or the environment."""
+    import getpass
+    import os
+
+    from dashboard.auth import add_user
+    from ingest.db.pool import connect
+
+    password = os.environ.get("SAFECAMPUS_NEW_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+    try:
+        with connect(settings.require_db_url()) as conn:
+            add_user(conn, args.username, password, args.role, args.name)
+    except ValueError as exc:
+        raise SafeCampusError(str(exc)) from exc
+    print(f"user {args.username} ({args.role}) saved")  # noqa: T201 - CLI output
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="safecampus", description="SafeCampus security monitoring")
@@ -125,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     load = site.add_parser("load", help="load a site file into the database")
     load.add_argument("file")
     load.set_defaults(func=cmd_site_load)
+    users = sub.add_parser("user", help="dashboard users").add_subparsers(dest="user_command", required=True)
+    add = users.add_parser("add", help="create or reset a user (password from a prompt or SAFECAMPUS_NEW_PASSWORD)")
+    add.add_argument("username")
+    add.add_argument("--role", choices=["viewer", "officer", "admin"], required=True)
+    add.add_argument("--name", help="display name")
+    add.set_defaults(func=cmd_user_add)
     return parser
 
 

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(default=8050, ge=0, le=65_535)
     secret_key: SecretStr | None = None
     kiosk_token: SecretStr | None = None
+    secure_cookies: bool = False
 
     # Simulator.
     site_file: Path | None = None
@@ -175,10 +176,11 @@ class MqttEndpoint:
 def load_settings(**overrides: object) -> Settings:
     """Read and validate settings; raise SettingsError with one line per bad variable."""
     known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
-    # Test-harness variables share the prefix but are not settings of a process.
+    # Test-harness, benchmark and one-shot CLI variables share the prefix but are not settings.
+    not_settings = (f"{ENV_PREFIX}TEST_", f"{ENV_PREFIX}BENCH_", f"{ENV_PREFIX}NEW_PASSWORD")
     unknown = sorted(
         k for k in os.environ
-        if k.startswith(ENV_PREFIX) and k not in known and not k.startswith(f"{ENV_PREFIX}TEST_")
+        if k.startswith(ENV_PREFIX) and k not in known and not k.startswith(not_settings)
     )
     lines = [f"{name}: unknown setting" for name in unknown]
     try:

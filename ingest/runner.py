@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
 
 from ingest.config import ENV_PREFIX, Settings, redact_db_url
 from ingest.db.migrate import migrate
@@ -71,6 +75,26 @@ def _wait_http(url: str, timeout: float) -> bool:
     return False
 
 
+def _local_secret(data_dir: Path, name: str) -> str:
+    """A random secret kept in the data folder, so sessions and kiosk links survive restarts."""
+    path = data_dir / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _demo_officer(conn: psycopg.Connection, data_dir: Path) -> str:
+    """On an empty user table, an 'officer' account with a random password (shown in the banner)."""
+    from dashboard.auth import add_user
+
+    if conn.execute("SELECT count(*) FROM users").fetchone()[0]:  # type: ignore[index]
+        return "a user made with 'safecampus user add'"
+    password = _local_secret(data_dir, "officer_password")
+    add_user(conn, "officer", password, "officer", "Duty officer")
+    return f"officer / {password}"
+
+
 def run_all(settings: Settings, stop: threading.Event) -> int:
     """Run everything until ``stop`` is set."""
     data_dir = settings.data_dir.resolve()
@@ -94,6 +118,9 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
         site = load_site(settings.site_file)
         with connect(db_url) as conn:
             load_site_into_db(conn, site)
+            officer = _demo_officer(conn, data_dir)
+        secret = settings.secret_key.get_secret_value() if settings.secret_key else _local_secret(data_dir, "secret_key")
+        kiosk = settings.kiosk_token.get_secret_value() if settings.kiosk_token else _local_secret(data_dir, "kiosk_token")
 
         dash_port = pick_port(settings.dashboard_port, settings.dashboard_host)
         env = dict(os.environ)
@@ -104,6 +131,8 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
             f"{ENV_PREFIX}DASHBOARD_PORT": str(dash_port),
             f"{ENV_PREFIX}INGEST_HEALTH_PORT": str(pick_port(settings.ingest_health_port)),
             f"{ENV_PREFIX}DATA_DIR": str(data_dir),
+            f"{ENV_PREFIX}SECRET_KEY": secret,
+            f"{ENV_PREFIX}KIOSK_TOKEN": kiosk,
         })
         cli = [sys.executable, "-m", "ingest.cli"]
         logs = data_dir / "logs"
@@ -113,12 +142,13 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
             child.start()
             children.append(child)
         dash_url = f"http://{settings.dashboard_host}:{dash_port}"
-        if not _wait_http(f"{dash_url}/wall", 60):
+        if not _wait_http(f"{dash_url}/login", 60):
             logger.error("the dashboard did not answer; see %s", logs / "dashboard.log")
         banner = [
             "",
             "SafeCampus is running",
-            f"  dashboard  {dash_url}/wall",
+            f"  wall       {dash_url}/wall?kiosk={kiosk}",
+            f"  console    {dash_url}/console  (log in as {officer})",
             f"  database   {redact_db_url(db_url)}  ({mode}{', embedded' if pg else ''})",
             f"  broker     {mqtt_url}  ({broker.kind + ', embedded' if broker else 'configured'})",
             f"  data       {data_dir}   logs in {logs}",

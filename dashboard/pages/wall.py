@@ -1,37 +1,62 @@
-"""The wall screen: what is happening on campus, readable from across the room."""
+"""The wall screen: what is wrong, where, how bad, what is new. Read-only, no mouse needed."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
 
+from dashboard import figures
 from dashboard import queries as q
+from dashboard.auth import allowed
 from dashboard.db import connection
+from dashboard.ids import LIVE_SIGNAL
 
 dash.register_page(__name__, path="/wall", title="SafeCampus wall")
 
-TICK = "wall-tick"
+SLOW_TICK = "wall-slow-tick"
+CLOCK_TICK = "wall-clock-tick"
 CLOCK = "wall-clock"
 COUNTS = "wall-counts"
-EVENTS = "wall-events"
+ALARMS = "wall-alarms"
+PLAN = "wall-plan"
+STREAKS = "wall-streaks"
+FLOW = "wall-flow"
+STATUS = "wall-status"
 
 
 def layout(**_query: str) -> html.Div:
-    """The page frame; the callback fills it and refreshes it."""
+    """The wall for kiosks and logged-in users; a pointer to the kiosk link for anyone else."""
+    if not allowed("kiosk"):
+        return html.Div([html.H1("SafeCampus wall screen"),
+                         html.P("Open this screen with its kiosk link, or log in."),
+                         html.A("Log in", href="/login?next=/wall")], className="sc-home")
+    return frame()
+
+
+def frame() -> html.Div:
+    """Every component of the wall (callbacks fill them)."""
     return html.Div(
         [
-            html.Header(
-                [html.H1("SafeCampus"), html.Div(id=CLOCK, className="sc-clock")],
-                className="sc-header",
-            ),
+            html.Header([html.H1("SafeCampus"), html.Div(id=STATUS, className="sc-status"),
+                         html.Div(id=FLOW, className="sc-flow"), html.Div(id=CLOCK, className="sc-clock")],
+                        className="sc-header"),
             html.Section(id=COUNTS, className="sc-counts"),
-            html.Section(id=EVENTS, className="sc-events"),
-            dcc.Interval(id=TICK, interval=2000),
+            html.Div([
+                dcc.Graph(id=PLAN, className="sc-plan", config={"displayModeBar": False, "staticPlot": True}),
+                html.Section(id=ALARMS, className="sc-alarms"),
+            ], className="sc-wall-main"),
+            html.Footer([html.Span("Days without a real incident:", className="sc-streak-title"),
+                         html.Div(id=STREAKS, className="sc-streak-list")], className="sc-streaks"),
+            dcc.Interval(id=SLOW_TICK, interval=15_000),
+            dcc.Interval(id=CLOCK_TICK, interval=1_000),
         ],
         className="sc-wall",
     )
+
+
+clientside_callback(ClientsideFunction("safecampus", "clock"), Output(CLOCK, "children"), Input(CLOCK_TICK, "n_intervals"))
 
 
 def _age(ts: datetime, now: datetime) -> str:
@@ -40,44 +65,71 @@ def _age(ts: datetime, now: datetime) -> str:
         return f"{secs} s"
     if secs < 3600:
         return f"{secs // 60} min"
-    return f"{secs // 3600} h"
+    if secs < 86400:
+        return f"{secs // 3600} h {secs % 3600 // 60} min"
+    return f"{secs // 86400} d"
 
 
-def _count(label: str, value: int, tone: str = "") -> html.Div:
-    return html.Div([html.Div(str(value), className="sc-count-value"), html.Div(label)],
-                    className=f"sc-count {tone}".strip())
+def _tile(label: str, value: int, tone: str) -> html.Div:
+    cls = f"sc-count sc-{tone}" if value else "sc-count"
+    return html.Div([html.Div(str(value), className="sc-count-value"), html.Div(label)], className=cls)
 
 
-@callback(Output(CLOCK, "children"), Output(COUNTS, "children"), Output(EVENTS, "children"),
-          Input(TICK, "n_intervals"))
-def refresh(_n: int | None) -> tuple[str, list[html.Div], html.Table]:
-    """Re-read counts and the newest events."""
+def _alarm_row(a: dict, now: datetime) -> html.Div:
+    where = " / ".join(x for x in (a["building"], a["room"]) if x) or a["sensor_id"]
+    tags = []
+    if a["drill"]:
+        tags.append(html.Span("DRILL", className="sc-tag sc-tag-drill"))
+    if a["confirmed"]:
+        tags.append(html.Span("CONFIRMED", className="sc-tag sc-tag-confirmed"))
+    if a["occurrences"] > 1:
+        tags.append(html.Span(f"×{a['occurrences']}", className="sc-tag"))
+    cls = f"sc-alarm sc-p-{a['priority']}" + (" sc-unacked" if a["state"] == "active_unacked" else "")
+    if a["state"] == "rtn_unacked":
+        cls += " sc-rtn"
+    return html.Div([
+        html.Span(a["priority"].upper(), className="sc-badge"),
+        html.Div([html.Div(a["message"] or a["condition"], className="sc-what"),
+                  html.Div(where, className="sc-where")], className="sc-alarm-text"),
+        html.Div(tags, className="sc-tags"),
+        html.Span(_age(a["raised_at"], now), className="sc-age"),
+    ], className=cls, id=f"wall-alarm-{a['id']}")
+
+
+@callback(Output(COUNTS, "children"), Output(ALARMS, "children"), Output(PLAN, "figure"),
+          Output(STREAKS, "children"), Output(FLOW, "children"), Output(STATUS, "children"),
+          Input(LIVE_SIGNAL, "data"), Input(SLOW_TICK, "n_intervals"))
+def refresh(_signal: object, _n: int | None) -> tuple:
+    """Re-read the open alarms; runs when an alarm changes (push) and every 15 s."""
+    if not allowed("kiosk"):
+        raise dash.exceptions.PreventUpdate
     now = datetime.now(UTC)
     with connection() as conn:
-        counts = conn.execute(q.WALL_COUNTS).fetchone() or {}
-        events = conn.execute(q.LATEST_EVENTS, {"limit": 15}).fetchall()
+        c = conn.execute(q.WALL_COUNTS).fetchone() or {}
+        alarms = conn.execute(q.WALL_ALARMS, {"limit": 14}).fetchall()
+        buildings = conn.execute(q.BUILDINGS).fetchall()
+        streaks = conn.execute(q.STREAKS).fetchall()
     tiles = [
-        _count("sensors", counts.get("sensors", 0)),
-        _count("offline", counts.get("offline", 0), "sc-warn" if counts.get("offline") else ""),
-        _count("events, last 5 min", counts.get("events_5m", 0)),
-        _count("rejected, last hour", counts.get("dead_letters_1h", 0)),
+        _tile("critical", c["critical"], "critical"), _tile("high", c["high"], "high"),
+        _tile("medium", c["medium"], "medium"), _tile("low", c["low"], "low"),
+        _tile("unacknowledged", c["unacked"], "unacked"), _tile("sensors offline", c["offline"], "medium"),
+        _tile("shelved", c["shelved"], "muted"), _tile("drills", c["drills"], "muted"),
     ]
-    rows = [
-        html.Tr(
-            [
-                html.Td(_age(e["time"], now)),
-                html.Td(e["building"] or "?"),
-                html.Td(e["room"] or e["sensor_id"]),
-                html.Td(e["kind"]),
-                html.Td((e["state"] or "").replace("_", " ") + (" (drill)" if e["drill"] else "")),
-            ],
-            className="sc-event",
-        )
-        for e in events
-    ]
-    table = html.Table(
-        [html.Thead(html.Tr([html.Th(h) for h in ("age", "building", "where", "kind", "what")])),
-         html.Tbody(rows)],
-        className="sc-table",
-    )
-    return now.astimezone().strftime("%H:%M:%S"), tiles, table
+    rows = [_alarm_row(a, now) for a in alarms] or [html.Div("All normal", className="sc-calm")]
+    streak_items = []
+    for s in streaks:
+        days = (now - s["last_real"]).days if s["last_real"] else None
+        text = f"{days} d" if days is not None else "none on record"
+        streak_items.append(html.Div([html.Span(s["name"], className="sc-streak-name"),
+                                      html.Span(text, className="sc-streak-days")],
+                                     className="sc-streak sc-streak-campus" if s["id"] == "*" else "sc-streak"))
+    campus = next((i for i, s in enumerate(streaks) if s["id"] == "*"), None)
+    if campus is not None:
+        streak_items.insert(0, streak_items.pop(campus))
+    last = c.get("last_event")
+    lag = int((now - last).total_seconds()) if last else None
+    flow = (html.Span("data: live", className="sc-ok") if lag is not None and lag < 120
+            else html.Span(f"data: stalled {lag // 60 if lag else '?'} min" if lag else "data: none yet", className="sc-bad"))
+    worst = next((p for p in ("critical", "high", "medium", "low") if c.get(p)), None)
+    status = html.Span("NORMAL" if not worst else f"{worst.upper()} ALARM", className=f"sc-state sc-state-{worst or 'normal'}")
+    return tiles, rows, figures.site_plan(buildings), streak_items, flow, status

@@ -44,13 +44,31 @@ def console_errors(driver: webdriver.Chrome) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
+KIOSK = "test-kiosk-token-123"
+OFFICER = ("duty-officer", "officer-password-1")
+VIEWER = ("viewer-one", "viewer-password-1")
+
+
 @pytest.fixture(scope="module")
-def dashboard_url(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def users(db_url: str) -> None:
+    """An officer and a viewer account."""
+    import psycopg
+
+    from dashboard.auth import add_user
+
+    with psycopg.connect(db_url) as conn:
+        add_user(conn, *OFFICER, "officer", "Officer Zhang")
+        add_user(conn, *VIEWER, "viewer", "Viewer Li")
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(db_url: str, users: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A dashboard process on a free port against this module's database."""
     port = pick_port(0)
     log = tmp_path_factory.mktemp("dash") / "dashboard.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-    env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port)}
+    env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port),
+            "SAFECAMPUS_KIOSK_TOKEN": KIOSK, "SAFECAMPUS_SECRET_KEY": "test-secret-key"}
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "ingest.cli", "dashboard"], env=env, cwd=ROOT,
                                 stdout=out, stderr=subprocess.STDOUT)
@@ -61,3 +79,14 @@ def dashboard_url(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def login(driver: webdriver.Chrome, base: str, user: tuple[str, str], next_path: str = "/console") -> None:
+    """Log in through the real form."""
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{base}/login?next={next_path}")
+    driver.find_element(By.ID, "username").send_keys(user[0])
+    driver.find_element(By.ID, "password").send_keys(user[1])
+    driver.find_element(By.ID, "login-submit").click()

@@ -25,7 +25,7 @@ def _start(tmp_path, log):
 
 def _banner(path):
     text = path.read_text()
-    m = re.search(r"dashboard\s+(http://\S+)/wall.*?database\s+(postgresql://\S+)", text, re.S)
+    m = re.search(r"wall\s+(http://\S+)/wall\S*.*?database\s+(postgresql://\S+)", text, re.S)
     return (m.group(1), m.group(2)) if m else None
 
 

@@ -1,0 +1,39 @@
+// Live updates: one server-sent-events stream per page nudges the page's callbacks.
+(function () {
+  var LIVE_PAGES = ["/wall", "/console"];
+  var audio = null;
+  function beep() {
+    if (new URLSearchParams(location.search).get("sound") !== "1") return;
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var o = audio.createOscillator(), g = audio.createGain();
+      o.frequency.value = 880; o.connect(g); g.connect(audio.destination);
+      g.gain.setValueAtTime(0.2, audio.currentTime);
+      o.start(); o.stop(audio.currentTime + 0.4);
+    } catch (e) { /* audio not allowed until the first click; see README */ }
+  }
+  var es = null;
+  function connect() {
+    // Only pages that rendered their live frame (that is, the user may see them) listen.
+    if (es || !window.EventSource || LIVE_PAGES.indexOf(location.pathname) < 0) return;
+    if (!document.querySelector(".sc-wall, .sc-console")) return;
+    es = new EventSource("/events/alarms");
+    es.onmessage = function (e) {
+      var d = JSON.parse(e.data);
+      if (window.dash_clientside && window.dash_clientside.set_props) {
+        window.dash_clientside.set_props("live-signal", {data: {at: Date.now(), id: d.id, action: d.action}});
+      }
+      if (d.priority === "critical" && d.action === "raised") beep();
+    };
+  }
+  // Keyboard: a = acknowledge, j / n = next alarm, k = previous (console only).
+  document.addEventListener("keydown", function (e) {
+    if (location.pathname !== "/console") return;
+    var tag = (e.target && e.target.tagName) || "";
+    if (tag === "INPUT" || tag === "TEXTAREA" || e.ctrlKey || e.metaKey || e.altKey) return;
+    var ids = {a: "console-ack", j: "console-next", n: "console-next", k: "console-prev"};
+    var el = ids[e.key] && document.getElementById(ids[e.key]);
+    if (el) { el.click(); e.preventDefault(); }
+  });
+  setInterval(connect, 500);
+})();

@@ -1,0 +1,50 @@
+"""Pure figure builders: data in, Plotly figure out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+PRIORITY_COLOURS = {"critical": "#e53935", "high": "#fb8c00", "medium": "#fdd835", "low": "#26c6da"}
+NORMAL_FILL = "#3d4146"
+BG = "#2b2d30"
+
+
+def site_plan(buildings: list[dict[str, Any]]) -> go.Figure:
+    """Building outlines, each filled by its worst open alarm's colour (grey when normal)."""
+    fig = go.Figure()
+    for b in buildings:
+        pts = b["outline"] or []
+        if len(pts) < 3:
+            continue
+        xs = [p[0] for p in pts] + [pts[0][0]]
+        ys = [p[1] for p in pts] + [pts[0][1]]
+        worst = b.get("worst")
+        fill = PRIORITY_COLOURS.get(worst, NORMAL_FILL)
+        fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", fillcolor=fill,
+                                 line={"color": "#8a8f96" if not worst else fill, "width": 2},
+                                 hoverinfo="text", text=b["name"], showlegend=False))
+        cx = sum(p[0] for p in pts) / len(pts)
+        cy = sum(p[1] for p in pts) / len(pts)
+        fig.add_annotation(x=cx, y=cy, text=b["name"].replace(" and ", " & "), showarrow=False,
+                           font={"color": "#111" if worst in ("medium", "low", "high", "critical") else "#c9ccd1",
+                                 "size": 11})
+    fig.update_layout(margin={"l": 4, "r": 4, "t": 4, "b": 4}, paper_bgcolor=BG, plot_bgcolor=BG,
+                      xaxis={"visible": False, "fixedrange": True},
+                      yaxis={"visible": False, "fixedrange": True, "scaleanchor": "x", "scaleratio": 1},
+                      dragmode=False)
+    return fig
+
+
+def sparkline(rows: list[dict[str, Any]]) -> go.Figure:
+    """Recent readings of one sensor, one line per metric."""
+    fig = go.Figure()
+    metrics = sorted({r["metric"] for r in rows})
+    for m in metrics:
+        pts = [r for r in rows if r["metric"] == m]
+        fig.add_trace(go.Scatter(x=[r["time"] for r in pts], y=[r["value"] for r in pts], mode="lines", name=m))
+    fig.update_layout(height=180, margin={"l": 40, "r": 8, "t": 8, "b": 24}, paper_bgcolor=BG, plot_bgcolor="#33363a",
+                      font={"color": "#c9ccd1"}, legend={"orientation": "h", "y": -0.25},
+                      xaxis={"gridcolor": "#44484d"}, yaxis={"gridcolor": "#44484d"})
+    return fig

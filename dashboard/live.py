@@ -1,0 +1,115 @@
+"""Push alarm changes to every open page: one LISTEN per dashboard process, fanned out by SSE.
+
+Each dashboard worker process holds one PostgreSQL connection that LISTENs on
+``safecampus_alarms``; every browser page keeps one server-sent-events stream open
+(``/events/alarms``) and refreshes itself when a change arrives. No page polls the
+database for alarms, and several worker processes each serve their own pages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+from psycopg import sql
+from flask import Flask, Response
+
+from dashboard.auth import current_user
+
+logger = logging.getLogger(__name__)
+
+KEEPALIVE_S = 15.0
+CHANNELS = ("safecampus_alarms", "safecampus_escalations")
+
+
+class AlarmFeed:
+    """Listens once, hands each notification to every subscribed page."""
+
+    def __init__(self, db_url: str) -> None:
+        self._db_url = db_url
+        self._subs: set[queue.Queue[str]] = set()
+        self._lock = threading.Lock()
+        self._started = False
+        self._stop = threading.Event()
+
+    def subscribe(self) -> queue.Queue[str]:
+        """A new page's queue (starts the listener on first use)."""
+        q: queue.Queue[str] = queue.Queue(maxsize=1000)
+        with self._lock:
+            self._subs.add(q)
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="alarm-feed", daemon=True).start()
+        return q
+
+    def unsubscribe(self, q: queue.Queue[str]) -> None:
+        """A page went away."""
+        with self._lock:
+            self._subs.discard(q)
+
+    @property
+    def listeners(self) -> int:
+        """Pages connected now."""
+        return len(self._subs)
+
+    def stop(self) -> None:
+        """Stop listening."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._db_url, autocommit=True) as conn:
+                    for ch in CHANNELS:
+                        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(ch)))
+                    logger.info("dashboard listening for alarm changes")
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            self._fan_out(note.channel, note.payload)
+            except psycopg.Error as exc:
+                logger.warning("alarm feed lost its database connection (%s); retrying", exc)
+                self._stop.wait(2)
+
+    def _fan_out(self, channel: str, payload: str) -> None:
+        data = json.dumps({"channel": channel, **json.loads(payload)})
+        with self._lock:
+            subs = list(self._subs)
+        for q in subs:
+            try:
+                q.put_nowait(data)
+            except queue.Full:
+                pass  # a stuck page misses a nudge; its next one refreshes everything anyway
+
+
+def install(server: Flask, feed: AlarmFeed) -> None:
+    """Add ``/events/alarms`` (server-sent events) to ``server``."""
+
+    @server.route("/events/alarms")
+    def alarm_events():  # type: ignore[no-untyped-def]
+        if current_user() is None:
+            return Response("log in or use a kiosk link\n", status=401, mimetype="text/plain")
+        q = feed.subscribe()
+
+        def stream() -> Iterator[str]:
+            try:
+                yield "retry: 3000\n\n"
+                last = time.monotonic()
+                while True:
+                    try:
+                        data = q.get(timeout=1.0)
+                        yield f"data: {data}\n\n"
+                        last = time.monotonic()
+                    except queue.Empty:
+                        if time.monotonic() - last > KEEPALIVE_S:
+                            yield ": keep-alive\n\n"
+                            last = time.monotonic()
+            finally:
+                feed.unsubscribe(q)
+
+        return Response(stream(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,267 @@
+"""The duty officer's console: the alarm queue, one alarm's detail, and the actions on it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dash
+from dash import Input, Output, State, callback, ctx, dash_table, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboard import figures
+from dashboard import queries as q
+from dashboard.auth import allowed, current_user, refusal
+from dashboard.db import connection
+from dashboard.ids import LIVE_SIGNAL
+from ingest.alarms import actions
+from ingest.alarms.types import DISPOSITIONS, PRIORITIES
+
+dash.register_page(__name__, path="/console", title="SafeCampus console")
+
+F_PRIORITY, F_STATE, F_BUILDING, F_DEPARTMENT, F_FAMILY, F_SHELVED = (
+    "f-priority", "f-state", "f-building", "f-department", "f-family", "f-shelved")
+QUEUE = "console-queue"
+SELECTED = "console-selected"
+VERSION = "console-version"
+DETAIL = "console-detail"
+STEPS = "console-steps"
+JOURNAL = "console-journal"
+CHART = "console-chart"
+MSG = "console-msg"
+DONE = "console-done"
+ACK, ASSIGN, RESET, NEXT, PREV = "console-ack", "console-assign", "console-reset", "console-next", "console-prev"
+NOTE, NOTE_BTN = "console-note", "console-note-btn"
+SHELVE_MIN, SHELVE_REASON, SHELVE_BTN = "console-shelve-min", "console-shelve-reason", "console-shelve-btn"
+DISPOSITION, CLOSE_NOTE, CLOSE_BTN = "console-disposition", "console-close-note", "console-close-btn"
+TICK = "console-tick"
+HIDDEN = {"display": "none"}
+STATES = ("active_unacked", "active_acked", "rtn_unacked")
+FAMILIES = ("fire", "door", "lab", "heartbeat")
+
+
+def _dropdown(ident: str, options: list, placeholder: str, multi: bool = False) -> dcc.Dropdown:
+    return dcc.Dropdown(id=ident, options=options, multi=multi, placeholder=placeholder, className="sc-filter")
+
+
+def layout(**_query: str) -> html.Div:
+    """The console, for logged-in users (viewers may look, officers may act)."""
+    user = current_user()
+    if not user or user["role"] == "kiosk":
+        return html.Div([html.H1("SafeCampus console"), html.P("Duty officers log in first."),
+                         html.A("Log in", href="/login?next=/console")], className="sc-home")
+    with connection() as conn:
+        choices = conn.execute(q.FILTER_CHOICES).fetchall()
+    buildings = [{"label": c["name"], "value": c["id"]} for c in choices if c["what"] == "building"]
+    departments = [{"label": c["name"], "value": c["id"]} for c in choices if c["what"] == "department"]
+    return frame(f"{user['name']} ({user['role']})", buildings, departments)
+
+
+def frame(user_label: str = "", buildings: list | None = None, departments: list | None = None) -> html.Div:
+    """Every component of the console (callbacks fill them)."""
+    return html.Div([
+        html.Header([html.H1("Alarm console"),
+                     html.Span(user_label, className="sc-user", id="console-user"),
+                     html.A("Wall", href="/wall"),
+                     html.A("Log out", href="/logout")], className="sc-console-header"),
+        html.Div([
+            _dropdown(F_PRIORITY, list(PRIORITIES), "priority", multi=True),
+            _dropdown(F_STATE, [{"label": s.replace("_", " "), "value": s} for s in STATES], "state", multi=True),
+            _dropdown(F_BUILDING, buildings or [], "building"),
+            _dropdown(F_DEPARTMENT, departments or [], "department"),
+            _dropdown(F_FAMILY, list(FAMILIES), "kind"),
+            dcc.Checklist(id=F_SHELVED, options=[{"label": " show shelved", "value": "yes"}], value=[]),
+        ], className="sc-filters"),
+        html.Div([
+            html.Div([
+                dash_table.DataTable(
+                    id=QUEUE, row_selectable="single", selected_rows=[], sort_action="native", page_size=18,
+                    columns=[{"name": n, "id": i} for n, i in (("priority", "priority"), ("state", "state"),
+                             ("what", "what"), ("where", "where"), ("raised", "raised"), ("×", "occurrences"),
+                             ("assigned", "assigned_to"))],
+                    style_as_list_view=True,
+                    style_table={"overflowX": "auto", "width": "100%"},
+                    style_cell_conditional=[{"if": {"column_id": c}, "maxWidth": w, "overflow": "hidden",
+                                             "textOverflow": "ellipsis"} for c, w in (("what", "300px"), ("where", "260px"))],
+                    style_header={"backgroundColor": "#35383c", "color": "#9a9ea3", "border": "none"},
+                    style_cell={"backgroundColor": "#2b2d30", "color": "#d8dadc", "border": "none",
+                                "textAlign": "left", "fontSize": "15px", "padding": "6px"},
+                    style_data_conditional=[
+                        {"if": {"filter_query": f"{{priority}} = '{p}'", "column_id": "priority"}, "color": c, "fontWeight": "bold"}
+                        for p, c in figures.PRIORITY_COLOURS.items()
+                    ] + [{"if": {"filter_query": "{state} = 'active unacked'"}, "fontWeight": "bold"}],
+                ),
+                html.Div([html.Button("◀ previous (k)", id=PREV), html.Button("next (j) ▶", id=NEXT)], className="sc-nav"),
+            ], className="sc-queue"),
+            html.Div([
+                html.Div(id=MSG, className="sc-msg", role="status"),
+                html.Div(id=DETAIL),
+                dcc.Graph(id=CHART, config={"displayModeBar": False}, className="sc-chart"),
+                html.H3("Procedure"),
+                dcc.Checklist(id=STEPS, options=[], value=[], className="sc-steps"),
+                html.Div([
+                    html.Button("Acknowledge (a)", id=ACK, className="sc-primary"),
+                    html.Button("Assign to me", id=ASSIGN),
+                    html.Button("Reset", id=RESET),
+                ], className="sc-actions"),
+                html.Div([dcc.Textarea(id=NOTE, placeholder="note", className="sc-note"),
+                          html.Button("Add note", id=NOTE_BTN)], className="sc-actions"),
+                html.Div([dcc.Input(id=SHELVE_MIN, type="number", placeholder="minutes", min=1, className="sc-num"),
+                          dcc.Input(id=SHELVE_REASON, placeholder="reason for shelving", className="sc-text"),
+                          html.Button("Shelve", id=SHELVE_BTN)], className="sc-actions"),
+                html.Div([dcc.Dropdown(id=DISPOSITION, options=list(DISPOSITIONS), placeholder="disposition",
+                                       className="sc-filter"),
+                          dcc.Input(id=CLOSE_NOTE, placeholder="reason / note", className="sc-text"),
+                          html.Button("Close", id=CLOSE_BTN)], className="sc-actions"),
+                html.H3("Journal"),
+                html.Div(id=JOURNAL, className="sc-journal"),
+            ], className="sc-detail"),
+        ], className="sc-console-main"),
+        dcc.Store(id=SELECTED), dcc.Store(id=VERSION), dcc.Store(id=DONE),
+        dcc.Interval(id=TICK, interval=30_000),
+    ], className="sc-console")
+
+
+def _age(ts: datetime) -> str:
+    secs = int((datetime.now(UTC) - ts).total_seconds())
+    return f"{secs // 60} min ago" if secs < 3600 else f"{secs // 3600} h {secs % 3600 // 60} min ago"
+
+
+@callback(Output(QUEUE, "data"), Input(F_PRIORITY, "value"), Input(F_STATE, "value"), Input(F_BUILDING, "value"),
+          Input(F_DEPARTMENT, "value"), Input(F_FAMILY, "value"), Input(F_SHELVED, "value"),
+          Input(LIVE_SIGNAL, "data"), Input(DONE, "data"), Input(TICK, "n_intervals"))
+def load_queue(priorities, states, building, department, family, shelved, *_triggers) -> list[dict[str, Any]]:
+    """The open alarms, unacknowledged first, then by priority and age."""
+    if not allowed("viewer"):
+        raise PreventUpdate
+    with connection() as conn:
+        rows = conn.execute(q.QUEUE, {"priorities": priorities or None, "states": states or None,
+                                      "building": building or None, "department": department or None,
+                                      "family": family or None, "shelved": bool(shelved)}).fetchall()
+    return [{"id": r["id"], "priority": r["priority"], "state": r["state"].replace("_", " "),
+             "what": (("DRILL " if r["drill"] else "") + (r["message"] or r["condition"]))[:80],
+             "where": " / ".join(x for x in (r["building"], r["room"]) if x) or r["sensor_id"],
+             "raised": r["raised_at"].astimezone().strftime("%m-%d %H:%M:%S"), "occurrences": r["occurrences"],
+             "assigned_to": r["assigned_to"] or ""} for r in rows]
+
+
+@callback(Output(SELECTED, "data"), Output(QUEUE, "selected_rows"),
+          Input(QUEUE, "selected_rows"), Input(NEXT, "n_clicks"), Input(PREV, "n_clicks"), Input(QUEUE, "data"),
+          State(SELECTED, "data"))
+def select(rows, _n, _p, data, selected) -> tuple:
+    """Which alarm the detail shows: the clicked row, next/previous, or the first one."""
+    data = data or []
+    if not data:
+        return None, []
+    ids = [r["id"] for r in data]
+    idx = ids.index(selected) if selected in ids else None
+    trig = ctx.triggered_id
+    if trig == QUEUE and ctx.triggered[0]["prop_id"].endswith("selected_rows") and rows:
+        idx = rows[0]
+    elif trig == NEXT:
+        idx = 0 if idx is None else min(idx + 1, len(ids) - 1)
+    elif trig == PREV:
+        idx = 0 if idx is None else max(idx - 1, 0)
+    elif idx is None:
+        idx = 0
+    return ids[idx], [idx]
+
+
+@callback(Output(DETAIL, "children"), Output(STEPS, "options"), Output(STEPS, "value"), Output(VERSION, "data"),
+          Output(JOURNAL, "children"), Output(CHART, "figure"), Output(CHART, "style"),
+          Input(SELECTED, "data"), Input(LIVE_SIGNAL, "data"), Input(DONE, "data"))
+def detail(alarm_id, *_triggers) -> tuple:
+    """Where, what, the procedure, the journal and the sensor's last hour."""
+    if not allowed("viewer") or alarm_id is None:
+        return html.P("No open alarms.", className="sc-calm-small"), [], [], None, [], figures.sparkline([]), HIDDEN
+    with connection() as conn:
+        a = conn.execute(q.DETAIL, {"id": alarm_id}).fetchone()
+        if a is None:
+            raise PreventUpdate
+        journal = conn.execute(q.JOURNAL, {"id": alarm_id}).fetchall()
+        readings = conn.execute(q.RECENT_READINGS, {"sensor": a["sensor_id"],
+                                                    "since": datetime.now(UTC) - timedelta(hours=1)}).fetchall()
+    facts = [("Where", " / ".join(str(x) for x in (a["building"], a["floor"] is not None and f"floor {a['floor'] + 1}",
+                                                    a["room"]) if x)),
+             ("Responsible", a["department"] or "?"), ("Sensor", f"{a['sensor_name'] or ''} ({a['sensor_id']})"),
+             ("What", a["message"] or a["condition"]), ("Priority", f"{a['priority']} {a['signal_class']}"),
+             ("State", a["state"].replace("_", " ") + ("" if a["active"] else ", condition cleared")
+              + (", latched" if a["latched"] else "")),
+             ("Raised", f"{a['raised_at'].astimezone():%Y-%m-%d %H:%M:%S} ({_age(a['raised_at'])})"),
+             ("Occurrences", str(a["occurrences"]))]
+    if a["acked_by"]:
+        facts.append(("Acknowledged", f"{a['acked_by']} at {a['acked_at'].astimezone():%H:%M:%S}"))
+    if a["shelved_until"]:
+        facts.append(("Shelved", f"until {a['shelved_until'].astimezone():%H:%M} by {a['shelved_by']}: {a['shelve_reason']}"))
+    if a["drill"]:
+        facts.append(("Drill", "yes: left out of statistics"))
+    box = html.Div([html.H2(a["message"] or a["condition"], className=f"sc-p-text-{a['priority']}"),
+                    html.Dl([x for k, v in facts for x in (html.Dt(k), html.Dd(v))])], id="console-detail-box")
+    steps = a["procedure"] or []
+    options = [{"label": f" {s['step']}" + (f"  ✓ {s.get('by')}" if s.get("done") else ""), "value": i}
+               for i, s in enumerate(steps)]
+    done = [i for i, s in enumerate(steps) if s.get("done")]
+    jrows = html.Table([html.Tr([html.Td(f"{j['at'].astimezone():%H:%M:%S}"), html.Td(j["actor"]), html.Td(j["action"]),
+                                 html.Td(j["note"] or "")]) for j in journal], className="sc-table sc-journal-table")
+    return box, options, done, a["version"], jrows, figures.sparkline(readings), ({} if readings else HIDDEN)
+
+
+@callback(Output(MSG, "children"), Output(DONE, "data"),
+          Input(ACK, "n_clicks"), Input(ASSIGN, "n_clicks"), Input(RESET, "n_clicks"), Input(NOTE_BTN, "n_clicks"),
+          Input(SHELVE_BTN, "n_clicks"), Input(CLOSE_BTN, "n_clicks"), Input(STEPS, "value"),
+          State(SELECTED, "data"), State(VERSION, "data"), State(NOTE, "value"), State(SHELVE_MIN, "value"),
+          State(SHELVE_REASON, "value"), State(DISPOSITION, "value"), State(CLOSE_NOTE, "value"),
+          State(STEPS, "options"), prevent_initial_call=True)
+def act(*args) -> tuple:
+    """Do the officer's action on the server, after checking the role; say what happened."""
+    alarm_id, version, note, minutes, reason, disposition, close_note, step_options = args[7:]
+    steps_value = args[6]
+    trig = ctx.triggered_id
+    if trig == STEPS:
+        # The detail view sets the checklist too; only a difference from the stored steps is a tick.
+        done_before = {o["value"] for o in step_options or [] if "✓" in o["label"]}
+        changed = done_before ^ set(steps_value or [])
+        if alarm_id is None or not changed:
+            raise PreventUpdate
+    if alarm_id is None:
+        return "Select an alarm first.", dash.no_update
+    what = {ACK: "acknowledge alarms", ASSIGN: "take alarms", RESET: "reset alarms", NOTE_BTN: "add notes",
+            SHELVE_BTN: "shelve alarms", CLOSE_BTN: "close alarms", STEPS: "tick procedure steps"}[trig]
+    denied = refusal("officer", what)
+    if denied:
+        return denied, dash.no_update
+    actor = current_user()["username"]  # type: ignore[index]
+    try:
+        minutes = float(minutes) if minutes not in (None, "") else None
+    except (TypeError, ValueError):
+        return "Minutes must be a number.", dash.no_update
+    try:
+        with connection() as conn:
+            if trig == ACK:
+                actions.acknowledge(conn, alarm_id, actor, note or None, expected_version=version)
+                msg = "Acknowledged."
+            elif trig == ASSIGN:
+                actions.assign(conn, alarm_id, actor, expected_version=version)
+                msg = "Assigned to you."
+            elif trig == RESET:
+                actions.reset(conn, alarm_id, actor, note or None, expected_version=version)
+                msg = "Reset."
+            elif trig == NOTE_BTN:
+                actions.add_note(conn, alarm_id, actor, note or "")
+                msg = "Note added."
+            elif trig == SHELVE_BTN:
+                actions.shelve(conn, alarm_id, actor, minutes or 0, reason or "", expected_version=version)
+                msg = f"Shelved for {minutes:g} minutes." if minutes else "Shelved."
+            elif trig == CLOSE_BTN:
+                if not disposition:
+                    return "Choose a disposition to close.", dash.no_update
+                actions.close(conn, alarm_id, actor, disposition, close_note or None, expected_version=version)
+                msg = f"Closed as {disposition.replace('_', ' ')}."
+            else:
+                now_done = set(steps_value or [])
+                for i in sorted(changed):
+                    actions.tick_step(conn, alarm_id, actor, i, i in now_done)
+                msg = "Procedure updated."
+    except actions.ActionRefusedError as exc:
+        return str(exc), {"at": datetime.now(UTC).isoformat()}
+    return msg, {"at": datetime.now(UTC).isoformat(), "id": alarm_id}

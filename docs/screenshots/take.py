@@ -1,0 +1,57 @@
+"""Take screenshots of every page with headless Chromium (Debian's chromium + chromium-driver).
+
+Usage: .venv/bin/python docs/screenshots/take.py BASE_URL KIOSK_TOKEN USER PASSWORD
+Writes <page>-1080p.png and <page>-2160p.png next to this file.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+HERE = Path(__file__).resolve().parent
+SIZES = {"1080p": (1920, 1080), "2160p": (3840, 2160)}
+
+
+def driver(width: int, height: int) -> webdriver.Chrome:
+    """A headless Chromium whose page area is width x height."""
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                f"--window-size={width},{height}"):
+        opts.add_argument(arg)
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    d.set_window_size(width, height)
+    inner = d.execute_script("return [window.innerWidth, window.innerHeight]")
+    d.set_window_size(width + (width - inner[0]), height + (height - inner[1]))
+    return d
+
+
+def main() -> None:
+    """Log in once per size, visit each page, save the shots."""
+    base, kiosk, user, password = sys.argv[1:5]
+    for name, (w, h) in SIZES.items():
+        d = driver(w, h)
+        try:
+            d.get(f"{base}/wall?kiosk={kiosk}")
+            time.sleep(4)
+            d.save_screenshot(str(HERE / f"wall-{name}.png"))
+            d.get(f"{base}/login")
+            d.save_screenshot(str(HERE / f"login-{name}.png"))
+            d.find_element(By.ID, "username").send_keys(user)
+            d.find_element(By.ID, "password").send_keys(password)
+            d.find_element(By.ID, "login-submit").click()
+            time.sleep(4)
+            d.save_screenshot(str(HERE / f"console-{name}.png"))
+        finally:
+            d.quit()
+
+
+if __name__ == "__main__":
+    main()
