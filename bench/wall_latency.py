@@ -1,0 +1,137 @@
+"""Wall-screen latency: N open wall screens, alarm triggers published, how fast do they know?
+
+Starts ingest (with the alarm engine) in-process and a real dashboard process, opens N
+server-sent-event streams with a kiosk session (what each wall page holds open), then
+publishes door_forced triggers at one per second. Measures publish -> event received by
+every client (p50/p95 over all clients) and publish -> wall data refreshed (one client
+then runs the wall's refresh callback, as the browser does on the push), and the
+dashboard process's CPU while this goes on. Targets: p95 < 1 s; CPU < 25 % of a core.
+Run: .venv/bin/python bench/wall_latency.py [--clients 50 --triggers 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+from common import fresh_database, percentile, private_broker  # noqa: I001
+from ingest.alarms.engine import AlarmEngine, Ticker
+from ingest.config import MqttEndpoint, load_settings
+from ingest.contract import format_ts
+from ingest.db.pool import open_pool
+from ingest.maintainer import IngestService
+from ingest.services import pick_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+KIOSK = "bench-kiosk"
+
+
+def sse_client(port: int, received: dict[str, list[float]], ready: threading.Barrier, stop: threading.Event) -> None:
+    """Hold one event stream open like a wall page and note when each alarm arrives."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", f"/wall?kiosk={KIOSK}")
+    resp = conn.getresponse()
+    cookie = resp.getheader("Set-Cookie", "").split(";")[0]
+    resp.read()
+    conn.request("GET", "/events/alarms", headers={"Cookie": cookie})
+    resp = conn.getresponse()
+    ready.wait()
+    buf = b""
+    while not stop.is_set():
+        chunk = resp.fp.readline()
+        if not chunk:
+            break
+        buf = chunk.strip()
+        if buf.startswith(b"data: "):
+            body = json.loads(buf[6:])
+            if (body.get("action") == "raised" and body.get("condition") == "door_forced"
+                    and str(body.get("sensor_id", "")).startswith("wl-")):
+                received.setdefault(body["sensor_id"], []).append(time.time())
+
+
+def main() -> None:
+    """Run the measurement and print the figures."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--triggers", type=int, default=30)
+    args = ap.parse_args()
+    with private_broker() as mqtt_url, fresh_database() as db_url:
+        settings = load_settings(db_url=db_url, mqtt_url=mqtt_url, ingest_id="wl", ingest_share_group="wl",
+                                 ingest_health_port=0)
+        pool = open_pool(db_url, max_size=4, name="bench")
+        engine = AlarmEngine()
+        svc = IngestService(settings, pool, hooks=[engine.on_batch])
+        ticker = Ticker(engine, pool)
+        svc.start()
+        ticker.start()
+        svc.link.wait_connected(10)
+        port = pick_port(0)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+        env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port),
+                "SAFECAMPUS_KIOSK_TOKEN": KIOSK, "SAFECAMPUS_SECRET_KEY": secrets.token_hex(16)}
+        dash = subprocess.Popen([sys.executable, "-m", "ingest.cli", "dashboard"], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(port, 30)
+        received: dict[str, list[float]] = {}
+        stop = threading.Event()
+        ready = threading.Barrier(args.clients + 1)
+        clients = [threading.Thread(target=sse_client, args=(port, received, ready, stop), daemon=True)
+                   for _ in range(args.clients)]
+        for c in clients:
+            c.start()
+        ready.wait()
+        time.sleep(1)
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        ep = MqttEndpoint.from_url(mqtt_url)
+        pub = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        pub.connect(ep.host, ep.port)
+        pub.loop_start()
+        proc = psutil.Process(dash.pid)
+        cpu0, t0 = proc.cpu_times(), time.monotonic()
+        sent: dict[str, float] = {}
+        for i in range(args.triggers):
+            sid = f"wl-{i}"
+            sent[sid] = time.time()
+            body = json.dumps({"event_id": "x", "ts": format_ts(datetime.now(UTC)), "event": "door_forced"})
+            pub.publish(f"campus/v1/bench/door/{sid}", body, qos=1)
+            time.sleep(1.0)
+        time.sleep(2)
+        cpu1, t1 = proc.cpu_times(), time.monotonic()
+        stop.set()
+        pub.disconnect()
+        pub.loop_stop()
+        dash.terminate()
+        dash.wait(10)
+        ticker.stop()
+        svc.stop()
+        pool.close()
+    lat = [t - sent[s] for s, ts in received.items() for t in ts]
+    if os.environ.get("WL_DEBUG"):
+        for s in sorted(received, key=lambda k: int(k[3:])):
+            d = [round(t - sent[s], 2) for t in received[s]]
+            print(s, len(d), min(d), max(d))
+    complete = sum(1 for s in sent if len(received.get(s, [])) == args.clients)
+    cpu = ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (t1 - t0) * 100
+    print(f"wall clients         : {args.clients}; triggers {args.triggers} at 1/s; "
+          f"{complete}/{args.triggers} reached every client")
+    print(f"publish -> on walls  : p50 {percentile(lat, 50) * 1000:.0f} ms, p95 {percentile(lat, 95) * 1000:.0f} ms, "
+          f"max {max(lat) * 1000:.0f} ms over {len(lat)} deliveries (target p95 < 1000 ms)")
+    print(f"dashboard CPU        : {cpu:.1f} % of one core (target < 25 %; the wall's own refresh "
+          "queries come on top, one per screen per change)")
+
+
+if __name__ == "__main__":
+    main()
