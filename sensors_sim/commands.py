@@ -1,15 +1,17 @@
-"""``safecampus sim ...``: run normal life against the broker the settings point at."""
+"""``safecampus sim ...``: normal life, scenarios, record, replay and load, against the broker."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from ingest.config import Settings
 from ingest.contract import service_topic
-from ingest.errors import BrokerUnavailableError
+from ingest.errors import BrokerUnavailableError, SafeCampusError
 from ingest.mqtt_client import MqttLink
 from sensors_sim.life import CampusLife
 from sensors_sim.publisher import publish_paced
@@ -17,25 +19,32 @@ from sensors_sim.site import load_site
 
 logger = logging.getLogger(__name__)
 
+ACTIONS = ("run", "record", "replay", "verify", "load")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``safecampus sim``."""
-    parser.add_argument("action", nargs="?", default="run", choices=["run"],
-                        help="run: publish normal campus life (default)")
+    parser.add_argument("action", nargs="?", default="run", choices=ACTIONS,
+                        help="run: normal campus life (default); record: live traffic to a file; replay FILE; "
+                             "verify SCENARIO; load: a steady rate for benchmarks")
+    parser.add_argument("file", nargs="?", help="recording (record, replay) or scenario file or name (verify)")
     parser.add_argument("--site", help="site file (default: settings, else the demo campus)")
     parser.add_argument("--seed", type=int, help="random seed (default SAFECAMPUS_SIM_SEED)")
-    parser.add_argument("--speed", type=float, help="event time runs N times faster than wall time")
-    parser.add_argument("--duration", type=float, help="stop after N seconds of event time")
+    parser.add_argument("--speed", type=float, help="event time runs N times faster than wall time (0.5 to 1000)")
+    parser.add_argument("--duration", type=float, help="stop after N seconds (of event time for run, wall for record/load)")
     parser.add_argument("--max-messages", type=int, help="stop after N messages")
+    parser.add_argument("--shift-to-now", action="store_true", help="replay: move timestamps to the present")
+    parser.add_argument("--drill", action="store_true", help="replay: mark every message as a drill")
+    parser.add_argument("--from-db", action="store_true", help="replay stored events instead of a file")
+    parser.add_argument("--since", help="replay --from-db: start (RFC 3339)")
+    parser.add_argument("--until", help="replay --from-db: end (RFC 3339, default now)")
+    parser.add_argument("--rate", type=float, default=1000, help="load: events per second")
+    parser.add_argument("--processes", type=int, default=2, help="load: publisher processes")
 
 
 def sim_link(settings: Settings, name: str) -> MqttLink:
     """A publishing client for simulator commands, connected or failing clearly."""
-    link = MqttLink(
-        settings.mqtt_endpoint(),
-        f"safecampus-sim-{name}",
-        status_topic=service_topic("sim", name),
-    )
+    link = MqttLink(settings.mqtt_endpoint(), f"safecampus-sim-{name}", status_topic=service_topic("sim", name))
     link.start()
     if not link.wait_connected(15):
         link.stop()
@@ -43,22 +52,108 @@ def sim_link(settings: Settings, name: str) -> MqttLink:
     return link
 
 
+def _speed(args: argparse.Namespace, settings: Settings) -> float:
+    speed = args.speed or settings.sim_speed
+    if not 0.5 <= speed <= 1000:
+        raise SafeCampusError("--speed must be between 0.5 and 1000")
+    return speed
+
+
 def run_sim(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
-    """Publish normal life until stopped (or for ``--duration``)."""
+    """Dispatch to the action."""
+    return {"run": _run, "record": _record, "replay": _replay, "verify": _verify, "load": _load}[args.action](
+        settings, args, stop)
+
+
+def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
     site = load_site(args.site or settings.site_file)
     seed = settings.sim_seed if args.seed is None else args.seed
-    speed = args.speed or settings.sim_speed
+    speed = _speed(args, settings)
     start = datetime.now(UTC)
     if speed > 1:
-        # Keep event time from running into the future: end the run at about now.
-        start -= timedelta(seconds=(args.duration or 3600))
-    life = CampusLife(site, seed, start)
+        start -= timedelta(seconds=(args.duration or 3600))  # keep event time from running into the future
     link = sim_link(settings, f"life-{seed}")
     until = start + timedelta(seconds=args.duration) if args.duration else None
     logger.info("simulating %s: %d sensors, seed %d, speed x%g", site.name, len(site.sensors), seed, speed)
     try:
-        stats = publish_paced(link, life, speed=speed, stop=stop, until=until, max_messages=args.max_messages)
+        stats = publish_paced(link, CampusLife(site, seed, start), speed=speed, stop=stop, until=until,
+                              max_messages=args.max_messages)
     finally:
         link.stop()
     logger.info("published %d messages in %.1f s (%.0f/s)", stats.published, stats.seconds, stats.rate)
+    return 0
+
+
+def _record(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
+    from sensors_sim.replay import record
+
+    if not args.file:
+        raise SafeCampusError("sim record needs an output file")
+    link = MqttLink(settings.mqtt_endpoint(), f"safecampus-sim-record-{settings.ingest_id}")
+    try:
+        n = record(link, Path(args.file), stop, args.duration)
+    finally:
+        link.stop()
+    print(f"recorded {n} messages to {args.file}")  # noqa: T201 - CLI output
+    return 0
+
+
+def _replay(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
+    from sensors_sim.replay import read_recording, stored_feed, to_feed
+
+    speed = _speed(args, settings)
+    if args.from_db:
+        import psycopg
+
+        from ingest.contract import parse_ts
+
+        if not args.since:
+            raise SafeCampusError("replay --from-db needs --since")
+        since = parse_ts(args.since)
+        until = parse_ts(args.until) if args.until else datetime.now(UTC)
+        with psycopg.connect(settings.require_db_url()) as conn:
+            records = list(stored_feed(conn, since, until))
+    else:
+        if not args.file:
+            raise SafeCampusError("sim replay needs a recording file (or --from-db)")
+        records = list(read_recording(Path(args.file)))
+    feed = list(to_feed(iter(records), shift_to_now=args.shift_to_now, drill=args.drill))
+    link = sim_link(settings, "replay")
+    try:
+        stats = publish_paced(link, feed, speed=speed, stop=stop, progress=sys.stderr.isatty(), total=len(feed))
+    finally:
+        link.stop()
+    print(f"replayed {stats.published} of {len(feed)} messages in {stats.seconds:.1f} s")  # noqa: T201
+    return 0 if stats.published == len(feed) or stop.is_set() else 1
+
+
+def _verify(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
+    from sensors_sim.scenario import load_scenario
+    from sensors_sim.verify import report, verify
+
+    if not args.file:
+        raise SafeCampusError("sim verify needs a scenario file or name")
+    scenario = load_scenario(args.file)
+    site = load_site(args.site or settings.site_file)
+    speed = _speed(args, settings)
+    link = sim_link(settings, "verify")
+    try:
+        def publish(feed, spd):  # noqa: ANN001, ANN202 - local adapter
+            publish_paced(link, feed, speed=spd, stop=stop)
+
+        try:
+            outcomes, unexpected = verify(scenario, site, settings.require_db_url(), publish, speed)
+        except RuntimeError as exc:
+            raise SafeCampusError(str(exc)) from exc
+    finally:
+        link.stop()
+    print(report(scenario, outcomes, unexpected))  # noqa: T201 - CLI output
+    return 0 if all(o.ok for o in outcomes) and not unexpected else 1
+
+
+def _load(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
+    from sensors_sim.load import run_load
+
+    achieved, sent = run_load(settings.mqtt_url or "", args.rate, args.duration or 10.0, args.processes, stop)
+    print(f"load: asked {args.rate:.0f}/s, achieved {achieved:.0f}/s ({sent} events)")  # noqa: T201
     return 0

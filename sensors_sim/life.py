@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ingest.contract import event_topic, format_ts
+from ingest.contract import encode, event_topic, format_ts
 from sensors_sim.site import Site, SiteSensor
 
 HEARTBEAT_MIN_S = 60
@@ -69,6 +69,11 @@ class SimMessage:
     ts: datetime
     topic: str
     payload: dict[str, Any]
+    raw: bytes | None = None  # replayed bytes that are not a JSON object (sent as they were)
+
+    def body(self) -> bytes:
+        """The bytes to publish."""
+        return self.raw if self.raw is not None else encode(self.payload)
 
 
 @dataclass(order=True)

@@ -10,6 +10,7 @@ Ingest stores each event once, so a message sent twice is harmless.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -17,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ingest.contract import encode
 from ingest.mqtt_client import MqttLink
 from sensors_sim.life import SimMessage
 
@@ -112,6 +112,8 @@ def publish_paced(
     until: datetime | None = None,
     max_messages: int | None = None,
     flush_timeout: float = 30.0,
+    progress: bool = False,
+    total: int | None = None,
 ) -> PublishStats:
     """Publish ``messages`` so that event time advances ``speed`` times faster than wall time."""
     stop = stop or threading.Event()
@@ -129,15 +131,31 @@ def publish_paced(
         wait = due - time.monotonic()
         if wait > 0 and stop.wait(wait):
             break
-        pub.publish(msg.topic, encode(msg.payload))
+        pub.publish(msg.topic, msg.body())
         stats.published += 1
         if time.monotonic() - last_retry > 1.0:
             pub.resend_unrouted()
             last_retry = time.monotonic()
+            if progress:
+                _progress(stats.published, total, msg.ts)
         if max_messages is not None and stats.published >= max_messages:
             break
     if not pub.flush(5.0 if stop.is_set() else flush_timeout):
         logger.warning("%d messages were not taken by any subscriber", pub.outstanding())
     stats.resent = pub.resent
     stats.seconds = time.monotonic() - t0
+    if progress:
+        sys.stderr.write("\n")
     return stats
+
+
+def _progress(done: int, total: int | None, at: datetime) -> None:
+    """One self-overwriting status line on the terminal."""
+    if total:
+        width = 30
+        filled = int(width * done / total)
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\r[{bar}] {done}/{total}  event time {at:%H:%M:%S}")
+    else:
+        sys.stderr.write(f"\r{done} published  event time {at:%H:%M:%S}")
+    sys.stderr.flush()

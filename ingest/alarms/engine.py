@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 TICK_LOCK_KEY = 0x5AFEC1
 DIRECTORY_TTL_S = 30.0
-LIVE_WINDOW_S = 300.0  # a watermark this close to the wall clock means a live stream
+STALL_S = 30.0  # no new event for this long: timers follow the wall clock
 DEFAULT_ESCALATION_S = {"critical": 60, "high": 180, "medium": 1200, "low": 3600}
 
 
@@ -77,6 +77,8 @@ class AlarmEngine:
         self.escalation_s = dict(DEFAULT_ESCALATION_S, **(escalation_s or {}))
         self.directory = SensorDirectory()
         self.on_changes = on_changes
+        self._mark = 0.0
+        self._mark_seen = 0.0
 
     def _procedure(self, condition: str, family: str) -> list[dict[str, Any]]:
         steps = self.procedures.get(condition) or self.procedures.get(condition.split(":")[0]) \
@@ -131,13 +133,22 @@ class AlarmEngine:
 
     # -- timers (one ingestor at a time) ----------------------------------------------------
     def tick_time(self, conn: psycopg.Connection, wall: float | None = None) -> float | None:
-        """Event-time 'now': the watermark, or the wall clock while the stream is live."""
+        """Event-time 'now' for timers: the watermark (the newest stored event time).
+
+        A replay at speed N moves the watermark N times faster, so timers keep pace with
+        it. Only when no event at all has arrived for STALL_S of wall time (every sensor
+        silent) does the wall clock take over, so offline sensors are still noticed.
+        """
         row = conn.execute(q.WATERMARK).fetchone()
         if not row:
             return None
         mark = float(row[0])
         wall = time.time() if wall is None else wall
-        return max(mark, wall) if wall - mark < LIVE_WINDOW_S else mark
+        if mark != self._mark:
+            self._mark, self._mark_seen = mark, wall
+        if wall - self._mark_seen > STALL_S and wall > mark:
+            return wall
+        return mark
 
     def tick(self, conn: psycopg.Connection, now: float | None = None) -> list[lifecycle.Change]:
         """Run timers at ``now`` (default: tick_time); returns the changes made."""
