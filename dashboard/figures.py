@@ -48,3 +48,45 @@ def sparkline(rows: list[dict[str, Any]]) -> go.Figure:
                       font={"color": "#c9ccd1"}, legend={"orientation": "h", "y": -0.25},
                       xaxis={"gridcolor": "#44484d"}, yaxis={"gridcolor": "#44484d"})
     return fig
+
+
+def _dark(fig: go.Figure, height: int = 260) -> go.Figure:
+    fig.update_layout(height=height, margin={"l": 48, "r": 12, "t": 30, "b": 36}, paper_bgcolor=BG,
+                      plot_bgcolor="#33363a", font={"color": "#c9ccd1"},
+                      legend={"orientation": "h", "y": 1.12, "x": 0},
+                      xaxis={"gridcolor": "#44484d"}, yaxis={"gridcolor": "#44484d"})
+    return fig
+
+
+def series(rows: list[dict[str, Any]], title: str) -> go.Figure:
+    """An average line with a min-max band (rows: bucket, avg, min, max)."""
+    x = [r["bucket"] for r in rows]
+    fig = go.Figure([
+        go.Scatter(x=x, y=[r["max"] for r in rows], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"),
+        go.Scatter(x=x, y=[r["min"] for r in rows], mode="lines", line={"width": 0}, fill="tonexty",
+                   fillcolor="rgba(120,144,156,0.3)", name="min-max"),
+        go.Scatter(x=x, y=[r["avg"] for r in rows], mode="lines", line={"color": "#cfd8dc"}, name="average"),
+    ])
+    fig.update_layout(title={"text": title, "font": {"size": 14}})
+    return _dark(fig)
+
+
+def stacked_counts(rows: list[dict[str, Any]], x_key: str, group_key: str, title: str,
+                   colours: dict[str, str] | None = None) -> go.Figure:
+    """Stacked bars of counts per x and group."""
+    groups = sorted({r[group_key] for r in rows})
+    fig = go.Figure([go.Bar(x=[r[x_key] for r in rows if r[group_key] == g], y=[r["n"] for r in rows if r[group_key] == g],
+                            name=g, marker_color=(colours or {}).get(g)) for g in groups])
+    fig.update_layout(barmode="stack", title={"text": title, "font": {"size": 14}})
+    return _dark(fig)
+
+
+def week_heatmap(rows: list[dict[str, Any]], title: str) -> go.Figure:
+    """Hour-of-week heat map (rows: dow 1-7, hour 0-23, n)."""
+    grid = [[0] * 24 for _ in range(7)]
+    for r in rows:
+        grid[r["dow"] - 1][r["hour"]] = int(r["n"])
+    fig = go.Figure(go.Heatmap(z=grid, x=list(range(24)), y=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+                               colorscale="Cividis", colorbar={"title": "accesses"}))
+    fig.update_layout(title={"text": title, "font": {"size": 14}}, yaxis={"autorange": "reversed"})
+    return _dark(fig)

@@ -105,3 +105,84 @@ FILTER_CHOICES = """
 SELECT 'building' AS what, id, name FROM buildings WHERE retired_at IS NULL
 UNION ALL SELECT 'department', id, name FROM departments
 ORDER BY 1, 3"""
+
+# -- trends: always from the rollups, never raw rows --------------------------------------
+SERIES_SENSOR_5M = """
+SELECT bucket, avg, min, max FROM readings_5m
+WHERE sensor_id = %(sensor)s AND metric = %(metric)s AND bucket >= %(since)s ORDER BY bucket"""
+SERIES_SENSOR_1H = """
+SELECT bucket, avg, min, max FROM readings_1h
+WHERE sensor_id = %(sensor)s AND metric = %(metric)s AND bucket >= %(since)s ORDER BY bucket"""
+SERIES_BUILDING_5M = """
+SELECT r.bucket, sum(r.avg * r.n) / sum(r.n) AS avg, min(r.min) AS min, max(r.max) AS max
+FROM readings_5m r JOIN sensors s ON s.id = r.sensor_id
+WHERE s.building_id = %(building)s AND r.metric = %(metric)s AND r.bucket >= %(since)s
+GROUP BY r.bucket ORDER BY r.bucket"""
+SERIES_BUILDING_1H = """
+SELECT r.bucket, sum(r.avg * r.n) / sum(r.n) AS avg, min(r.min) AS min, max(r.max) AS max
+FROM readings_1h r JOIN sensors s ON s.id = r.sensor_id
+WHERE s.building_id = %(building)s AND r.metric = %(metric)s AND r.bucket >= %(since)s
+GROUP BY r.bucket ORDER BY r.bucket"""
+EVENT_RATES = """
+SELECT bucket, kind, sum(n) AS n FROM events_1h
+WHERE bucket >= %(since)s AND (%(building)s::text IS NULL OR building_id = %(building)s::text) AND kind <> 'status'
+GROUP BY 1, 2 ORDER BY 1"""
+DOOR_HEATMAP = """
+SELECT extract(isodow FROM bucket AT TIME ZONE %(tz)s)::int AS dow,
+       extract(hour FROM bucket AT TIME ZONE %(tz)s)::int AS hour, sum(n) AS n
+FROM events_1h
+WHERE kind = 'door' AND state IN ('access_granted', 'door_opened') AND bucket >= %(since)s
+  AND (%(building)s::text IS NULL OR building_id = %(building)s::text)
+GROUP BY 1, 2"""
+ALARMS_PER_DAY = """
+SELECT date_trunc('day', raised_at AT TIME ZONE %(tz)s) AS day, priority, count(*) AS n
+FROM alarms WHERE NOT drill AND raised_at >= %(since)s
+  AND (%(building)s::text IS NULL OR building_id = %(building)s::text)
+GROUP BY 1, 2 ORDER BY 1"""
+SENSOR_CHOICES = """
+SELECT s.id, coalesce(s.name, s.id) AS name, s.thresholds -> 'metrics' AS metrics FROM sensors s
+WHERE s.retired_at IS NULL AND s.kind = 'lab' AND (%(building)s::text IS NULL OR s.building_id = %(building)s::text)
+ORDER BY s.id"""
+
+# -- sensor registry ---------------------------------------------------------------------------
+SENSORS = """
+SELECT * FROM (
+    SELECT s.id, s.kind, coalesce(b.name, s.building_id) AS building, r.name AS room, s.last_seen, s.battery_pct,
+           s.out_of_service_reason,
+           CASE WHEN s.out_of_service_since IS NOT NULL THEN 'out of service'
+                WHEN NOT s.registered THEN 'unregistered'
+                WHEN s.last_seen IS NULL THEN 'never seen'
+                WHEN s.last_seen < now() - make_interval(secs => 3 * s.report_interval_s) THEN 'offline'
+                ELSE 'online' END AS status
+    FROM sensors s
+    LEFT JOIN buildings b ON b.id = s.building_id
+    LEFT JOIN rooms r ON r.id = s.room_id
+    WHERE s.retired_at IS NULL
+) x
+WHERE (%(status)s::text IS NULL OR status = %(status)s::text)
+  AND (%(search)s::text IS NULL OR id ILIKE '%%' || %(search)s::text || '%%' OR building ILIKE '%%' || %(search)s::text || '%%')
+ORDER BY array_position(ARRAY['offline','unregistered','out of service','never seen','online'], status), id
+LIMIT 2000"""
+SET_OUT_OF_SERVICE = """
+UPDATE sensors SET out_of_service_since = now(), out_of_service_reason = %(reason)s
+WHERE id = %(id)s AND retired_at IS NULL AND out_of_service_since IS NULL"""
+SET_IN_SERVICE = """
+UPDATE sensors SET out_of_service_since = NULL, out_of_service_reason = NULL
+WHERE id = %(id)s AND retired_at IS NULL AND out_of_service_since IS NOT NULL"""
+DUTY_LOG_ADD = """
+INSERT INTO duty_log (author, kind, note, details) VALUES (%(author)s, %(kind)s, %(note)s, %(details)s)"""
+
+# -- shift handover and duty log ----------------------------------------------------------------
+HANDOVER_OPEN = """
+SELECT a.id, a.priority, a.state, a.message, a.raised_at, a.shelved_until, a.shelve_reason, a.drill,
+       coalesce(b.name, a.building_id) AS building
+FROM alarms a LEFT JOIN buildings b ON b.id = a.building_id
+WHERE a.state <> 'closed' AND NOT a.suppressed
+ORDER BY (a.shelved_until > now()) NULLS FIRST, array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at"""
+OUT_OF_SERVICE = """
+SELECT id, out_of_service_since, out_of_service_reason FROM sensors
+WHERE out_of_service_since IS NOT NULL AND retired_at IS NULL ORDER BY out_of_service_since"""
+DUTY_LOG_DAY = """
+SELECT id, at, author, kind, note FROM duty_log
+WHERE at >= %(start)s AND at < %(end)s ORDER BY at"""
+LAST_EQUIPMENT_CHECK = "SELECT max(at) FROM duty_log WHERE kind = 'equipment'"

@@ -10,6 +10,7 @@ from ingest.alarms.engine import AlarmEngine, Ticker, load_procedures
 from ingest.alarms.outbound import AlarmPublisher
 from ingest.config import Settings
 from ingest.db.migrate import current_version, load_migrations, recorded_mode
+from ingest.db import rollups
 from ingest.db.policies import prune
 from ingest.db.pool import connect, open_pool
 from ingest.errors import SafeCampusError
@@ -19,6 +20,7 @@ from ingest.maintainer import IngestService
 logger = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600
+ROLLUP_EVERY_S = 5.0
 
 
 def check_schema(db_url: str) -> str:
@@ -54,10 +56,18 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     ticker.start()
     logger.info("ingest %s running (%s mode)", settings.ingest_id, mode)
     next_prune = time.monotonic() + 60
+    next_rollup = time.monotonic()
     try:
         while not stop.wait(1.0):
             if service.link.fatal_error:
                 raise SafeCampusError(service.link.fatal_error)
+            if time.monotonic() >= next_rollup:
+                next_rollup = time.monotonic() + ROLLUP_EVERY_S
+                try:
+                    with pool.connection() as conn:
+                        rollups.refresh(conn, mode)
+                except Exception:  # noqa: BLE001 - a failed refresh is retried
+                    logger.exception("refreshing rollups failed")
             if time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + PRUNE_EVERY_S
                 try:

@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ingest.contract import DEAD_LETTER_KEEP_BYTES, Event
 from ingest.db import queries as q
+from ingest.db import rollups
 from ingest.errors import DatabaseUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,8 @@ class BatchWriter:
                 seen.add(key)
                 inserted.append(e)
         inserted.sort(key=lambda e: (e.ts, e.sensor_id))
+        if inserted:
+            rollups.mark_dirty(conn, inserted[0].ts)
         return inserted
 
     def _write_dead_letters(self, conn: psycopg.Connection, rejected: Sequence[Rejected]) -> None:

@@ -62,7 +62,8 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
     return html.Div([
         html.Header([html.H1("Alarm console"),
                      html.Span(user_label, className="sc-user", id="console-user"),
-                     html.A("Wall", href="/wall"),
+                     html.A("Wall", href="/wall"), html.A("Handover", href="/console/handover"),
+                     html.A("Trends", href="/trends"), html.A("Sensors", href="/sensors"),
                      html.A("Log out", href="/logout")], className="sc-console-header"),
         html.Div([
             _dropdown(F_PRIORITY, list(PRIORITIES), "priority", multi=True),

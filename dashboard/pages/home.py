@@ -11,6 +11,8 @@ dash.register_page(__name__, path="/", title="SafeCampus")
 def layout(**_query: str) -> html.Div:
     """Links to each screen."""
     return html.Div(
-        [html.H1("SafeCampus"), html.Ul([html.Li(dcc.Link("Wall screen", href="/wall"))])],
+        [html.H1("SafeCampus"), html.Ul([html.Li(dcc.Link(label, href=href)) for label, href in (
+            ("Wall screen", "/wall"), ("Alarm console", "/console"), ("Shift handover and duty log", "/console/handover"),
+            ("Trends", "/trends"), ("Sensors", "/sensors"), ("Log in", "/login"))])],
         className="sc-home",
     )

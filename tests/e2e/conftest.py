@@ -46,7 +46,9 @@ def console_errors(driver: webdriver.Chrome) -> list[str]:
 
 KIOSK = "test-kiosk-token-123"
 OFFICER = ("duty-officer", "officer-password-1")
+OFFICER2 = ("night-officer", "officer-password-2")
 VIEWER = ("viewer-one", "viewer-password-1")
+ADMIN = ("admin-one", "admin-password-1")
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +61,8 @@ def users(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
         add_user(conn, *OFFICER, "officer", "Officer Zhang")
         add_user(conn, *VIEWER, "viewer", "Viewer Li")
+        add_user(conn, *OFFICER2, "officer", "Officer Chen")
+        add_user(conn, *ADMIN, "admin", "Admin Wu")
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +94,14 @@ def login(driver: webdriver.Chrome, base: str, user: tuple[str, str], next_path:
     driver.find_element(By.ID, "username").send_keys(user[0])
     driver.find_element(By.ID, "password").send_keys(user[1])
     driver.find_element(By.ID, "login-submit").click()
+
+
+def text(driver: webdriver.Chrome, css: str = "body") -> str:
+    """The text of an element, or '' while Dash is re-rendering it."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        return driver.find_element(By.CSS_SELECTOR, css).text
+    except (StaleElementReferenceException, NoSuchElementException):
+        return ""

@@ -2,16 +2,19 @@
 
 import json
 import secrets
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 
 import psycopg
+import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from tests.conftest import wait_until
-from tests.e2e.conftest import OFFICER, VIEWER, console_errors, login
+from tests.e2e.conftest import ADMIN, OFFICER, OFFICER2, VIEWER, console_errors, login, text
 from tests.integration.helpers import alarms_for, now_ts, publish_all, publisher, running_ingest_with_alarms
 
 
@@ -94,7 +97,7 @@ def test_wrong_passwords_are_rate_limited(dashboard_url):
     opener = _session(dashboard_url)
     codes = []
     for _ in range(6):
-        body = urllib.parse.urlencode({"username": "duty-officer", "password": "wrong-password"}).encode()
+        body = urllib.parse.urlencode({"username": "night-guard", "password": "wrong-password"}).encode()
         try:
             opener.open(urllib.request.Request(f"{dashboard_url}/login", data=body, headers={"Origin": dashboard_url}))
         except urllib.error.HTTPError as err:
@@ -104,9 +107,56 @@ def test_wrong_passwords_are_rate_limited(dashboard_url):
 
 def test_pages_have_no_console_errors(browser, dashboard_url):
     login(browser, dashboard_url, VIEWER)
-    wait_until(lambda: "Viewer Li (viewer)" in browser.find_element(By.TAG_NAME, "body").text, 15)
-    for path in ("/console", "/wall", "/"):
+    wait_until(lambda: "Viewer Li (viewer)" in text(browser), 15)
+    for path, marker in (("/console", "Alarm console"), ("/wall", "SafeCampus"), ("/", "Wall screen"),
+                         ("/trends", "Events per hour"), ("/sensors", "Sensors"),
+                         ("/console/handover", "Shift handover")):
         browser.get(f"{dashboard_url}{path}")
-        wait_until(lambda: browser.execute_script("return document.readyState") == "complete", 10)
-        wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "._dash-loading") == [], 10)
+        wait_until(lambda m=marker: m in text(browser), 15, what=f"{path} rendered")
+        time.sleep(0.5)
     assert console_errors(browser) == []
+
+
+def test_admin_puts_a_sensor_out_of_service_and_a_viewer_cannot(browser, dashboard_url, db_url):
+    with psycopg.connect(db_url) as conn:
+        conn.execute("INSERT INTO sensors (id, kind, building_id) VALUES ('oos-1', 'smoke', 'b') ON CONFLICT DO NOTHING")
+    for user, expect in ((VIEWER, "Refused: your role (viewer)"), (ADMIN, "Done: oos-1 out of service")):
+        login(browser, dashboard_url, user, "/sensors")
+        wait_until(lambda: "Out of service (admins)" in text(browser), 15)
+        browser.find_element(By.ID, "sensors-oos-id").send_keys("oos-1")
+        browser.find_element(By.ID, "sensors-oos-reason").send_keys("detector replaced")
+        browser.find_element(By.ID, "sensors-oos-btn").click()
+        wait_until(lambda e=expect: e in text(browser, "#sensors-msg"), 10, what=expect)
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT out_of_service_reason FROM sensors WHERE id = 'oos-1'").fetchone()[0] == "detector replaced"
+        assert conn.execute("SELECT count(*) FROM duty_log WHERE note LIKE 'oos-1 out of service%'").fetchone()[0] == 1
+
+
+def test_duty_log_entry_and_a_handover_signed_by_both_officers(browser, dashboard_url, db_url):
+    login(browser, dashboard_url, OFFICER, "/console/handover")
+    wait_until(lambda: "Reminder: record an equipment-status check" in text(browser) or
+               "Duty log" in text(browser), 15)
+    browser.find_element(By.ID, "ho-note").send_keys("fire panel normal, pumps on auto")
+    browser.find_element(By.ID, "ho-add").click()
+    wait_until(lambda: "fire panel normal" in text(browser, "#ho-log"), 10)
+    browser.find_element(By.ID, "ho-incoming").send_keys(OFFICER2[0])
+    browser.find_element(By.ID, "ho-incoming-pw").send_keys("wrong")
+    browser.find_element(By.ID, "ho-sign").click()
+    wait_until(lambda: "password is wrong" in text(browser, "#ho-msg"), 10)
+    pw = browser.find_element(By.ID, "ho-incoming-pw")
+    pw.send_keys(Keys.CONTROL, "a")  # clear() does not reach React's state
+    pw.send_keys(Keys.BACKSPACE)
+    pw.send_keys(OFFICER2[1])
+    browser.find_element(By.ID, "ho-sign").click()
+    wait_until(lambda: "Shift handed over from duty-officer to night-officer" in text(browser, "#ho-msg"), 10,
+               what=f"handover message, have {text(browser, '#ho-msg')!r}")
+    with psycopg.connect(db_url) as conn:
+        kinds = [r[0] for r in conn.execute("SELECT kind FROM duty_log WHERE author = 'duty-officer' ORDER BY id")]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM duty_log")
+    assert kinds[-2:] == ["equipment", "handover"]
+    opener = _session(dashboard_url, OFFICER)
+    from datetime import datetime
+
+    csv_text = opener.open(f"{dashboard_url}/duty-log/{datetime.now().astimezone().date()}.csv").read().decode()
+    assert csv_text.splitlines()[0] == "time,author,kind,note" and "fire panel normal" in csv_text
