@@ -13,6 +13,7 @@ from datetime import datetime
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 MARK_DIRTY = """
 INSERT INTO meta (key, value) VALUES ('rollup_dirty_from', %(ts)s)
@@ -44,7 +45,7 @@ def refresh(conn: psycopg.Connection, mode: str) -> bool:
     if mode == "timescaledb":
         return False
     with conn.transaction():
-        row = conn.execute(TAKE_DIRTY).fetchone()
+        row = conn.cursor(row_factory=tuple_row).execute(TAKE_DIRTY).fetchone()
         if not row:
             return False
         since = row[0]
