@@ -99,6 +99,8 @@ class CampusLife:
         self._heap: list[_Due] = []
         self._order = 0
         self._battery = [self._rng.uniform(70, 100) for _ in self.sensors]
+        # Doors of restricted rooms are (almost) never used outside their schedule.
+        self._schedule = [site.room(s.room).restricted if s.kind == "door" else None for s in self.sensors]
         self._phase = [self._rng.uniform(0, 2 * math.pi) for _ in self.sensors]
         for i, s in enumerate(self.sensors):
             hb = max(s.interval_s, HEARTBEAT_MIN_S)
@@ -108,15 +110,18 @@ class CampusLife:
             elif s.kind == "lab":
                 self._push(self._rng.uniform(0, s.interval_s), i, "lab")
             else:
-                self._push(self._next_door_gap(0.0), i, "door")
+                self._push(self._next_door_gap(0.0, i), i, "door")
 
     def _push(self, at: float, sensor: int, stream: str, extra: Any = None) -> None:
         self._order += 1
         heapq.heappush(self._heap, _Due(at, self._order, sensor, stream, extra))
 
-    def _next_door_gap(self, at: float) -> float:
+    def _next_door_gap(self, at: float, i: int) -> float:
         local = (self.start + timedelta(seconds=at)).astimezone(self.tz)
         rate = door_rate_per_hour(local) / 3600
+        schedule = self._schedule[i]
+        if schedule is not None and not schedule.allows(local.weekday(), local.time()):
+            rate /= 1000  # someone working late is rare, and then it is an alarm worth seeing
         return at + min(self._rng.expovariate(rate), 900.0)
 
     def _envelope(self, i: int, at: float) -> tuple[datetime, dict[str, Any]]:
@@ -162,7 +167,7 @@ class CampusLife:
                 if self._rng.random() < 0.03:
                     payload |= {"event": "access_denied", "credential": f"card-{self._rng.randint(1, 9999):04d}",
                                 "reason": self._rng.choice(["unknown_card", "expired", "out_of_schedule"])}
-                    self._push(self._next_door_gap(at), i, "door")
+                    self._push(self._next_door_gap(at, i), i, "door")
                 else:
                     payload |= {"event": "access_granted", "credential": f"card-{self._rng.randint(1, 9999):04d}"}
                     self._push(at + 0.5, i, "door", "open")
@@ -171,5 +176,5 @@ class CampusLife:
                 self._push(at + self._rng.uniform(2, 8), i, "door", "close")
             else:
                 payload["event"] = "door_closed"
-                self._push(max(self._next_door_gap(at), at + 1), i, "door")
+                self._push(max(self._next_door_gap(at, i), at + 1), i, "door")
         return SimMessage(ts, event_topic(s.building, kind, s.id), payload)
