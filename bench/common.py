@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import multiprocessing as mp
 import os
 import secrets
 import sys
@@ -17,9 +15,9 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.config import MqttEndpoint  # noqa: E402
 from ingest.db.migrate import migrate  # noqa: E402
 from ingest.services import EmbeddedBroker  # noqa: E402
+from sensors_sim import load  # noqa: E402
 
 ADMIN_URL = os.environ.get("SAFECAMPUS_BENCH_DB_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -51,51 +49,13 @@ def fresh_database():
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _publisher(mqtt_url: str, index: int, count: int, rate: float, start_at: float, done) -> None:
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    ep = MqttEndpoint.from_url(mqtt_url)
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id=f"bench-pub-{index}-{secrets.token_hex(3)}", protocol=mqtt.MQTTv5)
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.connect(ep.host, ep.port)
-    client.loop_start()
-    while time.time() < start_at:
-        time.sleep(0.001)
-    t0 = time.monotonic()
-    infos = []
-    for i in range(count):
-        if rate:
-            due = t0 + i / rate
-            while time.monotonic() < due:
-                time.sleep(max(0.0, min(due - time.monotonic(), 0.002)))
-        now = time.time()
-        body = json.dumps({"event_id": f"{index}-{i}", "ts": int(now * 1000), "pub_t": now,
-                           "readings": {"temperature_c": 21.5, "humidity_pct": 40}}).encode()
-        infos.append(client.publish(f"campus/v1/bench/lab/b{index}-{i % 100}", body, qos=1))
-        if len(infos) >= 500:
-            for info in infos:
-                info.wait_for_publish(60)
-            infos.clear()
-    for info in infos:
-        info.wait_for_publish(60)
-    client.disconnect()
-    client.loop_stop()
-    done.put(time.time())
-
-
 def start_publishers(mqtt_url: str, total: int, processes: int, rate: float = 0.0, delay: float = 1.0):
-    """Start publisher processes that begin together ``delay`` seconds from now."""
-    ctx = mp.get_context("spawn")
-    done = ctx.Queue()
+    """Publisher processes (sensors_sim.load) that begin together ``delay`` seconds from now."""
     start_at = time.time() + delay
     per = total // processes
-    procs = [ctx.Process(target=_publisher, args=(mqtt_url, i, per, rate / processes if rate else 0.0, start_at, done))
-             for i in range(processes)]
-    for p in procs:
-        p.start()
+    plans = [load.LoadPlan(mqtt_url, i, rate / processes if rate else 0.0, count=per, start_at=start_at,
+                           building="bench") for i in range(processes)]
+    procs, done = load.start(plans)
     return procs, done, start_at, per * processes
 
 

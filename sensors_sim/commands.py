@@ -154,6 +154,7 @@ def _verify(settings: Settings, args: argparse.Namespace, stop: threading.Event)
 def _load(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
     from sensors_sim.load import run_load
 
+    settings.mqtt_endpoint()  # a clear error when no broker is configured
     achieved, sent = run_load(settings.mqtt_url or "", args.rate, args.duration or 10.0, args.processes, stop)
     print(f"load: asked {args.rate:.0f}/s, achieved {achieved:.0f}/s ({sent} events)")  # noqa: T201
     return 0

@@ -1,4 +1,4 @@
-"""``safecampus sim load``: a steady rate of valid QoS 1 events from several processes."""
+"""``safecampus sim load`` (and the benchmarks): steady QoS 1 events from several processes."""
 
 from __future__ import annotations
 
@@ -7,53 +7,84 @@ import multiprocessing as mp
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ingest.config import MqttEndpoint
 from ingest.contract import format_ts
 
 
-def _worker(mqtt_url: str, index: int, rate: float, seconds: float, out: mp.Queue) -> None:
+@dataclass(frozen=True)
+class LoadPlan:
+    """What one publisher process sends: at ``rate`` events/s (0 = as fast as it can),
+    for ``seconds`` or ``count`` events, starting at wall time ``start_at``."""
+
+    mqtt_url: str
+    index: int
+    rate: float = 0.0
+    seconds: float | None = None
+    count: int | None = None
+    start_at: float = 0.0
+    building: str = "load"
+
+
+def publisher(plan: LoadPlan, out: mp.Queue) -> None:
+    """One publisher process; puts (sent, seconds) on ``out`` when done.
+
+    Each payload carries ``pub_t`` (wall time of publishing) so benchmarks can measure
+    latency; ingest stores it like any unknown field.
+    """
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    ep = MqttEndpoint.from_url(mqtt_url)
+    ep = MqttEndpoint.from_url(plan.mqtt_url)
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id=f"safecampus-load-{index}-{secrets.token_hex(3)}", protocol=mqtt.MQTTv5)
+                         client_id=f"safecampus-load-{plan.index}-{secrets.token_hex(3)}", protocol=mqtt.MQTTv5)
     if ep.username:
         client.username_pw_set(ep.username, ep.password)
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
     client.connect(ep.host, ep.port)
     client.loop_start()
+    while time.time() < plan.start_at:
+        time.sleep(0.001)
     t0 = time.monotonic()
     sent, pending = 0, []
-    while time.monotonic() - t0 < seconds:
-        due = t0 + sent / rate
-        if due > time.monotonic():
-            time.sleep(due - time.monotonic())
-        body = json.dumps({"event_id": f"load-{index}-{sent}-{int(t0)}", "ts": format_ts(datetime.now(UTC)),
-                           "readings": {"temperature_c": 21.0 + (sent % 10) / 10}})
-        pending.append(client.publish(f"campus/v1/load/lab/load-{index}-{sent % 200}", body, qos=1))
+    run = f"{int(time.time())}"
+    while (plan.count is None or sent < plan.count) and (plan.seconds is None or time.monotonic() - t0 < plan.seconds):
+        if plan.rate:
+            due = t0 + sent / plan.rate
+            while time.monotonic() < due:
+                time.sleep(max(0.0, min(due - time.monotonic(), 0.002)))
+        now = time.time()
+        body = json.dumps({"event_id": f"{run}-{plan.index}-{sent}", "ts": format_ts(datetime.fromtimestamp(now, UTC)),
+                           "pub_t": now, "readings": {"temperature_c": 21.0 + (sent % 10) / 10, "humidity_pct": 40}})
+        pending.append(client.publish(f"campus/v1/{plan.building}/lab/{plan.building}-{plan.index}-{sent % 100}", body, qos=1))
         sent += 1
         if len(pending) >= 500:
             for p in pending:
-                p.wait_for_publish(30)
+                p.wait_for_publish(60)
             pending.clear()
     for p in pending:
-        p.wait_for_publish(30)
+        p.wait_for_publish(60)
     client.disconnect()
     client.loop_stop()
     out.put((sent, time.monotonic() - t0))
 
 
-def run_load(mqtt_url: str, rate: float, seconds: float, processes: int, stop: threading.Event) -> tuple[float, int]:
-    """Publish ``rate`` events/s for ``seconds``; returns (achieved rate, events sent)."""
+def start(plans: list[LoadPlan]) -> tuple[list[mp.Process], mp.Queue]:
+    """Start one process per plan."""
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(mqtt_url, i, rate / processes, seconds, out)) for i in range(processes)]
+    procs = [ctx.Process(target=publisher, args=(p, out)) for p in plans]
     for p in procs:
         p.start()
+    return procs, out
+
+
+def run_load(mqtt_url: str, rate: float, seconds: float, processes: int, _stop: threading.Event) -> tuple[float, int]:
+    """Publish ``rate`` events/s for ``seconds``; returns (achieved rate, events sent)."""
+    procs, out = start([LoadPlan(mqtt_url, i, rate / processes, seconds=seconds) for i in range(processes)])
     results = [out.get() for _ in procs]
     for p in procs:
         p.join()
