@@ -10,6 +10,7 @@ from http.cookiejar import CookieJar
 
 import psycopg
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -28,23 +29,30 @@ def _raise_tamper(make_settings, mqtt_url, db_url):
 def test_officer_logs_in_acknowledges_and_the_journal_shows_it(browser, dashboard_url, make_settings, mqtt_url, db_url):
     alarm = _raise_tamper(make_settings, mqtt_url, db_url)
     login(browser, dashboard_url, OFFICER)
-    wait_until(lambda: "Officer Zhang (officer)" in browser.find_element(By.TAG_NAME, "body").text, 15)
-    wait_until(lambda: "Reader or door tamper" in browser.find_element(By.ID, "console-queue").text, 15)
-    # Select the tamper alarm's row, then acknowledge with the keyboard shortcut's button.
-    rows = browser.find_elements(By.CSS_SELECTOR, "#console-queue tr")
-    target = next(r for r in rows if "Reader or door tamper" in r.text)
-    target.find_element(By.CSS_SELECTOR, "input[type=radio]").click()
-    wait_until(lambda: "Reader or door tamper" in browser.find_element(By.ID, "console-detail-box").text, 10)
+    wait_until(lambda: "Officer Zhang (officer)" in text(browser), 15)
+    wait_until(lambda: "Reader or door tamper" in text(browser, "#console-queue"), 15)
+
+    def select_tamper_row():
+        # The queue re-renders when alarms change; retry until the click lands on a live row.
+        try:
+            rows = browser.find_elements(By.CSS_SELECTOR, "#console-queue tr")
+            target = next(r for r in rows if "Reader or door tamper" in r.text)
+            target.find_element(By.CSS_SELECTOR, "input[type=radio]").click()
+        except (StaleElementReferenceException, StopIteration):
+            return False
+        return "Reader or door tamper" in text(browser, "#console-detail-box")
+
+    wait_until(select_tamper_row, 15, 0.3, what="the tamper alarm selected")
     browser.find_element(By.ID, "console-ack").click()
-    wait_until(lambda: "Acknowledged." in browser.find_element(By.ID, "console-msg").text, 10)
-    wait_until(lambda: "acknowledged" in browser.find_element(By.ID, "console-journal").text, 10)
-    assert "duty-officer" in browser.find_element(By.ID, "console-journal").text
+    wait_until(lambda: "Acknowledged." in text(browser, "#console-msg"), 10)
+    wait_until(lambda: "acknowledged" in text(browser, "#console-journal"), 10)
+    assert "duty-officer" in text(browser, "#console-journal")
     after = alarms_for(db_url, alarm["sensor_id"])[0]
     assert (after["state"], after["acked_by"]) == ("active_acked", "duty-officer")
     # A second acknowledge from this (now stale) view is refused with a clear message.
     browser.find_element(By.ID, "console-ack").click()
-    wait_until(lambda: "already acknowledged by duty-officer" in browser.find_element(By.ID, "console-msg").text
-               or "changed since you opened it" in browser.find_element(By.ID, "console-msg").text, 10)
+    wait_until(lambda: "already acknowledged by duty-officer" in text(browser, "#console-msg")
+               or "changed since you opened it" in text(browser, "#console-msg"), 10)
     assert console_errors(browser) == []
 
 

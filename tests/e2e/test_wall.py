@@ -6,16 +6,16 @@ import time
 from selenium.webdriver.common.by import By
 
 from tests.conftest import wait_until
-from tests.e2e.conftest import KIOSK, console_errors
+from tests.e2e.conftest import KIOSK, console_errors, text
 from tests.integration.helpers import now_ts, publish_all, publisher, running_ingest_with_alarms
 
 
 def test_wall_needs_a_kiosk_link_or_a_login(browser, dashboard_url):
     browser.delete_all_cookies()
     browser.get(f"{dashboard_url}/wall")
-    wait_until(lambda: "kiosk link" in browser.find_element(By.TAG_NAME, "body").text, 10)
+    wait_until(lambda: "kiosk link" in text(browser), 10)
     browser.get(f"{dashboard_url}/wall?kiosk=wrong-token")
-    wait_until(lambda: "kiosk link" in browser.find_element(By.TAG_NAME, "body").text, 10)
+    wait_until(lambda: "kiosk link" in text(browser), 10)
     assert not browser.find_elements(By.CSS_SELECTOR, ".sc-count")
 
 
@@ -30,7 +30,7 @@ def test_wall_shows_a_newly_published_alarm_by_itself(browser, dashboard_url, ma
         publish_all(pub, [(f"campus/v1/{building}/door/{building}-d1",
                            {"event_id": "e1", "ts": now_ts(), "event": "door_forced"})])
         # No reload, and sooner than the 15 s fallback refresh: pushed by the server.
-        wait_until(lambda: "Door forced open" in browser.find_element(By.CSS_SELECTOR, ".sc-alarms").text,
+        wait_until(lambda: "Door forced open" in text(browser, ".sc-alarms"),
                    8, 0.1, what="the alarm on the wall")
         assert time.monotonic() - started < 8
     row = browser.find_element(By.CSS_SELECTOR, ".sc-alarm.sc-p-high")
