@@ -12,6 +12,7 @@ from dash import Dash, dcc, html
 from psycopg_pool import ConnectionPool
 
 from dashboard import auth, live
+from dashboard.report import routes as report_routes
 from dashboard.db import POOL_KEY
 from dashboard.ids import LIVE_SIGNAL, URL
 from ingest.config import Settings
@@ -42,6 +43,7 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
     feed = live.AlarmFeed(settings.require_db_url())
     server.extensions["safecampus_feed"] = feed
     live.install(server, feed)
+    report_routes.install(server, settings.site_timezone)
     app.layout = html.Div([dcc.Location(id=URL), dcc.Store(id=LIVE_SIGNAL), dash.page_container], className="sc-root")
     # Pages show a login notice to strangers, so give Dash every page's full frame to check
     # callbacks against (typos still fail; absent pages do not).

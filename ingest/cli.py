@@ -119,6 +119,25 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_weekly(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the weekly review as printable HTML and CSV (file names carry the week)."""
+    from pathlib import Path
+
+    from dashboard.report import weekly
+    from ingest.db.pool import connect
+
+    with connect(settings.require_db_url()) as conn:
+        report = weekly.build(conn, args.week, include_drills=args.include_drills, tz=settings.site_timezone)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"weekly-{report['week']}.html").write_text(weekly.to_html(report), encoding="utf-8")
+    (out / f"weekly-{report['week']}.csv").write_text(weekly.to_csv(report), encoding="utf-8")
+    h = report["health"]
+    print(f"week {report['week']}: {report['total']} alarms, {h.per_hour_avg} per hour on average, "  # noqa: T201
+          f"{h.flood_pct} % of the time in flood; wrote {out}/weekly-{report['week']}.html and .csv")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="safecampus", description="SafeCampus security monitoring")
@@ -143,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     load = site.add_parser("load", help="load a site file into the database")
     load.add_argument("file")
     load.set_defaults(func=cmd_site_load)
+    report = sub.add_parser("report", help="reports").add_subparsers(dest="report_command", required=True)
+    wk = report.add_parser("weekly", help="the weekly review (HTML and CSV)")
+    wk.add_argument("--week", help="ISO week such as 2026-W48 (default: last week)")
+    wk.add_argument("--out", default=".", help="folder for the files")
+    wk.add_argument("--include-drills", action="store_true")
+    wk.set_defaults(func=cmd_report_weekly)
+
     users = sub.add_parser("user", help="dashboard users").add_subparsers(dest="user_command", required=True)
     add = users.add_parser("add", help="create or reset a user (password from a prompt or SAFECAMPUS_NEW_PASSWORD)")
     add.add_argument("username")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import dcc, html
+from dash import html
 
 dash.register_page(__name__, path="/", title="SafeCampus")
 
@@ -11,8 +11,9 @@ dash.register_page(__name__, path="/", title="SafeCampus")
 def layout(**_query: str) -> html.Div:
     """Links to each screen."""
     return html.Div(
-        [html.H1("SafeCampus"), html.Ul([html.Li(dcc.Link(label, href=href)) for label, href in (
+        [html.H1("SafeCampus"), html.Ul([html.Li(html.A(label, href=href)) for label, href in (
             ("Wall screen", "/wall"), ("Alarm console", "/console"), ("Shift handover and duty log", "/console/handover"),
-            ("Trends", "/trends"), ("Sensors", "/sensors"), ("Log in", "/login"))])],
+            ("Trends", "/trends"), ("Sensors", "/sensors"), ("Weekly review (last week)", "/reports/weekly"),
+            ("Log in", "/login"))])],
         className="sc-home",
     )

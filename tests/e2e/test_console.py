@@ -168,3 +168,21 @@ def test_duty_log_entry_and_a_handover_signed_by_both_officers(browser, dashboar
 
     csv_text = opener.open(f"{dashboard_url}/duty-log/{datetime.now().astimezone().date()}.csv").read().decode()
     assert csv_text.splitlines()[0] == "time,author,kind,note" and "fire panel normal" in csv_text
+
+
+def test_weekly_review_is_for_logged_in_users(dashboard_url):
+    try:
+        _session(dashboard_url).open(f"{dashboard_url}/reports/weekly")
+        raise AssertionError("an anonymous user got the report")
+    except urllib.error.HTTPError as err:
+        assert err.code == 401
+    viewer = _session(dashboard_url, VIEWER)
+    page = viewer.open(f"{dashboard_url}/reports/weekly?week=2026-W48").read().decode()
+    assert "Weekly review 2026-W48" in page and "Alarm-system health" in page
+    csv_text = viewer.open(f"{dashboard_url}/reports/weekly.csv?week=2026-W48").read().decode()
+    assert csv_text.startswith("id,raised_at,sensor_id")
+    try:
+        viewer.open(f"{dashboard_url}/reports/weekly?week=lastweek")
+        raise AssertionError("a bad week was accepted")
+    except urllib.error.HTTPError as err:
+        assert err.code == 400

@@ -1,0 +1,98 @@
+"""Alarm-system health (ISA-18.2 / EEMUA 191) from alarm activations: pure functions.
+
+An *activation* is an alarm becoming active (journal ``raised`` and ``returned``), with
+its source (sensor, condition), priority, and, for the first one, how long it stayed.
+Drills are left out before these functions see anything.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+TEN_MIN = timedelta(minutes=10)
+FLOOD_OVER = 10              # alarms in 10 minutes
+CHATTER = (3, 60.0)          # >= 3 activations of one source in 60 s
+FLEETING_S = 10.0            # cleared within seconds
+STALE = timedelta(hours=24)
+TARGETS = {"per_10min_avg": 1.0, "per_10min_max": 2.0, "per_hour_avg": 6.0, "flood_pct": 1.0,
+           "top10_share_pct": 5.0, "priority_pct": {"low": 80.0, "medium": 15.0, "high": 5.0}}
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One alarm activation."""
+
+    at: datetime
+    source: str
+    priority: str
+    cleared_after_s: float | None = None
+
+
+@dataclass
+class Kpis:
+    """The numbers of one period, with the targets beside them."""
+
+    start: datetime
+    end: datetime
+    total: int = 0
+    per_10min_avg: float = 0.0
+    per_10min_max: int = 0
+    per_hour_avg: float = 0.0
+    per_hour_max: int = 0
+    flood_pct: float = 0.0
+    flood_episodes: int = 0
+    chattering: list[str] = field(default_factory=list)
+    fleeting: int = 0
+    stale: int = 0
+    top10: list[tuple[str, int]] = field(default_factory=list)
+    top10_share_pct: float = 0.0
+    priority_pct: dict[str, float] = field(default_factory=dict)
+    shelved: int = 0
+    shelved_hours: float = 0.0
+    out_of_service: int = 0
+    out_of_service_hours: float = 0.0
+    targets: dict[str, Any] = field(default_factory=lambda: dict(TARGETS))
+
+
+def _buckets(acts: list[Activation], start: datetime, end: datetime, width: timedelta) -> list[int]:
+    n = max(1, int((end - start) / width))
+    counts = [0] * n
+    for a in acts:
+        i = int((a.at - start) / width)
+        if 0 <= i < n:
+            counts[i] += 1
+    return counts
+
+
+def compute(acts: list[Activation], start: datetime, end: datetime, *, stale: int = 0, shelved: int = 0,
+            shelved_hours: float = 0.0, out_of_service: int = 0, out_of_service_hours: float = 0.0) -> Kpis:
+    """Every KPI for [start, end)."""
+    acts = sorted((a for a in acts if start <= a.at < end), key=lambda a: a.at)
+    k = Kpis(start, end, total=len(acts), stale=stale, shelved=shelved, shelved_hours=round(shelved_hours, 2),
+             out_of_service=out_of_service, out_of_service_hours=round(out_of_service_hours, 2))
+    tens = _buckets(acts, start, end, TEN_MIN)
+    hours = _buckets(acts, start, end, timedelta(hours=1))
+    k.per_10min_avg = round(len(acts) / len(tens), 3)
+    k.per_10min_max = max(tens)
+    k.per_hour_avg = round(len(acts) / len(hours), 3)
+    k.per_hour_max = max(hours)
+    flood = [c > FLOOD_OVER for c in tens]
+    k.flood_pct = round(100 * sum(flood) / len(tens), 3)
+    k.flood_episodes = sum(1 for i, f in enumerate(flood) if f and (i == 0 or not flood[i - 1]))
+    by_source: dict[str, list[datetime]] = {}
+    for a in acts:
+        by_source.setdefault(a.source, []).append(a.at)
+    n, window = CHATTER
+    for source, times in sorted(by_source.items()):
+        if any((times[i + n - 1] - times[i]).total_seconds() <= window for i in range(len(times) - n + 1)):
+            k.chattering.append(source)
+    k.fleeting = sum(1 for a in acts if a.cleared_after_s is not None and a.cleared_after_s < FLEETING_S)
+    counts = Counter(a.source for a in acts)
+    k.top10 = counts.most_common(10)
+    k.top10_share_pct = round(100 * sum(c for _, c in k.top10) / len(acts), 2) if acts else 0.0
+    pri = Counter("high" if a.priority in ("high", "critical") else a.priority for a in acts)
+    k.priority_pct = {p: round(100 * pri.get(p, 0) / len(acts), 2) if acts else 0.0 for p in ("low", "medium", "high")}
+    return k

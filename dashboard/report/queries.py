@@ -1,0 +1,56 @@
+"""Named SQL for the reports. Drills are left out unless a query says otherwise."""
+
+ACTIVATIONS = """
+SELECT coalesce(j.event_time, j.at) AS at, a.sensor_id || ' ' || a.condition AS source, a.priority,
+       CASE WHEN j.action = 'raised' THEN extract(epoch FROM a.cleared_at - a.raised_at) END AS cleared_after_s
+FROM alarm_journal j JOIN alarms a ON a.id = j.alarm_id
+WHERE j.action IN ('raised', 'returned') AND NOT a.drill
+  AND coalesce(j.event_time, j.at) >= %(start)s AND coalesce(j.event_time, j.at) < %(end)s
+ORDER BY 1"""
+STALE = """
+SELECT count(*) FROM alarms WHERE NOT drill AND active AND raised_at <= %(end)s - interval '24 hours'
+  AND (closed_at IS NULL OR closed_at > %(end)s)"""
+SHELVES = """
+SELECT count(*), coalesce(sum(extract(epoch FROM least((j.details ->> 'until')::timestamptz, %(end)s) - j.at)) / 3600, 0)
+FROM alarm_journal j JOIN alarms a ON a.id = j.alarm_id
+WHERE j.action = 'shelved' AND NOT a.drill AND j.at >= %(start)s AND j.at < %(end)s"""
+OUT_OF_SERVICE = """
+SELECT count(*), coalesce(sum(extract(epoch FROM %(end)s - greatest(out_of_service_since, %(start)s))) / 3600, 0)
+FROM sensors WHERE out_of_service_since IS NOT NULL AND out_of_service_since < %(end)s"""
+WEEK_ALARMS = """
+SELECT a.id, a.sensor_id, a.condition, a.family, a.priority, a.state, a.disposition, a.drill, a.raised_at,
+       a.acked_at, a.closed_at, a.shelved_until, a.building_id, coalesce(b.name, a.building_id) AS building,
+       coalesce(r.department_id, b.department_id) AS department_id, coalesce(dr.name, db.name) AS department
+FROM alarms a
+LEFT JOIN sensors s ON s.id = a.sensor_id
+LEFT JOIN rooms r ON r.id = s.room_id
+LEFT JOIN buildings b ON b.id = a.building_id
+LEFT JOIN departments dr ON dr.id = r.department_id
+LEFT JOIN departments db ON db.id = b.department_id
+WHERE a.raised_at >= %(start)s AND a.raised_at < %(end)s
+ORDER BY a.raised_at"""
+OPEN_AT_END = """
+SELECT count(*) FILTER (WHERE shelved_until IS NULL OR shelved_until <= %(end)s) AS open,
+       count(*) FILTER (WHERE shelved_until > %(end)s) AS shelved
+FROM alarms WHERE NOT drill AND raised_at < %(end)s AND (closed_at IS NULL OR closed_at >= %(end)s)"""
+OFFLINE_LONGEST = """
+SELECT sensor_id, sum(extract(epoch FROM least(coalesce(cleared_at, %(end)s), %(end)s) - greatest(raised_at, %(start)s))) / 3600 AS hours
+FROM alarms WHERE condition = 'offline' AND raised_at < %(end)s AND coalesce(cleared_at, %(end)s) > %(start)s
+GROUP BY sensor_id ORDER BY hours DESC LIMIT 10"""
+COUNTS_BY_WEEK = """
+SELECT count(*) FROM alarms WHERE NOT drill AND raised_at >= %(start)s AND raised_at < %(end)s"""
+STREAKS = """
+WITH real AS (
+    SELECT a.closed_at, a.building_id, coalesce(r.department_id, b.department_id) AS department_id
+    FROM alarms a
+    LEFT JOIN sensors s ON s.id = a.sensor_id
+    LEFT JOIN rooms r ON r.id = s.room_id
+    LEFT JOIN buildings b ON b.id = a.building_id
+    WHERE a.disposition = 'real' AND NOT a.drill AND a.closed_at < %(end)s
+)
+SELECT 'campus' AS level, 'Campus' AS name, (SELECT max(closed_at) FROM real) AS last_real
+UNION ALL
+SELECT 'department', d.name, (SELECT max(closed_at) FROM real WHERE real.department_id = d.id) FROM departments d
+UNION ALL
+SELECT 'building', b.name, (SELECT max(closed_at) FROM real WHERE real.building_id = b.id) FROM buildings b
+WHERE b.retired_at IS NULL"""

@@ -1,0 +1,184 @@
+"""The weekly review (复盘): last week's alarms, response times, noisy sensors, drills, trends."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import statistics
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg.rows import dict_row
+
+from dashboard.report import kpis as K
+from dashboard.report import queries as q
+
+LIMITS_S = {"critical": 60, "high": 180, "medium": 1200, "low": 3600}
+CSV_FIELDS = ("id", "raised_at", "sensor_id", "building", "department", "condition", "family", "priority", "state",
+              "disposition", "drill", "acked_at", "closed_at")
+
+
+def week_bounds(week: str | None, tz: str = "Asia/Shanghai", today: date | None = None) -> tuple[str, datetime, datetime]:
+    """ISO week label and its [Monday 00:00, next Monday 00:00) in local time; default last week."""
+    if week:
+        year, num = week.upper().split("-W")
+        monday = date.fromisocalendar(int(year), int(num), 1)
+    else:
+        today = today or datetime.now(ZoneInfo(tz)).date()
+        monday = today - timedelta(days=today.weekday() + 7)
+    start = datetime.combine(monday, datetime.min.time(), ZoneInfo(tz))
+    iso = monday.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}", start, start + timedelta(days=7)
+
+
+def _stats(seconds: list[float]) -> dict[str, float | None]:
+    if not seconds:
+        return {"n": 0, "median": None, "p90": None, "worst": None}
+    s = sorted(seconds)
+    return {"n": len(s), "median": round(statistics.median(s), 1), "p90": round(s[min(len(s) - 1, int(0.9 * len(s)))], 1),
+            "worst": round(s[-1], 1)}
+
+
+def build(conn: psycopg.Connection, week: str | None = None, *, include_drills: bool = False,
+          tz: str = "Asia/Shanghai") -> dict[str, Any]:
+    """Every figure of the weekly review, as plain data."""
+    label, start, end = week_bounds(week, tz)
+    args = {"start": start, "end": end}
+    cur = conn.cursor(row_factory=dict_row)
+    alarms_all = cur.execute(q.WEEK_ALARMS, args).fetchall()
+    drills = [a for a in alarms_all if a["drill"]]
+    alarms = alarms_all if include_drills else [a for a in alarms_all if not a["drill"]]
+    acts = [K.Activation(r["at"], r["source"], r["priority"], r["cleared_after_s"])
+            for r in cur.execute(q.ACTIVATIONS, args).fetchall()]
+    stale = cur.execute(q.STALE, args).fetchone()["count"]
+    shelved_n, shelved_h = conn.execute(q.SHELVES, args).fetchone()
+    oos_n, oos_h = conn.execute(q.OUT_OF_SERVICE, args).fetchone()
+    health = K.compute(acts, start, end, stale=stale, shelved=shelved_n, shelved_hours=float(shelved_h),
+                       out_of_service=oos_n, out_of_service_hours=float(oos_h))
+    response = {}
+    for p in ("critical", "high", "medium", "low"):
+        mine = [a for a in alarms if a["priority"] == p]
+        response[p] = {
+            "ack": _stats([(a["acked_at"] - a["raised_at"]).total_seconds() for a in mine if a["acked_at"]]),
+            "close": _stats([(a["closed_at"] - a["raised_at"]).total_seconds() for a in mine if a["closed_at"]]),
+            "limit_s": LIMITS_S[p],
+            "late": sum(1 for a in mine if (a["acked_at"] or end) - a["raised_at"] > timedelta(seconds=LIMITS_S[p])),
+        }
+    open_end = cur.execute(q.OPEN_AT_END, args).fetchone()
+    previous = []
+    for i in range(4, 0, -1):
+        s = start - timedelta(days=7 * i)
+        previous.append({"week": f"{s.isocalendar().year}-W{s.isocalendar().week:02d}",
+                         "alarms": conn.execute(q.COUNTS_BY_WEEK, {"start": s, "end": s + timedelta(days=7)}).fetchone()[0]})
+    return {
+        "week": label, "start": start, "end": end, "include_drills": include_drills, "total": len(alarms),
+        "by_family": Counter(a["family"] for a in alarms).most_common(),
+        "by_priority": [(p, sum(1 for a in alarms if a["priority"] == p)) for p in ("critical", "high", "medium", "low")],
+        "by_building": Counter(a["building"] for a in alarms).most_common(),
+        "by_department": Counter(a["department"] or "?" for a in alarms).most_common(),
+        "dispositions": [(d, sum(1 for a in alarms if a["disposition"] == d))
+                         for d in ("real", "false_alarm", "nuisance", "maintenance", "test", None)],
+        "response": response, "open_at_end": open_end["open"], "shelved_at_end": open_end["shelved"],
+        "noisiest": Counter(a["sensor_id"] for a in alarms).most_common(10),
+        "offline_longest": [(r["sensor_id"], round(float(r["hours"]), 1)) for r in cur.execute(q.OFFLINE_LONGEST, args)],
+        "previous": previous, "health": health, "rows": alarms,
+        "streaks": [(r["level"], r["name"], (end - r["last_real"]).days if r["last_real"] else None, r["last_real"])
+                    for r in cur.execute(q.STREAKS, args).fetchall()],
+        "drills": [{"id": a["id"], "sensor_id": a["sensor_id"], "condition": a["condition"],
+                    "raised_at": a["raised_at"], "ack_s": (a["acked_at"] - a["raised_at"]).total_seconds()
+                    if a["acked_at"] else None} for a in drills],
+    }
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    """The underlying alarm rows."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    w.writeheader()
+    for a in report["rows"]:
+        w.writerow({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in a.items()})
+    return buf.getvalue()
+
+
+def _bars(items: list[tuple[Any, int]], colour: str = "#546e7a") -> str:
+    """A small horizontal bar chart as inline SVG (prints anywhere, needs no script)."""
+    items = [(str(k if k is not None else "unclassified"), v) for k, v in items][:12]
+    top = max([v for _, v in items] + [1])
+    rows = []
+    for i, (k, v) in enumerate(items):
+        w = 300 * v / top
+        rows.append(f'<text x="0" y="{i * 22 + 15}" font-size="12">{html.escape(k)[:38]}</text>'
+                    f'<rect x="240" y="{i * 22 + 3}" width="{w:.0f}" height="16" fill="{colour}"/>'
+                    f'<text x="{246 + w:.0f}" y="{i * 22 + 15}" font-size="12">{v}</text>')
+    return f'<svg width="600" height="{max(1, len(items)) * 22}" role="img">{"".join(rows)}</svg>'
+
+
+def _fmt(s: float | None) -> str:
+    if s is None:
+        return "-"
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+def to_html(report: dict[str, Any]) -> str:
+    """A printable page (HTML with print styles); every value escaped."""
+    e = html.escape
+    h = report["health"]
+    resp = "".join(
+        f"<tr><td>{p}</td><td>{r['ack']['n']}</td><td>{_fmt(r['ack']['median'])}</td><td>{_fmt(r['ack']['p90'])}</td>"
+        f"<td>{_fmt(r['ack']['worst'])}</td><td>{_fmt(r['limit_s'])}</td><td>{r['late']}</td>"
+        f"<td>{_fmt(r['close']['median'])}</td><td>{_fmt(r['close']['p90'])}</td><td>{_fmt(r['close']['worst'])}</td></tr>"
+        for p, r in report["response"].items())
+    kp = [("alarms per 10 min (average / peak)", f"{h.per_10min_avg} / {h.per_10min_max}", "≤ 1 / ≤ 2"),
+          ("alarms per hour (average / peak)", f"{h.per_hour_avg} / {h.per_hour_max}", "≤ 6"),
+          ("time in flood (>10 in 10 min)", f"{h.flood_pct} % in {h.flood_episodes} episode(s)", "< 1 %"),
+          ("chattering sources (≥3 in 60 s)", str(len(h.chattering)), "0"),
+          ("fleeting alarms (cleared < 10 s)", str(h.fleeting), "few"),
+          ("stale alarms (active ≥ 24 h)", str(h.stale), "0"),
+          ("top-10 sources' share", f"{h.top10_share_pct} %", "≤ 5 %"),
+          ("priority mix low / medium / high", " / ".join(f"{h.priority_pct[p]} %" for p in ("low", "medium", "high")),
+           "80 / 15 / 5 %"),
+          ("shelved", f"{h.shelved} ({h.shelved_hours} h)", ""),
+          ("out of service", f"{h.out_of_service} ({h.out_of_service_hours} h)", "")]
+    drills = "".join(f"<tr><td>{d['raised_at']:%a %H:%M}</td><td>{e(d['sensor_id'])}</td><td>{e(d['condition'])}</td>"
+                     f"<td>{_fmt(d['ack_s'])}</td></tr>" for d in report["drills"]) or "<tr><td colspan=4>no drills</td></tr>"
+    prev = "".join(f"<tr><td>{p['week']}</td><td>{p['alarms']}</td></tr>" for p in report["previous"])
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>SafeCampus weekly review {e(report['week'])}</title>
+<style>
+body {{ font-family: "Noto Sans", "DejaVu Sans", sans-serif; margin: 24px; color: #222; }}
+h1 {{ margin: 0 0 4px; }} h2 {{ border-bottom: 1px solid #ccc; margin-top: 28px; }}
+table {{ border-collapse: collapse; margin: 8px 0; }} td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
+.grid {{ display: flex; flex-wrap: wrap; gap: 24px; }}
+@media print {{ body {{ margin: 0; }} h2 {{ break-after: avoid; }} table, svg {{ break-inside: avoid; }} }}
+</style></head><body>
+<h1>Weekly review {e(report['week'])}</h1>
+<p>{report['start']:%Y-%m-%d} to {report['end'] - timedelta(days=1):%Y-%m-%d}; {report['total']} alarms
+{'(drills included)' if report['include_drills'] else '(drills left out)'}; still open at the end of the week:
+{report['open_at_end']}, shelved: {report['shelved_at_end']}.</p>
+<h2>Alarms</h2><div class="grid">
+<div><h3>by priority</h3>{_bars(report['by_priority'], '#c62828')}</div>
+<div><h3>by kind</h3>{_bars(report['by_family'])}</div>
+<div><h3>by building</h3>{_bars(report['by_building'])}</div>
+<div><h3>by department</h3>{_bars(report['by_department'])}</div>
+<div><h3>real, false and nuisance (close dispositions)</h3>{_bars(report['dispositions'], '#6d4c41')}</div>
+</div>
+<h2>Response times against the escalation limits</h2>
+<table><tr><th>priority</th><th>acknowledged</th><th>median</th><th>p90</th><th>worst</th><th>limit</th><th>late</th>
+<th>close median</th><th>close p90</th><th>close worst</th></tr>{resp}</table>
+<h2>Alarm-system health (ISA-18.2 / EEMUA 191)</h2>
+<table><tr><th>measure</th><th>this week</th><th>target</th></tr>
+{''.join(f'<tr><td>{a}</td><td>{b}</td><td>{c}</td></tr>' for a, b, c in kp)}</table>
+<h2>Noisiest sensors</h2>{_bars(report['noisiest'], '#ef6c00')}
+<h2>Sensors offline longest (hours)</h2>{_bars(report['offline_longest'], '#f9a825')}
+<h2>Compared with the previous four weeks</h2><table><tr><th>week</th><th>alarms</th></tr>{prev}
+<tr><td><b>{e(report['week'])}</b></td><td><b>{report['total']}</b></td></tr></table>
+<h2>Days without a real incident (at the end of the week)</h2>
+<table><tr><th></th><th>where</th><th>days</th><th>last real incident</th></tr>
+{''.join(f"<tr><td>{lv}</td><td>{e(n)}</td><td>{d if d is not None else 'none on record'}</td><td>{f'{t:%Y-%m-%d}' if t else '-'}</td></tr>" for lv, n, d, t in report['streaks'])}</table>
+<h2>Drills</h2><table><tr><th>when</th><th>sensor</th><th>alarm</th><th>acknowledged after</th></tr>{drills}</table>
+<p><small>Made by SafeCampus {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</small></p>
+</body></html>"""
