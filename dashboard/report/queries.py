@@ -8,14 +8,16 @@ WHERE j.action IN ('raised', 'returned') AND NOT a.drill
   AND coalesce(j.event_time, j.at) >= %(start)s AND coalesce(j.event_time, j.at) < %(end)s
 ORDER BY 1"""
 STALE = """
-SELECT count(*) FROM alarms WHERE NOT drill AND active AND raised_at <= %(end)s - interval '24 hours'
+SELECT count(*) AS n FROM alarms WHERE NOT drill AND active AND raised_at <= %(end)s - interval '24 hours'
   AND (closed_at IS NULL OR closed_at > %(end)s)"""
 SHELVES = """
-SELECT count(*), coalesce(sum(extract(epoch FROM least((j.details ->> 'until')::timestamptz, %(end)s) - j.at)) / 3600, 0)
+SELECT count(*) AS n,
+       coalesce(sum(extract(epoch FROM least((j.details ->> 'until')::timestamptz, %(end)s) - j.at)) / 3600, 0) AS hours
 FROM alarm_journal j JOIN alarms a ON a.id = j.alarm_id
 WHERE j.action = 'shelved' AND NOT a.drill AND j.at >= %(start)s AND j.at < %(end)s"""
 OUT_OF_SERVICE = """
-SELECT count(*), coalesce(sum(extract(epoch FROM %(end)s - greatest(out_of_service_since, %(start)s))) / 3600, 0)
+SELECT count(*) AS n,
+       coalesce(sum(extract(epoch FROM %(end)s - greatest(out_of_service_since, %(start)s))) / 3600, 0) AS hours
 FROM sensors WHERE out_of_service_since IS NOT NULL AND out_of_service_since < %(end)s"""
 WEEK_ALARMS = """
 SELECT a.id, a.sensor_id, a.condition, a.family, a.priority, a.state, a.disposition, a.drill, a.raised_at,
@@ -38,7 +40,7 @@ SELECT sensor_id, sum(extract(epoch FROM least(coalesce(cleared_at, %(end)s), %(
 FROM alarms WHERE condition = 'offline' AND raised_at < %(end)s AND coalesce(cleared_at, %(end)s) > %(start)s
 GROUP BY sensor_id ORDER BY hours DESC LIMIT 10"""
 COUNTS_BY_WEEK = """
-SELECT count(*) FROM alarms WHERE NOT drill AND raised_at >= %(start)s AND raised_at < %(end)s"""
+SELECT count(*) AS n FROM alarms WHERE NOT drill AND raised_at >= %(start)s AND raised_at < %(end)s"""
 STREAKS = """
 WITH real AS (
     SELECT a.closed_at, a.building_id, coalesce(r.department_id, b.department_id) AS department_id

@@ -54,11 +54,11 @@ def build(conn: psycopg.Connection, week: str | None = None, *, include_drills: 
     alarms = alarms_all if include_drills else [a for a in alarms_all if not a["drill"]]
     acts = [K.Activation(r["at"], r["source"], r["priority"], r["cleared_after_s"])
             for r in cur.execute(q.ACTIVATIONS, args).fetchall()]
-    stale = cur.execute(q.STALE, args).fetchone()["count"]
-    shelved_n, shelved_h = conn.execute(q.SHELVES, args).fetchone()
-    oos_n, oos_h = conn.execute(q.OUT_OF_SERVICE, args).fetchone()
-    health = K.compute(acts, start, end, stale=stale, shelved=shelved_n, shelved_hours=float(shelved_h),
-                       out_of_service=oos_n, out_of_service_hours=float(oos_h))
+    stale = cur.execute(q.STALE, args).fetchone()["n"]
+    shelves = cur.execute(q.SHELVES, args).fetchone()
+    oos = cur.execute(q.OUT_OF_SERVICE, args).fetchone()
+    health = K.compute(acts, start, end, stale=stale, shelved=shelves["n"], shelved_hours=float(shelves["hours"]),
+                       out_of_service=oos["n"], out_of_service_hours=float(oos["hours"]))
     response = {}
     for p in ("critical", "high", "medium", "low"):
         mine = [a for a in alarms if a["priority"] == p]
@@ -73,7 +73,7 @@ def build(conn: psycopg.Connection, week: str | None = None, *, include_drills: 
     for i in range(4, 0, -1):
         s = start - timedelta(days=7 * i)
         previous.append({"week": f"{s.isocalendar().year}-W{s.isocalendar().week:02d}",
-                         "alarms": conn.execute(q.COUNTS_BY_WEEK, {"start": s, "end": s + timedelta(days=7)}).fetchone()[0]})
+                         "alarms": cur.execute(q.COUNTS_BY_WEEK, {"start": s, "end": s + timedelta(days=7)}).fetchone()["n"]})
     return {
         "week": label, "start": start, "end": end, "include_drills": include_drills, "total": len(alarms),
         "by_family": Counter(a["family"] for a in alarms).most_common(),
