@@ -57,3 +57,33 @@ def test_record_then_replay_stores_the_same_events(make_settings, db_url, mqtt_u
         wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE drill") >= 300, 20, what="drill replay")
     newest = scalar(db_url, "SELECT max(time) FROM events WHERE drill")
     assert abs((newest - datetime.now(UTC)).total_seconds()) < 60
+
+
+def test_replay_from_stored_events_of_a_time_range(make_settings, db_url, mqtt_url, tmp_path, pg_admin_url):
+    from psycopg import sql
+
+    from ingest.db.migrate import migrate
+
+    # Events stored in this module's database are replayed into a second, empty one.
+    since = scalar(db_url, "SELECT min(time) FROM events WHERE NOT drill")
+    until = since + timedelta(minutes=2)
+    expected = scalar(db_url, "SELECT count(*) FROM events WHERE NOT drill AND time >= %s AND time < %s", (since, until))
+    assert expected > 10
+    target = f"rp_{secrets.token_hex(3)}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target)))
+    target_url = pg_admin_url.rsplit("/", 1)[0] + f"/{target}"
+    try:
+        migrate(target_url)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+        env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url}
+        with running_ingest(make_settings(db_url=target_url)):
+            out = subprocess.run([sys.executable, "-m", "ingest.cli", "sim", "replay", "--from-db", "--since",
+                                  since.isoformat(), "--until", until.isoformat(), "--speed", "1000"],
+                                 env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+            assert out.returncode == 0, out.stderr[-2000:]
+            assert f"replayed {expected} of {expected} messages" in out.stdout
+            wait_until(lambda: scalar(target_url, "SELECT count(*) FROM events") == expected, 20, what="replayed events")
+    finally:
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target)))
