@@ -138,6 +138,25 @@ def cmd_report_weekly(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_health(settings: Settings, args: argparse.Namespace) -> int:
+    """Alarm-system health (ISA-18.2 KPIs) for any period, as JSON."""
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from dashboard.report import weekly
+    from ingest.contract import parse_ts
+    from ingest.db.pool import connect
+
+    try:
+        start, end = parse_ts(args.since), parse_ts(args.until) if args.until else datetime.now(UTC)
+    except SafeCampusError as exc:
+        raise SafeCampusError(f"--since/--until: {exc}") from exc
+    with connect(settings.require_db_url()) as conn:
+        kpis = weekly.health(conn, start, end)
+    print(json.dumps(dataclasses.asdict(kpis), default=str, indent=1))  # noqa: T201 - CLI output
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="safecampus", description="SafeCampus security monitoring")
@@ -168,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     wk.add_argument("--out", default=".", help="folder for the files")
     wk.add_argument("--include-drills", action="store_true")
     wk.set_defaults(func=cmd_report_weekly)
+    hl = report.add_parser("health", help="alarm-system health (ISA-18.2 KPIs) for any period, as JSON")
+    hl.add_argument("--since", required=True, help="start, RFC 3339 (e.g. 2026-11-23T00:00:00+08:00)")
+    hl.add_argument("--until", help="end, RFC 3339 (default now)")
+    hl.set_defaults(func=cmd_report_health)
 
     users = sub.add_parser("user", help="dashboard users").add_subparsers(dest="user_command", required=True)
     add = users.add_parser("add", help="create or reset a user (password from a prompt or SAFECAMPUS_NEW_PASSWORD)")

@@ -43,6 +43,19 @@ def _stats(seconds: list[float]) -> dict[str, float | None]:
             "worst": round(s[-1], 1)}
 
 
+def health(conn: psycopg.Connection, start: datetime, end: datetime) -> K.Kpis:
+    """Alarm-system health for any period [start, end), drills left out."""
+    args = {"start": start, "end": end}
+    cur = conn.cursor(row_factory=dict_row)
+    acts = [K.Activation(r["at"], r["source"], r["priority"], r["cleared_after_s"])
+            for r in cur.execute(q.ACTIVATIONS, args).fetchall()]
+    stale = cur.execute(q.STALE, args).fetchone()["n"]
+    shelves = cur.execute(q.SHELVES, args).fetchone()
+    oos = cur.execute(q.OUT_OF_SERVICE, args).fetchone()
+    return K.compute(acts, start, end, stale=stale, shelved=shelves["n"], shelved_hours=float(shelves["hours"]),
+                     out_of_service=oos["n"], out_of_service_hours=float(oos["hours"]))
+
+
 def build(conn: psycopg.Connection, week: str | None = None, *, include_drills: bool = False,
           tz: str = "Asia/Shanghai") -> dict[str, Any]:
     """Every figure of the weekly review, as plain data."""
@@ -52,13 +65,7 @@ def build(conn: psycopg.Connection, week: str | None = None, *, include_drills: 
     alarms_all = cur.execute(q.WEEK_ALARMS, args).fetchall()
     drills = [a for a in alarms_all if a["drill"]]
     alarms = alarms_all if include_drills else [a for a in alarms_all if not a["drill"]]
-    acts = [K.Activation(r["at"], r["source"], r["priority"], r["cleared_after_s"])
-            for r in cur.execute(q.ACTIVATIONS, args).fetchall()]
-    stale = cur.execute(q.STALE, args).fetchone()["n"]
-    shelves = cur.execute(q.SHELVES, args).fetchone()
-    oos = cur.execute(q.OUT_OF_SERVICE, args).fetchone()
-    health = K.compute(acts, start, end, stale=stale, shelved=shelves["n"], shelved_hours=float(shelves["hours"]),
-                       out_of_service=oos["n"], out_of_service_hours=float(oos["hours"]))
+    kpis = health(conn, start, end)
     response = {}
     for p in ("critical", "high", "medium", "low"):
         mine = [a for a in alarms if a["priority"] == p]
@@ -85,7 +92,7 @@ def build(conn: psycopg.Connection, week: str | None = None, *, include_drills: 
         "response": response, "open_at_end": open_end["open"], "shelved_at_end": open_end["shelved"],
         "noisiest": Counter(a["sensor_id"] for a in alarms).most_common(10),
         "offline_longest": [(r["sensor_id"], round(float(r["hours"]), 1)) for r in cur.execute(q.OFFLINE_LONGEST, args)],
-        "previous": previous, "health": health, "rows": alarms,
+        "previous": previous, "health": kpis, "rows": alarms,
         "streaks": [(r["level"], r["name"], (end - r["last_real"]).days if r["last_real"] else None, r["last_real"])
                     for r in cur.execute(q.STREAKS, args).fetchall()],
         "drills": [{"id": a["id"], "sensor_id": a["sensor_id"], "condition": a["condition"],

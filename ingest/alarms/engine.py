@@ -89,7 +89,9 @@ class AlarmEngine:
                changes: list[lifecycle.Change]) -> None:
         for sig in signals:
             if isinstance(sig, Raise):
-                ch = lifecycle.apply_raise(conn, sensor, sig, drill, self._procedure(sig.condition, sig.family))
+                by_design = rules.suppressed_by_design(sensor, sig.at.timestamp(), self.tz)
+                ch = lifecycle.apply_raise(conn, sensor, sig, drill, self._procedure(sig.condition, sig.family),
+                                           suppressed=by_design)
                 if ch:
                     changes.append(ch)
                     changes.extend(lifecycle.confirm_fire(conn, ch, L.FIRE_VERIFY_S))

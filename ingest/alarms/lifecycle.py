@@ -71,7 +71,7 @@ def notify(conn: psycopg.Connection, change: Change) -> None:
 
 
 def apply_raise(conn: psycopg.Connection, sensor: SensorInfo, sig: Raise, drill: bool,
-                procedure: list[dict[str, Any]]) -> Change | None:
+                procedure: list[dict[str, Any]], suppressed: bool = False) -> Change | None:
     """A rule raised a condition: open a new alarm or count a repeat on the open one."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(q.OPEN_FOR_UPDATE, {"sensor": sensor.id, "condition": sig.condition, "drill": drill})
@@ -80,7 +80,7 @@ def apply_raise(conn: psycopg.Connection, sensor: SensorInfo, sig: Raise, drill:
             cur.execute(q.INSERT, {
                 "sensor": sensor.id, "building": sensor.building, "zone": sensor.zone, "condition": sig.condition,
                 "family": sig.family, "signal_class": sig.signal_class, "priority": sig.priority,
-                "latched": sig.latched, "drill": drill, "suppressed": sensor.out_of_service,
+                "latched": sig.latched, "drill": drill, "suppressed": sensor.out_of_service or suppressed,
                 "message": sig.message, "value": sig.value, "at": sig.at, "procedure": Jsonb(procedure),
             })
             new = cur.fetchone()

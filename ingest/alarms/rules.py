@@ -103,6 +103,16 @@ def door(kind: str, t: float, sensor: SensorInfo, state: dict[str, Any], tz: str
     return out
 
 
+def suppressed_by_design(sensor: SensorInfo, at: float, tz: str) -> bool:
+    """True inside one of the sensor's ``suppress`` windows (e.g. a door held open for events).
+
+    ``thresholds: {suppress: [{days: [sat], start: "18:00", end: "23:00"}]}`` in the site file.
+    Alarms raised then are kept and journaled but marked suppressed, so nobody is called.
+    """
+    windows = sensor.thresholds.get("suppress") or []
+    return any(not outside_schedule(w, at, tz) for w in windows if isinstance(w, dict))
+
+
 def held_open_s(sensor: SensorInfo) -> float:
     """The held-open limit for this door."""
     return float(sensor.thresholds.get("held_open_s", L.HELD_OPEN_S))

@@ -24,7 +24,10 @@ def _site(tag):
                            {"id": f"r{tag}", "name": "Lab", "use": "lab", "floor": 1, "sensors": [
                                {"kind": "smoke", "count": 3},
                                {"kind": "lab", "id": f"gas{tag}", "metrics": ["gas_ppm.NH3", "o2_pct"], "interval_s": 1},
-                               {"kind": "door", "id": f"door{tag}", "thresholds": {"held_open_s": 2}}]},
+                               {"kind": "door", "id": f"door{tag}", "thresholds": {"held_open_s": 2}},
+                               {"kind": "door", "id": f"sdoor{tag}", "thresholds": {"suppress": [
+                                   {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                                    "start": "00:00", "end": "23:59:59"}]}}]},
                            {"id": f"x{tag}", "name": "Store", "use": "store", "floor": 0,
                             "restricted": {"days": [], "start": "00:00", "end": "00:01"},
                             "sensors": [{"kind": "door", "id": f"xdoor{tag}"}]}]}],
@@ -294,3 +297,12 @@ def _rule_state(db_url, sensor, condition):
         row = conn.execute("SELECT state -> 'limits' -> %s ->> 'phase' FROM rule_state WHERE sensor_id = %s",
                            (condition, sensor)).fetchone()
     return row[0] if row else None
+
+
+def test_alarms_inside_a_suppression_window_are_kept_but_suppressed(ingest, db_url, mqtt_url, campus):
+    tag = campus
+    send(mqtt_url, (f"campus/v1/b{tag}/door/sdoor{tag}", {"event_id": "s1", "ts": now_ts(), "event": "door_forced"}))
+    alarm = one_alarm(db_url, f"sdoor{tag}", "door_forced")
+    assert alarm["suppressed"] is True
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM alarm_journal WHERE alarm_id = %s", (alarm["id"],)).fetchone()[0] == 1

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import subprocess
 import sys
 from datetime import timedelta
@@ -67,4 +68,10 @@ def test_weekly_review_figures_exports_and_an_empty_week(db_url, tmp_path):
                          env={"SAFECAMPUS_DB_URL": db_url, "PATH": "/usr/bin:/bin"}, cwd=ROOT,
                          capture_output=True, text=True, check=True)
     assert "week 2026-W40: 2 alarms" in out.stdout
+    _, start, end = weekly.week_bounds(WEEK)
+    out = subprocess.run([sys.executable, "-m", "ingest.cli", "report", "health", "--since", start.isoformat(),
+                          "--until", end.isoformat()], env={"SAFECAMPUS_DB_URL": db_url, "PATH": "/usr/bin:/bin"},
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    health = json.loads(out.stdout)
+    assert health["total"] == 2 and health["priority_pct"]["high"] == 100.0 and health["flood_pct"] == 0.0
     assert (tmp_path / "weekly-2026-W40.html").exists() and (tmp_path / "weekly-2026-W40.csv").exists()

@@ -166,3 +166,10 @@ def test_same_feed_same_signals():
     b, sb = run(feed)
     assert kinds(a) == kinds(b) and sa == sb
     assert isinstance(a[0][1], Raise) and any(isinstance(s, Clear) for _, s in a)
+
+
+def test_suppression_by_design_windows():
+    door = SensorInfo("d1", "door", "b", thresholds={"suppress": [{"days": ["wed"], "start": "09:00", "end": "11:00"}]})
+    assert rules.suppressed_by_design(door, T0.timestamp(), "Asia/Shanghai")  # Wednesday 10:00 local
+    assert not rules.suppressed_by_design(door, (T0 + timedelta(hours=2)).timestamp(), "Asia/Shanghai")
+    assert not rules.suppressed_by_design(SensorInfo("d2", "door", "b"), T0.timestamp(), "Asia/Shanghai")
