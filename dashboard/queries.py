@@ -46,22 +46,6 @@ SELECT b.id, b.name, b.outline, d.name AS department,
 FROM buildings b LEFT JOIN departments d ON d.id = b.department_id
 WHERE b.retired_at IS NULL ORDER BY b.id"""
 
-# Days since the last real (non-drill) incident: campus-wide and per department.
-STREAKS = """
-WITH real AS (
-    SELECT a.closed_at, coalesce(r.department_id, b.department_id) AS department_id
-    FROM alarms a
-    LEFT JOIN sensors s ON s.id = a.sensor_id
-    LEFT JOIN rooms r ON r.id = s.room_id
-    LEFT JOIN buildings b ON b.id = a.building_id
-    WHERE a.disposition = 'real' AND NOT a.drill
-)
-SELECT d.id, d.name, (SELECT max(closed_at) FROM real WHERE real.department_id = d.id) AS last_real
-FROM departments d
-UNION ALL
-SELECT '*', 'Campus', (SELECT max(closed_at) FROM real)
-ORDER BY 1"""
-
 QUEUE = """
 SELECT a.id, a.priority, a.state, a.condition, a.family, a.message, a.raised_at, a.drill, a.occurrences,
        a.assigned_to, a.shelved_until, a.active, a.latched, a.confirmed, a.escalated_at,

@@ -6,6 +6,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,10 +53,10 @@ def _db_url(admin: str, name: str) -> str:
     return parts._replace(path=f"/{name}").geturl()
 
 
-@pytest.fixture(scope="module")
-def fresh_db(pg_admin_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
-    """An empty database for one test module, dropped afterwards."""
-    name = f"sct_{request.module.__name__.rsplit('.', 1)[-1][:30]}_{secrets.token_hex(3)}".lower()
+@contextmanager
+def temporary_database(pg_admin_url: str, prefix: str = "sct") -> Iterator[str]:
+    """An empty database on the test server, dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}".lower()
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
     try:
@@ -65,6 +66,13 @@ def fresh_db(pg_admin_url: str, request: pytest.FixtureRequest) -> Iterator[str]
             conn.execute(
                 psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name))
             )
+
+
+@pytest.fixture(scope="module")
+def fresh_db(pg_admin_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty database for one test module, dropped afterwards."""
+    with temporary_database(pg_admin_url, f"sct_{request.module.__name__.rsplit('.', 1)[-1][:30]}") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

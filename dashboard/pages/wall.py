@@ -12,6 +12,7 @@ from dashboard import queries as q
 from dashboard.auth import allowed
 from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
+from dashboard.report import queries as report_q
 
 dash.register_page(__name__, path="/wall", title="SafeCampus wall")
 
@@ -108,7 +109,7 @@ def refresh(_signal: object, _n: int | None) -> tuple:
         c = conn.execute(q.WALL_COUNTS).fetchone() or {}
         alarms = conn.execute(q.WALL_ALARMS, {"limit": 14}).fetchall()
         buildings = conn.execute(q.BUILDINGS).fetchall()
-        streaks = conn.execute(q.STREAKS).fetchall()
+        streaks = [r for r in conn.execute(report_q.STREAKS, {"end": now}).fetchall() if r["level"] != "building"]
     tiles = [
         _tile("critical", c["critical"], "critical"), _tile("high", c["high"], "high"),
         _tile("medium", c["medium"], "medium"), _tile("low", c["low"], "low"),
@@ -122,10 +123,7 @@ def refresh(_signal: object, _n: int | None) -> tuple:
         text = f"{days} d" if days is not None else "none on record"
         streak_items.append(html.Div([html.Span(s["name"], className="sc-streak-name"),
                                       html.Span(text, className="sc-streak-days")],
-                                     className="sc-streak sc-streak-campus" if s["id"] == "*" else "sc-streak"))
-    campus = next((i for i, s in enumerate(streaks) if s["id"] == "*"), None)
-    if campus is not None:
-        streak_items.insert(0, streak_items.pop(campus))
+                                     className="sc-streak sc-streak-campus" if s["level"] == "campus" else "sc-streak"))
     last = c.get("last_event")
     lag = int((now - last).total_seconds()) if last else None
     flow = (html.Span("data: live", className="sc-ok") if lag is not None and lag < 120

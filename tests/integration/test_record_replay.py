@@ -60,20 +60,15 @@ def test_record_then_replay_stores_the_same_events(make_settings, db_url, mqtt_u
 
 
 def test_replay_from_stored_events_of_a_time_range(make_settings, db_url, mqtt_url, tmp_path, pg_admin_url):
-    from psycopg import sql
-
     from ingest.db.migrate import migrate
+    from tests.conftest import temporary_database
 
     # Events stored in this module's database are replayed into a second, empty one.
     since = scalar(db_url, "SELECT min(time) FROM events WHERE NOT drill")
     until = since + timedelta(minutes=2)
     expected = scalar(db_url, "SELECT count(*) FROM events WHERE NOT drill AND time >= %s AND time < %s", (since, until))
     assert expected > 10
-    target = f"rp_{secrets.token_hex(3)}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target)))
-    target_url = pg_admin_url.rsplit("/", 1)[0] + f"/{target}"
-    try:
+    with temporary_database(pg_admin_url, "rp") as target_url:
         migrate(target_url)
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
         env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url}
@@ -84,6 +79,3 @@ def test_replay_from_stored_events_of_a_time_range(make_settings, db_url, mqtt_u
             assert out.returncode == 0, out.stderr[-2000:]
             assert f"replayed {expected} of {expected} messages" in out.stdout
             wait_until(lambda: scalar(target_url, "SELECT count(*) FROM events") == expected, 20, what="replayed events")
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target)))

@@ -10,14 +10,13 @@ from pathlib import Path
 import psycopg
 import pytest
 from contextlib import contextmanager
-from psycopg import sql
 
 from ingest.config import load_settings
 from ingest.db.migrate import migrate
 from ingest.registry import load_site as load_into_db
 from sensors_sim.scenario import load_scenario, shipped
 from sensors_sim.site import load_site
-from tests.conftest import ROOT
+from tests.conftest import ROOT, temporary_database
 from tests.integration.helpers import running_ingest_with_alarms
 
 SPEEDS = {"ammonia_leak": 120, "gateway_outage": 120}
@@ -32,18 +31,11 @@ def scenario_db(pg_admin_url):
 
 @contextmanager
 def _database(pg_admin_url):
-    name = f"scn_{secrets.token_hex(4)}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with temporary_database(pg_admin_url, "scn") as url:
         migrate(url)
         with psycopg.connect(url) as conn:
             load_into_db(conn, load_site())
         yield url
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.mark.parametrize("path", shipped(), ids=lambda p: p.stem)
