@@ -170,3 +170,7 @@ DUTY_LOG_DAY = """
 SELECT id, at, author, kind, note FROM duty_log
 WHERE at >= %(start)s AND at < %(end)s ORDER BY at"""
 LAST_EQUIPMENT_CHECK = "SELECT max(at) FROM duty_log WHERE kind = 'equipment'"
+
+INGEST_HEALTH = """
+SELECT instance, status, updated_at > now() - interval '30 seconds' AS fresh FROM service_health
+WHERE service = 'ingest' AND updated_at > now() - interval '1 day' ORDER BY instance"""

@@ -10,6 +10,9 @@ from ingest.alarms.engine import AlarmEngine, Ticker, load_procedures
 from ingest.alarms.outbound import AlarmPublisher
 from ingest.config import Settings
 from ingest.db.migrate import current_version, load_migrations, recorded_mode
+from psycopg.types.json import Jsonb
+
+from ingest.db import queries as q
 from ingest.db import rollups
 from ingest.db.policies import prune
 from ingest.db.pool import connect, open_pool
@@ -66,8 +69,10 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
                 try:
                     with pool.connection() as conn:
                         rollups.refresh(conn, mode)
-                except Exception:  # noqa: BLE001 - a failed refresh is retried
-                    logger.exception("refreshing rollups failed")
+                        conn.execute(q.REPORT_HEALTH, {"service": "ingest", "instance": settings.ingest_id,
+                                                       "status": Jsonb(service.health())})
+                except Exception:  # noqa: BLE001 - retried on the next round (the database may be down)
+                    logger.debug("rollup refresh or health report failed", exc_info=True)
             if time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + PRUNE_EVERY_S
                 try:

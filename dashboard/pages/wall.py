@@ -97,6 +97,19 @@ def _alarm_row(a: dict, now: datetime) -> html.Div:
     ], className=cls, id=f"wall-alarm-{a['id']}")
 
 
+def _services(ingest: list[dict]) -> html.Span:
+    """Ingest and broker health as the ingestors last reported it (they write it every 5 s)."""
+    live = [r for r in ingest if r["fresh"]]
+    if not live:
+        return html.Span(" · ingest: not running", className="sc-bad", id="wall-services")
+    bad_db = [r for r in live if r["status"].get("database") != "ok"]
+    bad_broker = [r for r in live if r["status"].get("broker") != "connected"]
+    if bad_db or bad_broker:
+        what = "database unavailable" if bad_db else "broker disconnected"
+        return html.Span(f" · ingest: {what}", className="sc-bad", id="wall-services")
+    return html.Span(f" · ingest ×{len(live)} ok · broker ok", className="sc-ok", id="wall-services")
+
+
 @callback(Output(COUNTS, "children"), Output(ALARMS, "children"), Output(PLAN, "figure"),
           Output(STREAKS, "children"), Output(FLOW, "children"), Output(STATUS, "children"),
           Input(LIVE_SIGNAL, "data"), Input(SLOW_TICK, "n_intervals"))
@@ -109,6 +122,7 @@ def refresh(_signal: object, _n: int | None) -> tuple:
         c = conn.execute(q.WALL_COUNTS).fetchone() or {}
         alarms = conn.execute(q.WALL_ALARMS, {"limit": 14}).fetchall()
         buildings = conn.execute(q.BUILDINGS).fetchall()
+        ingest = conn.execute(q.INGEST_HEALTH).fetchall()
         streaks = [r for r in conn.execute(report_q.STREAKS, {"end": now}).fetchall() if r["level"] != "building"]
     tiles = [
         _tile("critical", c["critical"], "critical"), _tile("high", c["high"], "high"),
@@ -126,8 +140,9 @@ def refresh(_signal: object, _n: int | None) -> tuple:
                                      className="sc-streak sc-streak-campus" if s["level"] == "campus" else "sc-streak"))
     last = c.get("last_event")
     lag = int((now - last).total_seconds()) if last else None
-    flow = (html.Span("data: live", className="sc-ok") if lag is not None and lag < 120
-            else html.Span(f"data: stalled {lag // 60 if lag else '?'} min" if lag else "data: none yet", className="sc-bad"))
+    flow = [html.Span("data: live", className="sc-ok") if lag is not None and lag < 120
+            else html.Span(f"data: stalled {lag // 60 if lag else '?'} min" if lag else "data: none yet", className="sc-bad"),
+            _services(ingest)]
     worst = next((p for p in ("critical", "high", "medium", "low") if c.get(p)), None)
     status = html.Span("NORMAL" if not worst else f"{worst.upper()} ALARM", className=f"sc-state sc-state-{worst or 'normal'}")
     return tiles, rows, figures.site_plan(buildings), streak_items, flow, status

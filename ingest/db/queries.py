@@ -147,3 +147,8 @@ WHERE registered AND retired_at IS NULL AND NOT (id = ANY(%(keep)s))"""
 RETIRE_ROOMS = "UPDATE rooms SET retired_at = now() WHERE retired_at IS NULL AND NOT (id = ANY(%(keep)s))"
 RETIRE_BUILDINGS = """
 UPDATE buildings SET retired_at = now() WHERE retired_at IS NULL AND NOT (id = ANY(%(keep)s))"""
+
+# -- service health ---------------------------------------------------------------------------
+REPORT_HEALTH = """
+INSERT INTO service_health (service, instance, status, updated_at) VALUES (%(service)s, %(instance)s, %(status)s, now())
+ON CONFLICT (service, instance) DO UPDATE SET status = EXCLUDED.status, updated_at = now()"""

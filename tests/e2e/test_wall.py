@@ -39,3 +39,24 @@ def test_wall_shows_a_newly_published_alarm_by_itself(browser, dashboard_url, ma
     assert "high" in counts
     assert not browser.find_elements(By.TAG_NAME, "button")  # nothing to press on a wall screen
     assert console_errors(browser) == []
+
+
+def test_wall_shows_ingest_and_broker_health(browser, dashboard_url, db_url):
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    with psycopg.connect(db_url) as conn:
+        conn.execute("DELETE FROM service_health")
+    browser.get(f"{dashboard_url}/wall?kiosk={KIOSK}")
+    wait_until(lambda: "ingest: not running" in text(browser, "#wall-services"), 15)
+    with psycopg.connect(db_url) as conn:
+        conn.execute("INSERT INTO service_health (service, instance, status) VALUES ('ingest', 'i1', %s)",
+                     (Jsonb({"status": "ok", "broker": "connected", "database": "ok"}),))
+    browser.refresh()
+    wait_until(lambda: "ingest ×1 ok · broker ok" in text(browser, "#wall-services"), 15)
+    with psycopg.connect(db_url) as conn:
+        conn.execute("UPDATE service_health SET status = %s, updated_at = now()",
+                     (Jsonb({"status": "degraded", "broker": "connected", "database": "unavailable"}),))
+    browser.refresh()
+    wait_until(lambda: "ingest: database unavailable" in text(browser, "#wall-services"), 15)
+    assert console_errors(browser) == []

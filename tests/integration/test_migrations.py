@@ -7,7 +7,8 @@ import psycopg
 from ingest.db.migrate import load_migrations, migrate
 
 EXPECTED_TABLES = {"meta", "schema_migrations", "departments", "buildings", "rooms", "sensors", "alarms",
-                   "alarm_journal", "rule_state", "users",
+                   "alarm_journal", "rule_state", "users", "duty_log", "readings_5m", "readings_1h",
+                   "events_1h", "service_health",
                    "events", "readings", "dead_letters"}
 
 

@@ -99,3 +99,18 @@ def test_ingest_health_endpoint_reports_state(make_settings, db_url):
                 assert f"safecampus_ingest_{name}" in text
         finally:
             server.stop()
+
+
+def test_a_running_ingestor_reports_its_health_in_the_database(db_url, mqtt_url, tmp_path):
+    from tests.integration.helpers import IngestProcess
+
+    ingest = IngestProcess(db_url, mqtt_url, f"h{secrets.token_hex(3)}", f"g{secrets.token_hex(3)}", tmp_path).start()
+    try:
+        def row():
+            with psycopg.connect(db_url) as conn:
+                return conn.execute("SELECT status FROM service_health WHERE service = 'ingest' AND instance = %s",
+                                    (ingest.ingest_id,)).fetchone()
+        status = wait_until(row, 15, 0.2, what="the health row")[0]
+        assert status["broker"] == "connected" and status["database"] == "ok" and status["status"] == "ok"
+    finally:
+        assert ingest.stop() == 0
