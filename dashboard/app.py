@@ -42,6 +42,7 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
     auth.install(server, secret, kiosk, secure_cookies=settings.secure_cookies)
     feed = live.AlarmFeed(settings.require_db_url())
     server.extensions["safecampus_feed"] = feed
+    server.extensions["safecampus_wall_cache"] = live.SharedRead()
     live.install(server, feed)
     report_routes.install(server, settings.site_timezone)
     app.layout = html.Div([dcc.Location(id=URL), dcc.Store(id=LIVE_SIGNAL), dash.page_container], className="sc-root")

@@ -36,6 +36,7 @@ class AlarmFeed:
         self._lock = threading.Lock()
         self._started = False
         self._stop = threading.Event()
+        self.version = 0  # bumped on every change this process hears of
 
     def subscribe(self) -> queue.Queue[str]:
         """A new page's queue (starts the listener on first use)."""
@@ -76,6 +77,7 @@ class AlarmFeed:
                 self._stop.wait(2)
 
     def _fan_out(self, channel: str, payload: str) -> None:
+        self.version += 1
         data = json.dumps({"channel": channel, **json.loads(payload)})
         with self._lock:
             subs = list(self._subs)
@@ -113,3 +115,29 @@ def install(server: Flask, feed: AlarmFeed) -> None:
 
         return Response(stream(), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+class SharedRead:
+    """A one-second read-through cache for data every viewer sees alike (the wall).
+
+    Fifty wall screens refresh on every alarm change; they all ask the same question, so
+    one worker answers it once per change (or per second) and serves the same answer to
+    all. The database stays the source of truth: nothing is kept longer than ``ttl_s`` and
+    nothing per user is kept at all.
+    """
+
+    def __init__(self, ttl_s: float = 1.0) -> None:
+        self._ttl = ttl_s
+        self._lock = threading.Lock()
+        self._value: object = None
+        self._at = 0.0
+        self._version = -1
+
+    def get(self, version: int, compute):  # noqa: ANN001, ANN201 - any callable, any value
+        """The cached value for this change ``version``, or a freshly computed one."""
+        with self._lock:
+            if self._version == version and time.monotonic() - self._at < self._ttl:
+                return self._value
+            value = compute()
+            self._value, self._at, self._version = value, time.monotonic(), version
+            return value

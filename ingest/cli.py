@@ -44,7 +44,7 @@ def cmd_ingest(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_dashboard(settings: Settings, _args: argparse.Namespace) -> int:
     """Serve the dashboard."""
-    from dashboard.server import serve
+    from dashboard.server import serve  # noqa: I001
 
     return serve(settings)
 

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     # Dashboard.
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = Field(default=8050, ge=0, le=65_535)
+    dashboard_workers: int = Field(default=1, ge=1, le=64)
     secret_key: SecretStr | None = None
     kiosk_token: SecretStr | None = None
     secure_cookies: bool = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dash
+from flask import current_app
 from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
 
 from dashboard import figures
@@ -97,6 +98,16 @@ def _alarm_row(a: dict, now: datetime) -> html.Div:
     ], className=cls, id=f"wall-alarm-{a['id']}")
 
 
+def _read(now: datetime) -> tuple:
+    """Everything the wall shows, the same for every screen."""
+    with connection() as conn:
+        return (conn.execute(q.WALL_COUNTS).fetchone() or {},
+                conn.execute(q.WALL_ALARMS, {"limit": 14}).fetchall(),
+                conn.execute(q.BUILDINGS).fetchall(),
+                conn.execute(q.INGEST_HEALTH).fetchall(),
+                [r for r in conn.execute(report_q.STREAKS, {"end": now}).fetchall() if r["level"] != "building"])
+
+
 def _services(ingest: list[dict]) -> html.Span:
     """Ingest and broker health as the ingestors last reported it (they write it every 5 s)."""
     live = [r for r in ingest if r["fresh"]]
@@ -117,13 +128,14 @@ def refresh(_signal: object, _n: int | None) -> tuple:
     """Re-read the open alarms; runs when an alarm changes (push) and every 15 s."""
     if not allowed("kiosk"):
         raise dash.exceptions.PreventUpdate
-    now = datetime.now(UTC)
-    with connection() as conn:
-        c = conn.execute(q.WALL_COUNTS).fetchone() or {}
-        alarms = conn.execute(q.WALL_ALARMS, {"limit": 14}).fetchall()
-        buildings = conn.execute(q.BUILDINGS).fetchall()
-        ingest = conn.execute(q.INGEST_HEALTH).fetchall()
-        streaks = [r for r in conn.execute(report_q.STREAKS, {"end": now}).fetchall() if r["level"] != "building"]
+    feed, cache = current_app.extensions["safecampus_feed"], current_app.extensions["safecampus_wall_cache"]
+    # Every screen shows the same thing: build it once per change (or per second) per worker.
+    return cache.get(feed.version, lambda: _render(datetime.now(UTC)))
+
+
+def _render(now: datetime) -> tuple:
+    """The wall's outputs at ``now``."""
+    c, alarms, buildings, ingest, streaks = _read(now)
     tiles = [
         _tile("critical", c["critical"], "critical"), _tile("high", c["high"], "high"),
         _tile("medium", c["medium"], "medium"), _tile("low", c["low"], "low"),

@@ -52,11 +52,13 @@ def test_wall_shows_ingest_and_broker_health(browser, dashboard_url, db_url):
     with psycopg.connect(db_url) as conn:
         conn.execute("INSERT INTO service_health (service, instance, status) VALUES ('ingest', 'i1', %s)",
                      (Jsonb({"status": "ok", "broker": "connected", "database": "ok"}),))
+    time.sleep(1.2)  # the wall's shared one-second read cache expires
     browser.refresh()
     wait_until(lambda: "ingest ×1 ok · broker ok" in text(browser, "#wall-services"), 15)
     with psycopg.connect(db_url) as conn:
         conn.execute("UPDATE service_health SET status = %s, updated_at = now()",
                      (Jsonb({"status": "degraded", "broker": "connected", "database": "unavailable"}),))
+    time.sleep(1.2)
     browser.refresh()
     wait_until(lambda: "ingest: database unavailable" in text(browser, "#wall-services"), 15)
     assert console_errors(browser) == []
