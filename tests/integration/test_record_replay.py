@@ -24,15 +24,19 @@ def test_record_then_replay_stores_the_same_events(make_settings, db_url, mqtt_u
     env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url, "SAFECAMPUS_INGEST_ID": f"r{secrets.token_hex(3)}"}
     recorder = subprocess.Popen([sys.executable, "-m", "ingest.cli", "sim", "record", str(rec)], env=env, cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(2)
-    life = CampusLife(load_site(), seed=11, start=datetime.now(UTC) - timedelta(minutes=5))
-    feed = [(m.topic, encode(m.payload)) for m in itertools.islice(life, 300)]
-    feed.append(("campus/v1/bad/smoke/x1", b"{not json"))  # a bad one is recorded and replayed too
-    with publisher(mqtt_url) as pub:
-        publish_all(pub, feed)
-    wait_until(lambda: rec.exists() and len(rec.read_text().splitlines()) >= len(feed), 15, what="recording")
-    recorder.send_signal(signal.SIGINT)
-    assert recorder.wait(15) == 0
+    try:
+        time.sleep(2)
+        life = CampusLife(load_site(), seed=11, start=datetime.now(UTC) - timedelta(minutes=5))
+        feed = [(m.topic, encode(m.payload)) for m in itertools.islice(life, 300)]
+        feed.append(("campus/v1/bad/smoke/x1", b"{not json"))  # a bad one is recorded and replayed too
+        with publisher(mqtt_url) as pub:
+            publish_all(pub, feed)
+        wait_until(lambda: rec.exists() and len(rec.read_text().splitlines()) >= len(feed), 15, what="recording")
+        recorder.send_signal(signal.SIGINT)
+        assert recorder.wait(15) == 0
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
     assert f"recorded {len(feed)} messages" in recorder.stdout.read()
 
     with running_ingest(make_settings()):

@@ -89,12 +89,14 @@ def test_replaying_a_recorded_scenario_raises_the_same_alarms(pg_admin_url, mqtt
                                  ingest_session_expiry_s=60)
         recorder = subprocess.Popen([sys.executable, "-m", "ingest.cli", "sim", "record", str(rec)], env=env, cwd=ROOT,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(2)
-        with running_ingest_with_alarms(settings):
-            subprocess.run([sys.executable, "-m", "ingest.cli", "sim", "verify", "fire_lab_building", "--speed", "60"],
-                           env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
-        recorder.terminate()
-        recorder.wait(10)
+        try:
+            time.sleep(2)
+            with running_ingest_with_alarms(settings):
+                subprocess.run([sys.executable, "-m", "ingest.cli", "sim", "verify", "fire_lab_building", "--speed",
+                                "60"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
+        finally:
+            recorder.terminate()
+            recorder.wait(10)
         with psycopg.connect(live_db) as conn:
             shapes.append(conn.execute(ALARM_SHAPE).fetchall())
     with _database(pg_admin_url) as replay_db:
