@@ -167,30 +167,6 @@ def install(server: Flask, secret_key: str, kiosk_token: str | None, *, secure_c
         logger.info("%s logged in as %s", username, user["role"])
         return redirect(nxt)
 
-    @server.route("/duty-log/<day>.csv")
-    def duty_log_csv(day: str):  # type: ignore[no-untyped-def]
-        import csv
-        import io
-        from datetime import date, datetime, timedelta
-
-        if not allowed("viewer"):
-            abort(401)
-        try:
-            d = date.fromisoformat(day)
-        except ValueError:
-            abort(400)
-        start = datetime.combine(d, datetime.min.time()).astimezone()
-        with connection() as conn:
-            rows = conn.execute("SELECT at, author, kind, note FROM duty_log WHERE at >= %(s)s AND at < %(e)s ORDER BY at",
-                                {"s": start, "e": start + timedelta(days=1)}).fetchall()
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["time", "author", "kind", "note"])
-        for r in rows:
-            w.writerow([r["at"].astimezone().isoformat(timespec="seconds"), r["author"], r["kind"], r["note"]])
-        return buf.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
-                                     "Content-Disposition": f"attachment; filename=duty-log-{d.isoformat()}.csv"}
-
     @server.route("/logout", methods=["POST", "GET"])
     def logout():  # type: ignore[no-untyped-def]
         session.clear()

@@ -1,15 +1,5 @@
 """Named SQL for the dashboard pages. Parameters only; never string-built."""
 
-LATEST_EVENTS = """
-SELECT e.time, e.sensor_id, e.kind, e.state, e.drill, b.name AS building, r.name AS room
-FROM events e
-LEFT JOIN sensors s ON s.id = e.sensor_id
-LEFT JOIN buildings b ON b.id = e.building_id
-LEFT JOIN rooms r ON r.id = s.room_id
-WHERE e.kind <> 'status'
-ORDER BY e.time DESC
-LIMIT %(limit)s"""
-
 # Open alarms an operator should see: not shelved, not suppressed.
 VISIBLE = "a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now())"
 

@@ -15,12 +15,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.contract import DOOR_EVENTS, LAB_METRICS, SMOKE_STATES, event_topic, format_ts
 from sensors_sim.life import SimMessage
-from sensors_sim.site import Site, SiteError
+from sensors_sim.site import Site, SiteError, load_yaml_model
 
 HEARTBEAT_S = 10.0
 
@@ -95,7 +94,7 @@ class Scenario(_Strict):
             raise SiteError(f"scenario {self.name!r}: unknown sensors {missing[:5]}")
 
 
-def _one(step: Step, sensor: str, at: float, info: Any) -> tuple[str, dict[str, Any]]:
+def _one(step: Step, at: float) -> tuple[str, dict[str, Any]]:
     if step.smoke is not None:
         return "smoke", {"state": step.smoke}
     if step.door is not None:
@@ -128,7 +127,7 @@ def events(scenario: Scenario, site: Site, start: datetime) -> list[SimMessage]:
                     times.append(t)
                     t += every
             for t in times:
-                kind, body = _one(step, sensor, t, None)
+                kind, body = _one(step, t)
                 n += 1
                 due.append((t, n, sensor, kind, body))
     t = 0.0
@@ -162,18 +161,7 @@ def load_scenario(path: Path | str) -> Scenario:
     p = Path(path)
     if not p.exists() and not p.suffix:
         p = Path(str(resources.files("sensors_sim") / "scenarios" / f"{path}.yaml"))
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SiteError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise SiteError(f"{path}: not valid YAML: {exc}") from exc
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"{p.name}: invalid scenario"]
-        lines += [f"  {'.'.join(str(x) for x in e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
-        raise SiteError("\n".join(lines)) from None
+    return load_yaml_model(p, Scenario, "scenario")
 
 
 def shipped() -> list[Path]:

@@ -6,7 +6,7 @@ from datetime import time
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ingest.contract import LAB_METRICS
 from ingest.errors import SafeCampusError
 
+_M = TypeVar("_M", bound=BaseModel)
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -179,26 +180,26 @@ class Site(_Strict):
         return next(r for b in self.buildings for r in b.rooms if r.id == ident)
 
 
-def load_site(path: Path | str | None = None) -> Site:
-    """Read and validate a site file; the demo campus when no path is given."""
-    if path is None:
-        text = (resources.files("sensors_sim") / "sites" / "demo.yaml").read_text(encoding="utf-8")
-        where = "demo.yaml"
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SiteError(f"{path}: cannot read: {exc.strerror}") from exc
-        where = str(path)
+def load_yaml_model(path: Path, model: type[_M], what: str) -> _M:
+    """Read a YAML file into ``model``; SiteError naming the file, the place and the reason."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SiteError(f"{path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
-        raise SiteError(f"{where}: not valid YAML: {exc}") from exc
+        raise SiteError(f"{path.name}: not valid YAML: {exc}") from exc
     try:
-        return Site.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{where}: invalid site file"]
+        lines = [f"{path.name}: invalid {what}"]
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"])
             lines.append(f"  {loc or '(top)'}: {err['msg'].removeprefix('Value error, ')}")
         raise SiteError("\n".join(lines)) from None
+
+
+def load_site(path: Path | str | None = None) -> Site:
+    """Read and validate a site file; the demo campus when no path is given."""
+    if path is None:
+        path = Path(str(resources.files("sensors_sim") / "sites" / "demo.yaml"))
+    return load_yaml_model(Path(path), Site, "site file")

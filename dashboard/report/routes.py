@@ -1,9 +1,14 @@
-"""``/reports/weekly`` (printable HTML) and ``/reports/weekly.csv`` for logged-in users."""
+"""Exports for logged-in users: the weekly review (HTML, CSV) and a day's duty log (CSV)."""
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import date, datetime, timedelta
+
 from flask import Flask, abort, request
 
+from dashboard import queries as q
 from dashboard.auth import allowed
 from dashboard.db import connection
 from dashboard.report import weekly
@@ -26,6 +31,25 @@ def install(server: Flask, tz: str) -> None:
     @server.route("/reports/weekly")
     def weekly_html():  # type: ignore[no-untyped-def]
         return weekly.to_html(_report()), 200, {"Content-Type": "text/html; charset=utf-8"}
+
+    @server.route("/duty-log/<day>.csv")
+    def duty_log_csv(day: str):  # type: ignore[no-untyped-def]
+        if not allowed("viewer"):
+            abort(401)
+        try:
+            # The same local day as the handover page shows.
+            start = datetime.combine(date.fromisoformat(day), datetime.min.time()).astimezone()
+        except ValueError:
+            abort(400)
+        with connection() as conn:
+            rows = conn.execute(q.DUTY_LOG_DAY, {"start": start, "end": start + timedelta(days=1)}).fetchall()
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["time", "author", "kind", "note"])
+        for r in rows:
+            w.writerow([r["at"].astimezone().isoformat(timespec="seconds"), r["author"], r["kind"], r["note"]])
+        return buf.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
+                                     "Content-Disposition": f"attachment; filename=duty-log-{day}.csv"}
 
     @server.route("/reports/weekly.csv")
     def weekly_csv():  # type: ignore[no-untyped-def]

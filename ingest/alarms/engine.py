@@ -25,6 +25,7 @@ from ingest.alarms import lifecycle, rules
 from ingest.alarms import queries as q
 from ingest.alarms.actions import unshelve
 from ingest.alarms.types import Clear, Raise, SensorInfo
+from ingest.background import BackgroundLoop
 from ingest.contract import Event
 
 logger = logging.getLogger(__name__)
@@ -186,31 +187,18 @@ class AlarmEngine:
             limit = self.escalation_s[new["priority"]]
             lifecycle.journal(conn, new, lifecycle.SYSTEM, "escalated", from_state=new["state"],
                               note=f"not acknowledged within {limit:g} s", event_time=at)
-            conn.execute("SELECT pg_notify('safecampus_escalations', %(p)s)",
-                         {"p": json.dumps({"id": alarm_id, "priority": new["priority"]})})
+            conn.execute(q.NOTIFY_ESCALATION, {"payload": json.dumps({"id": alarm_id, "priority": new["priority"]})})
             changes.append(lifecycle.Change(new, "escalated"))
 
 
-class Ticker:
+class Ticker(BackgroundLoop):
     """Calls ``engine.tick`` every second on a pooled connection, until stopped."""
 
     def __init__(self, engine: AlarmEngine, pool: Any, every_s: float = 1.0) -> None:
-        import threading
-
+        super().__init__("alarm-tick")
         self._engine = engine
         self._pool = pool
         self._every = every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="alarm-tick", daemon=True)
-
-    def start(self) -> None:
-        """Start ticking."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop ticking."""
-        self._stop.set()
-        self._thread.join(5)
 
     def _run(self) -> None:
         while not self._stop.wait(self._every):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest.alarms import queries as q
+from ingest.background import BackgroundLoop
 from ingest.contract import alarm_topic
 from ingest.mqtt_client import MqttLink
 
@@ -39,24 +39,14 @@ def alarm_message(alarm: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-class AlarmPublisher:
+class AlarmPublisher(BackgroundLoop):
     """LISTENs for alarm changes and publishes them, while it holds the leader lock."""
 
     def __init__(self, db_url: str, link: MqttLink) -> None:
+        super().__init__("alarm-publisher")
         self._db_url = db_url
         self._link = link
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="alarm-publisher", daemon=True)
         self.leader = False
-
-    def start(self) -> None:
-        """Run in the background."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop and release leadership."""
-        self._stop.set()
-        self._thread.join(5)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -71,7 +61,7 @@ class AlarmPublisher:
     def _serve(self) -> None:
         with psycopg.connect(self._db_url, autocommit=True) as conn:
             while not self._stop.is_set():
-                got = conn.execute("SELECT pg_try_advisory_lock(%(k)s)", {"k": LEADER_KEY}).fetchone()
+                got = conn.execute(q.LEADER_LOCK, {"key": LEADER_KEY}).fetchone()
                 if got and got[0]:
                     break
                 self._stop.wait(3)
@@ -79,7 +69,7 @@ class AlarmPublisher:
                 return
             self.leader = True
             logger.info("publishing alarm changes on MQTT")
-            conn.execute("LISTEN safecampus_alarms")
+            conn.execute(q.LISTEN_ALARMS)
             while not self._stop.is_set():
                 # Collect first: the connection cannot run queries while it waits for notifies.
                 ids = [json.loads(n.payload)["id"] for n in conn.notifies(timeout=1.0, stop_after=500)]

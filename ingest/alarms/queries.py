@@ -51,6 +51,7 @@ JOURNAL = (
     " %(details)s)"
 )
 NOTIFY = "SELECT pg_notify('safecampus_alarms', %(payload)s)"
+NOTIFY_ESCALATION = "SELECT pg_notify('safecampus_escalations', %(payload)s)"
 
 FIRE_IN_ZONE = (
     "SELECT id FROM alarms WHERE condition = 'fire' AND zone = %(zone)s AND drill = %(drill)s"
@@ -94,6 +95,8 @@ TO_ESCALATE = (
     " (priority = 'low' AND raised_at <= %(now)s - make_interval(secs => %(low)s))) ORDER BY id"
 )
 TICK_LOCK = "SELECT pg_try_advisory_xact_lock(%(key)s)"
+LEADER_LOCK = "SELECT pg_try_advisory_lock(%(key)s)"
+LISTEN_ALARMS = "LISTEN safecampus_alarms"
 WATERMARK = "SELECT value FROM meta WHERE key = 'watermark'"
 SET_WATERMARK = (
     "INSERT INTO meta (key, value) VALUES ('watermark', %(value)s) ON CONFLICT (key) DO UPDATE"
