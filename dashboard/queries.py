@@ -19,11 +19,8 @@ SELECT
 
 WALL_ALARMS = """
 SELECT a.id, a.priority, a.state, a.condition, a.message, a.raised_at, a.drill, a.confirmed, a.occurrences,
-       a.sensor_id, b.name AS building, r.name AS room, a.zone
-FROM alarms a
-LEFT JOIN sensors s ON s.id = a.sensor_id
-LEFT JOIN rooms r ON r.id = s.room_id
-LEFT JOIN buildings b ON b.id = a.building_id
+       a.sensor_id, a.building, a.room, a.zone
+FROM alarm_places a
 WHERE """ + VISIBLE + """
 ORDER BY (a.condition = 'fire' AND NOT a.drill) DESC, (a.state = 'active_unacked') DESC,
          array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at DESC
@@ -39,33 +36,20 @@ WHERE b.retired_at IS NULL ORDER BY b.id"""
 QUEUE = """
 SELECT a.id, a.priority, a.state, a.condition, a.family, a.message, a.raised_at, a.drill, a.occurrences,
        a.assigned_to, a.shelved_until, a.active, a.latched, a.confirmed, a.escalated_at,
-       b.name AS building, a.building_id, coalesce(r.department_id, b.department_id) AS department_id,
-       r.name AS room, a.sensor_id
-FROM alarms a
-LEFT JOIN sensors s ON s.id = a.sensor_id
-LEFT JOIN rooms r ON r.id = s.room_id
-LEFT JOIN buildings b ON b.id = a.building_id
+       a.building, a.building_id, a.department_id, a.room, a.sensor_id
+FROM alarm_places a
 WHERE a.state <> 'closed'
   AND (%(priorities)s::text[] IS NULL OR a.priority = ANY(%(priorities)s::text[]))
   AND (%(states)s::text[] IS NULL OR a.state = ANY(%(states)s::text[]))
   AND (%(building)s::text IS NULL OR a.building_id = %(building)s::text)
-  AND (%(department)s::text IS NULL OR coalesce(r.department_id, b.department_id) = %(department)s::text)
+  AND (%(department)s::text IS NULL OR a.department_id = %(department)s::text)
   AND (%(family)s::text IS NULL OR a.family = %(family)s::text)
   AND (%(shelved)s OR a.shelved_until IS NULL OR a.shelved_until <= now())
 ORDER BY (a.state = 'active_unacked') DESC,
          array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at
 LIMIT 500"""
 
-DETAIL = """
-SELECT a.*, b.name AS building, r.name AS room, r.floor, s.name AS sensor_name, s.kind AS sensor_kind,
-       coalesce(dr.name, db.name) AS department
-FROM alarms a
-LEFT JOIN sensors s ON s.id = a.sensor_id
-LEFT JOIN rooms r ON r.id = s.room_id
-LEFT JOIN buildings b ON b.id = a.building_id
-LEFT JOIN departments dr ON dr.id = r.department_id
-LEFT JOIN departments db ON db.id = b.department_id
-WHERE a.id = %(id)s"""
+DETAIL = "SELECT * FROM alarm_places WHERE id = %(id)s"
 
 JOURNAL = """
 SELECT at, actor, action, from_state, to_state, note FROM alarm_journal WHERE alarm_id = %(id)s ORDER BY id"""
@@ -149,8 +133,8 @@ INSERT INTO duty_log (author, kind, note, details) VALUES (%(author)s, %(kind)s,
 # -- shift handover and duty log ----------------------------------------------------------------
 HANDOVER_OPEN = """
 SELECT a.id, a.priority, a.state, a.message, a.raised_at, a.shelved_until, a.shelve_reason, a.drill,
-       coalesce(b.name, a.building_id) AS building
-FROM alarms a LEFT JOIN buildings b ON b.id = a.building_id
+       coalesce(a.building, a.building_id) AS building
+FROM alarm_places a
 WHERE a.state <> 'closed' AND NOT a.suppressed
 ORDER BY (a.shelved_until > now()) NULLS FIRST, array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at"""
 OUT_OF_SERVICE = """

@@ -21,14 +21,9 @@ SELECT count(*) AS n,
 FROM sensors WHERE out_of_service_since IS NOT NULL AND out_of_service_since < %(end)s"""
 WEEK_ALARMS = """
 SELECT a.id, a.sensor_id, a.condition, a.family, a.priority, a.state, a.disposition, a.drill, a.raised_at,
-       a.acked_at, a.closed_at, a.shelved_until, a.building_id, coalesce(b.name, a.building_id) AS building,
-       coalesce(r.department_id, b.department_id) AS department_id, coalesce(dr.name, db.name) AS department
-FROM alarms a
-LEFT JOIN sensors s ON s.id = a.sensor_id
-LEFT JOIN rooms r ON r.id = s.room_id
-LEFT JOIN buildings b ON b.id = a.building_id
-LEFT JOIN departments dr ON dr.id = r.department_id
-LEFT JOIN departments db ON db.id = b.department_id
+       a.acked_at, a.closed_at, a.shelved_until, a.building_id, coalesce(a.building, a.building_id) AS building,
+       a.department_id, a.department
+FROM alarm_places a
 WHERE a.raised_at >= %(start)s AND a.raised_at < %(end)s
 ORDER BY a.raised_at"""
 OPEN_AT_END = """
@@ -43,11 +38,8 @@ COUNTS_BY_WEEK = """
 SELECT count(*) AS n FROM alarms WHERE NOT drill AND raised_at >= %(start)s AND raised_at < %(end)s"""
 STREAKS = """
 WITH real AS (
-    SELECT a.closed_at, a.building_id, coalesce(r.department_id, b.department_id) AS department_id
-    FROM alarms a
-    LEFT JOIN sensors s ON s.id = a.sensor_id
-    LEFT JOIN rooms r ON r.id = s.room_id
-    LEFT JOIN buildings b ON b.id = a.building_id
+    SELECT a.closed_at, a.building_id, a.department_id
+    FROM alarm_places a
     WHERE a.disposition = 'real' AND NOT a.drill AND a.closed_at < %(end)s
 )
 SELECT 'campus' AS level, 'Campus' AS name, (SELECT max(closed_at) FROM real) AS last_real
