@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from ingest.config import Settings, load_settings
 from ingest.errors import SafeCampusError
@@ -58,15 +59,30 @@ def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_db_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     """Apply pending migrations and the configured policies."""
-    from ingest.db.migrate import migrate
-    from ingest.db.policies import apply_policies
-    from ingest.db.pool import connect
+    from ingest.db.prepare import prepare_database
 
-    url = settings.db_owner_url or settings.require_db_url()
-    mode, applied = migrate(url, settings.db_mode)
-    with connect(url, autocommit=True) as conn:
-        apply_policies(conn, mode, settings)
+    mode, applied = prepare_database(settings, settings.require_db_url())
     print(f"database mode {mode}; applied {len(applied)} migration(s)")  # noqa: T201 - CLI output
+    return 0
+
+
+def cmd_db_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """Dump the database to a file (pg_dump, custom format)."""
+    from ingest.db.backup import backup
+
+    backup(settings.db_owner_url or settings.require_db_url(), Path(args.file))
+    print(f"backed up to {args.file}")  # noqa: T201 - CLI output
+    return 0
+
+
+def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> int:
+    """Restore a dump into an empty database, then bring it up to date and grant the app role."""
+    from ingest.db.backup import restore
+    from ingest.db.prepare import prepare_database
+
+    restore(settings.db_owner_url or settings.require_db_url(), Path(args.file))
+    mode, applied = prepare_database(settings, settings.require_db_url())
+    print(f"restored {args.file}; database mode {mode}; applied {len(applied)} migration(s)")  # noqa: T201
     return 0
 
 
@@ -98,6 +114,19 @@ def cmd_site_load(settings: Settings, args: argparse.Namespace) -> int:
         f"{site.name}: {result.buildings} buildings, {result.rooms} rooms, "
         f"{result.sensors} sensors ({result.retired_sensors} retired)"
     )
+    return 0
+
+
+def cmd_site_acl(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the broker ACL for a site: service accounts and one gateway per building."""
+    from ingest.broker_acl import render_acl
+    from sensors_sim.site import load_site
+
+    text = render_acl(load_site(args.file or settings.site_file))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        print(text)  # noqa: T201 - CLI output
     return 0
 
 
@@ -173,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("migrate", help="apply migrations").set_defaults(func=cmd_db_migrate)
+    bk = db.add_parser("backup", help="dump the database to FILE (pg_dump custom format)")
+    bk.add_argument("file")
+    bk.set_defaults(func=cmd_db_backup)
+    rs = db.add_parser("restore", help="restore FILE into an empty database, then migrate")
+    rs.add_argument("file")
+    rs.set_defaults(func=cmd_db_restore)
     status = db.add_parser("status", help="mode, schema version and counts")
     status.add_argument("--json", action="store_true", help="one JSON object")
     status.set_defaults(func=cmd_db_status)
@@ -181,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     load = site.add_parser("load", help="load a site file into the database")
     load.add_argument("file")
     load.set_defaults(func=cmd_site_load)
+    acl = site.add_parser("acl", help="the Mosquitto ACL for a site (one gateway account per building)")
+    acl.add_argument("file", nargs="?", help="site file (default: SAFECAMPUS_SITE_FILE, else the demo campus)")
+    acl.add_argument("--out", help="write to this file instead of printing")
+    acl.set_defaults(func=cmd_site_acl)
     report = sub.add_parser("report", help="reports").add_subparsers(dest="report_command", required=True)
     wk = report.add_parser("weekly", help="the weekly review (HTML and CSV)")
     wk.add_argument("--week", help="ISO week such as 2026-W48 (default: last week)")

@@ -21,14 +21,15 @@ from pathlib import Path
 import psycopg
 
 from ingest.config import ENV_PREFIX, Settings, redact_db_url
-from ingest.db.migrate import migrate
-from ingest.db.policies import apply_policies
 from ingest.db.pool import connect
+from ingest.db.prepare import prepare_database
+from ingest.db.roles import ensure_login_role
 from ingest.registry import load_site as load_site_into_db
 from ingest.services import EmbeddedBroker, EmbeddedPostgres, pick_port
 from sensors_sim.site import load_site
 
 logger = logging.getLogger(__name__)
+APP_ROLE = "safecampus_app"
 
 RESTART_LIMIT = 5
 
@@ -102,19 +103,22 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
     pg = broker = None
     children: list[Child] = []
     try:
+        owner_url = settings.db_owner_url
         if settings.db_url:
             db_url = settings.db_url
         else:
             pg = EmbeddedPostgres(data_dir)
-            db_url = pg.start()
+            owner_url = pg.start()
+            # The services use a role that can change rows but not the schema or the journal.
+            with connect(owner_url, autocommit=True) as conn:
+                ensure_login_role(conn, APP_ROLE)
+            db_url = pg.url_for(APP_ROLE)
         if settings.mqtt_url:
             mqtt_url, protocol = settings.mqtt_url, settings.mqtt_protocol
         else:
             broker = EmbeddedBroker(data_dir)
             mqtt_url, protocol = broker.start(), broker.protocol
-        mode, applied = migrate(settings.db_owner_url or db_url, settings.db_mode)
-        with connect(settings.db_owner_url or db_url, autocommit=True) as conn:
-            apply_policies(conn, mode, settings)
+        mode, applied = prepare_database(settings, db_url, owner_url)
         site = load_site(settings.site_file)
         with connect(db_url) as conn:
             load_site_into_db(conn, site)
@@ -123,7 +127,7 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
         kiosk = settings.kiosk_token.get_secret_value() if settings.kiosk_token else _local_secret(data_dir, "kiosk_token")
 
         dash_port = pick_port(settings.dashboard_port, settings.dashboard_host)
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k != f"{ENV_PREFIX}DB_OWNER_URL"}  # services never own
         env.update({
             f"{ENV_PREFIX}DB_URL": db_url,
             f"{ENV_PREFIX}MQTT_URL": mqtt_url,

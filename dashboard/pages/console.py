@@ -65,6 +65,7 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                      html.A("Wall", href="/wall"), html.A("Handover", href="/console/handover"),
                      html.A("Trends", href="/trends"), html.A("Sensors", href="/sensors"),
                      html.A("Weekly review", href="/reports/weekly"),
+                     html.A("Alarm health", href="/reports/health"),
                      html.A("Log out", href="/logout")], className="sc-console-header"),
         html.Div([
             _dropdown(F_PRIORITY, list(PRIORITIES), "priority", multi=True),

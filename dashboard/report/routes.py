@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, request
 
@@ -12,6 +13,8 @@ from dashboard import queries as q
 from dashboard.auth import allowed
 from dashboard.db import connection
 from dashboard.report import weekly
+
+MAX_PERIOD = timedelta(days=366)
 
 
 def install(server: Flask, tz: str) -> None:
@@ -50,6 +53,50 @@ def install(server: Flask, tz: str) -> None:
             w.writerow([r["at"].astimezone().isoformat(timespec="seconds"), r["author"], r["kind"], r["note"]])
         return buf.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
                                      "Content-Disposition": f"attachment; filename=duty-log-{day}.csv"}
+
+    def _period() -> tuple[str, str, datetime | None, datetime | None, str]:
+        """The period asked for as (since, until) form values, the parsed bounds, and an error."""
+        now = datetime.now(ZoneInfo(tz)).replace(second=0, microsecond=0)
+        since = request.args.get("since") or (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+        until = request.args.get("until") or now.strftime("%Y-%m-%dT%H:%M")
+        bounds = []
+        for name, value in (("from", since), ("until", until)):
+            try:
+                t = datetime.fromisoformat(value[:40])
+            except ValueError:
+                return since, until, None, None, f"'{name}' must be a date and time like 2026-11-23T08:00"
+            bounds.append(t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz)))
+        start, end = bounds
+        if end <= start:
+            return since, until, None, None, "'until' must be after 'from'"
+        if end - start > MAX_PERIOD:
+            return since, until, None, None, f"a period can be at most {MAX_PERIOD.days} days"
+        return since, until, start, end, ""
+
+    @server.route("/reports/health")
+    def health_html():  # type: ignore[no-untyped-def]
+        if not allowed("viewer"):
+            abort(401)
+        since, until, start, end, error = _period()
+        kpis = None
+        if start and end:
+            with connection() as conn:
+                kpis = weekly.health(conn, start, end)
+        return weekly.health_page(kpis, since, until, error), 400 if error else 200, {
+            "Content-Type": "text/html; charset=utf-8"}
+
+    @server.route("/reports/health.csv")
+    def health_csv():  # type: ignore[no-untyped-def]
+        if not allowed("viewer"):
+            abort(401)
+        _, _, start, end, error = _period()
+        if not (start and end):
+            abort(400, error)
+        with connection() as conn:
+            kpis = weekly.health(conn, start, end)
+        return weekly.health_to_csv(kpis), 200, {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f"attachment; filename=alarm-health-{start:%Y%m%d%H%M}-{end:%Y%m%d%H%M}.csv"}
 
     @server.route("/reports/weekly.csv")
     def weekly_csv():  # type: ignore[no-untyped-def]

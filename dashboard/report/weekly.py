@@ -130,6 +130,71 @@ def _fmt(s: float | None) -> str:
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
 
 
+def health_rows(h: K.Kpis) -> list[tuple[str, str, str]]:
+    """(measure, value, target) for each alarm-system health figure."""
+    return [("alarms per 10 min (average / peak)", f"{h.per_10min_avg} / {h.per_10min_max}", "≤ 1 / ≤ 2"),
+            ("alarms per hour (average / peak)", f"{h.per_hour_avg} / {h.per_hour_max}", "≤ 6"),
+            ("time in flood (>10 in 10 min)", f"{h.flood_pct} % in {h.flood_episodes} episode(s)", "< 1 %"),
+            ("chattering sources (≥3 in 60 s)", str(len(h.chattering)), "0"),
+            ("fleeting alarms (cleared < 10 s)", str(h.fleeting), "few"),
+            ("stale alarms (active ≥ 24 h)", str(h.stale), "0"),
+            ("top-10 sources' share", f"{h.top10_share_pct} %", "≤ 5 %"),
+            ("priority mix low / medium / high", " / ".join(f"{h.priority_pct[p]} %" for p in ("low", "medium", "high")),
+             "80 / 15 / 5 %"),
+            ("shelved", f"{h.shelved} ({h.shelved_hours} h)", ""),
+            ("out of service", f"{h.out_of_service} ({h.out_of_service_hours} h)", "")]
+
+
+def health_to_csv(h: K.Kpis) -> str:
+    """The health figures of one period as CSV rows (measure, value, target)."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["measure", "value", "target"])
+    w.writerow(["period", f"{h.start.isoformat()} to {h.end.isoformat()}", ""])
+    w.writerow(["alarms", h.total, ""])
+    w.writerows(health_rows(h))
+    w.writerows([f"top source {i}: {src}", n, ""] for i, (src, n) in enumerate(h.top10, 1))
+    w.writerows(["chattering source", src, ""] for src in h.chattering)
+    return buf.getvalue()
+
+
+PAGE_STYLE = """<style>
+body { font-family: "Noto Sans", "DejaVu Sans", sans-serif; margin: 24px; color: #222; }
+h1 { margin: 0 0 4px; } h2 { border-bottom: 1px solid #ccc; margin-top: 28px; }
+table { border-collapse: collapse; margin: 8px 0; } td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
+.grid { display: flex; flex-wrap: wrap; gap: 24px; }
+form.pick { display: flex; gap: 12px; align-items: end; flex-wrap: wrap; margin: 8px 0 16px; }
+form.pick label { display: flex; flex-direction: column; font-size: 13px; }
+.error { color: #b71c1c; font-weight: bold; }
+@media print { body { margin: 0; } h2 { break-after: avoid; } table, svg { break-inside: avoid; } form.pick, nav { display: none; } }
+</style>"""
+NAV = ('<nav><a href="/console">Console</a> · <a href="/reports/weekly">Weekly review</a> · '
+       '<a href="/reports/health">Alarm-system health</a></nav>')
+
+
+def health_page(h: K.Kpis | None, since: str, until: str, error: str = "") -> str:
+    """The alarm-system health of a chosen period: a form to pick it and the figures beside their targets."""
+    e = html.escape
+    body = f'<p class="error" role="alert">{e(error)}</p>' if error else ""
+    if h is not None:
+        q_args = f"since={e(since)}&amp;until={e(until)}"
+        body += (f"<p>{h.start:%Y-%m-%d %H:%M} to {h.end:%Y-%m-%d %H:%M}: {h.total} alarm activations (drills left out). "
+                 f'<a href="/reports/health.csv?{q_args}">CSV</a></p>'
+                 "<table><tr><th>measure</th><th>this period</th><th>target</th></tr>"
+                 + "".join(f"<tr><td>{a}</td><td>{b}</td><td>{c}</td></tr>" for a, b, c in health_rows(h)) + "</table>"
+                 "<h2>Top sources</h2>" + _bars([(s, n) for s, n in h.top10], "#ef6c00")
+                 + "<h2>Chattering sources</h2>"
+                 + ("<ul>" + "".join(f"<li>{e(s)}</li>" for s in h.chattering) + "</ul>" if h.chattering else "<p>none</p>"))
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>SafeCampus alarm-system health</title>{PAGE_STYLE}</head><body>{NAV}
+<h1>Alarm-system health (ISA-18.2 / EEMUA 191)</h1>
+<form class="pick" method="get" action="/reports/health">
+<label>from <input type="datetime-local" name="since" value="{e(since)}" required></label>
+<label>until <input type="datetime-local" name="until" value="{e(until)}" required></label>
+<button type="submit">Show</button></form>
+{body}</body></html>"""
+
+
 def to_html(report: dict[str, Any]) -> str:
     """A printable page (HTML with print styles); every value escaped."""
     e = html.escape
@@ -139,30 +204,19 @@ def to_html(report: dict[str, Any]) -> str:
         f"<td>{_fmt(r['ack']['worst'])}</td><td>{_fmt(r['limit_s'])}</td><td>{r['late']}</td>"
         f"<td>{_fmt(r['close']['median'])}</td><td>{_fmt(r['close']['p90'])}</td><td>{_fmt(r['close']['worst'])}</td></tr>"
         for p, r in report["response"].items())
-    kp = [("alarms per 10 min (average / peak)", f"{h.per_10min_avg} / {h.per_10min_max}", "≤ 1 / ≤ 2"),
-          ("alarms per hour (average / peak)", f"{h.per_hour_avg} / {h.per_hour_max}", "≤ 6"),
-          ("time in flood (>10 in 10 min)", f"{h.flood_pct} % in {h.flood_episodes} episode(s)", "< 1 %"),
-          ("chattering sources (≥3 in 60 s)", str(len(h.chattering)), "0"),
-          ("fleeting alarms (cleared < 10 s)", str(h.fleeting), "few"),
-          ("stale alarms (active ≥ 24 h)", str(h.stale), "0"),
-          ("top-10 sources' share", f"{h.top10_share_pct} %", "≤ 5 %"),
-          ("priority mix low / medium / high", " / ".join(f"{h.priority_pct[p]} %" for p in ("low", "medium", "high")),
-           "80 / 15 / 5 %"),
-          ("shelved", f"{h.shelved} ({h.shelved_hours} h)", ""),
-          ("out of service", f"{h.out_of_service} ({h.out_of_service_hours} h)", "")]
+    kp = health_rows(h)
     drills = "".join(f"<tr><td>{d['raised_at']:%a %H:%M}</td><td>{e(d['sensor_id'])}</td><td>{e(d['condition'])}</td>"
                      f"<td>{_fmt(d['ack_s'])}</td></tr>" for d in report["drills"]) or "<tr><td colspan=4>no drills</td></tr>"
     prev = "".join(f"<tr><td>{p['week']}</td><td>{p['alarms']}</td></tr>" for p in report["previous"])
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>SafeCampus weekly review {e(report['week'])}</title>
-<style>
-body {{ font-family: "Noto Sans", "DejaVu Sans", sans-serif; margin: 24px; color: #222; }}
-h1 {{ margin: 0 0 4px; }} h2 {{ border-bottom: 1px solid #ccc; margin-top: 28px; }}
-table {{ border-collapse: collapse; margin: 8px 0; }} td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
-.grid {{ display: flex; flex-wrap: wrap; gap: 24px; }}
-@media print {{ body {{ margin: 0; }} h2 {{ break-after: avoid; }} table, svg {{ break-inside: avoid; }} }}
-</style></head><body>
+{PAGE_STYLE}</head><body>{NAV}
 <h1>Weekly review {e(report['week'])}</h1>
+<form class="pick" method="get" action="/reports/weekly">
+<label>week <input type="week" name="week" value="{e(report['week'])}"></label>
+<label><span><input type="checkbox" name="drills" value="1"{' checked' if report['include_drills'] else ''}> include drills</span></label>
+<button type="submit">Show</button>
+<a href="/reports/weekly.csv?week={e(report['week'])}{'&amp;drills=1' if report['include_drills'] else ''}">CSV of the alarms</a></form>
 <p>{report['start']:%Y-%m-%d} to {report['end'] - timedelta(days=1):%Y-%m-%d}; {report['total']} alarms
 {'(drills included)' if report['include_drills'] else '(drills left out)'}; still open at the end of the week:
 {report['open_at_end']}, shelved: {report['shelved_at_end']}.</p>

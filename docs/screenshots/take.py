@@ -49,7 +49,8 @@ def main() -> None:
             d.find_element(By.ID, "login-submit").click()
             time.sleep(4)
             d.save_screenshot(str(HERE / f"console-{name}.png"))
-            for page, path in (("trends", "/trends"), ("sensors", "/sensors"), ("handover", "/console/handover")):
+            for page, path in (("trends", "/trends"), ("sensors", "/sensors"), ("handover", "/console/handover"),
+                               ("weekly", "/reports/weekly"), ("health", "/reports/health")):
                 d.get(f"{base}{path}")
                 time.sleep(4)
                 d.save_screenshot(str(HERE / f"{page}-{name}.png"))

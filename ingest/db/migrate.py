@@ -76,8 +76,10 @@ def detect_mode(conn: psycopg.Connection, wanted: str = "auto") -> str:
 
 
 def current_version(conn: psycopg.Connection) -> int:
-    """The highest applied migration, 0 on an empty database."""
-    conn.execute(q.CREATE_MIGRATIONS_TABLE)
+    """The highest applied migration, 0 on an empty database (reads only: the app role may ask)."""
+    exists = conn.execute(q.MIGRATIONS_EXIST).fetchone()
+    if not exists or not exists[0]:
+        return 0
     row = conn.execute(q.SCHEMA_VERSION).fetchone()
     return int(row[0]) if row else 0
 
@@ -91,8 +93,8 @@ def recorded_mode(conn: psycopg.Connection) -> str | None:
     return row[0] if row else None
 
 
-def migrate(db_url: str, wanted_mode: str = "auto") -> tuple[str, list[int]]:
-    """Apply every pending migration; return the mode and the versions applied."""
+def migrate(db_url: str, wanted_mode: str = "auto", up_to: int | None = None) -> tuple[str, list[int]]:
+    """Apply every pending migration (up to version ``up_to``); return the mode and the versions applied."""
     applied: list[int] = []
     try:
         with psycopg.connect(db_url, autocommit=True, connect_timeout=10) as conn:
@@ -101,9 +103,10 @@ def migrate(db_url: str, wanted_mode: str = "auto") -> tuple[str, list[int]]:
                 mode = recorded_mode(conn) or detect_mode(conn, wanted_mode)
                 if wanted_mode != "auto" and mode != wanted_mode:
                     raise MigrationError(f"database is in {mode} mode, asked for {wanted_mode}")
+                conn.execute(q.CREATE_MIGRATIONS_TABLE)
                 done = current_version(conn)
                 for mig in load_migrations():
-                    if mig.version <= done:
+                    if mig.version <= done or (up_to is not None and mig.version > up_to):
                         continue
                     with conn.transaction():
                         for script in mig.sql_for(mode):

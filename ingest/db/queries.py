@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM schema_migrations"
 RECORD_MIGRATION = "INSERT INTO schema_migrations (version, name) VALUES (%(version)s, %(name)s)"
 META_EXISTS = "SELECT to_regclass('meta') IS NOT NULL"
+MIGRATIONS_EXIST = "SELECT to_regclass('schema_migrations') IS NOT NULL"
 GET_META = "SELECT value FROM meta WHERE key = %(key)s"
 SET_META = """
 INSERT INTO meta (key, value) VALUES (%(key)s, %(value)s)

@@ -186,3 +186,32 @@ def test_weekly_review_is_for_logged_in_users(dashboard_url):
         raise AssertionError("a bad week was accepted")
     except urllib.error.HTTPError as err:
         assert err.code == 400
+
+
+def test_alarm_health_for_a_chosen_period(browser, dashboard_url):
+    for path in ("/reports/health", "/reports/health.csv"):
+        try:
+            _session(dashboard_url).open(f"{dashboard_url}{path}")
+            raise AssertionError(f"an anonymous user got {path}")
+        except urllib.error.HTTPError as err:
+            assert err.code == 401
+    viewer = _session(dashboard_url, VIEWER)
+    csv_text = viewer.open(f"{dashboard_url}/reports/health.csv?since=2026-11-01T00:00&until=2026-11-08T00:00").read().decode()
+    assert csv_text.splitlines()[0] == "measure,value,target" and "time in flood" in csv_text
+    for bad, message in (("since=yesterday&until=2026-11-08T00:00", "must be a date and time"),
+                         ("since=2026-11-08T00:00&until=2026-11-01T00:00", "must be after"),
+                         ("since=2020-01-01T00:00&until=2026-11-01T00:00", "at most 366 days")):
+        try:
+            viewer.open(f"{dashboard_url}/reports/health?{bad}")
+            raise AssertionError(f"{bad} was accepted")
+        except urllib.error.HTTPError as err:
+            assert err.code == 400 and message in err.read().decode()
+    # In the browser: pick a period in the form and read the figures beside their targets.
+    login(browser, dashboard_url, VIEWER, "/reports/health")
+    wait_until(lambda: "Alarm-system health" in text(browser, "h1"), timeout=10)
+    since = browser.find_element(By.NAME, "since")
+    browser.execute_script("arguments[0].value = '2026-11-01T00:00'", since)
+    browser.find_element(By.CSS_SELECTOR, "form.pick button").click()
+    wait_until(lambda: "2026-11-01 00:00 to" in text(browser, "body"), timeout=10)
+    assert "alarms per 10 min" in text(browser, "body") and "80 / 15 / 5 %" in text(browser, "body")
+

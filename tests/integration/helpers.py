@@ -208,3 +208,38 @@ def alarms_for(db_url: str, sensor_id: str) -> list[dict]:
 
     with psycopg.connect(db_url, row_factory=dict_row) as conn:
         return conn.execute("SELECT * FROM alarms WHERE sensor_id = %s ORDER BY id", (sensor_id,)).fetchall()
+
+
+def tiny_site(tag: str, doors: int = 3):
+    """A one-building site with ``doors`` door readers named door<tag>-<n>."""
+    from sensors_sim.site import Site
+
+    return Site.model_validate({
+        "name": "t", "departments": [{"id": f"d{tag}", "name": "Dept"}],
+        "buildings": [{"id": f"b{tag}", "name": "B", "use": "lab", "department": f"d{tag}", "floors": 1,
+                       "outline": [[0, 0], [1, 0], [1, 1]], "rooms": [
+                           {"id": f"r{tag}", "name": "Lab", "use": "lab", "floor": 0,
+                            "sensors": [{"kind": "door", "id": f"door{tag}-{n}"} for n in range(doors)]}]}]})
+
+
+def seed_alarm_history(settings: Settings, mqtt_url: str, db_url: str, doors: int = 3) -> list[int]:
+    """Through the real ingest and engine: a tamper alarm per door, each acknowledged with a note,
+    and a duty-log entry. Returns the alarm ids."""
+    from ingest.alarms import actions
+    from ingest.registry import load_site
+
+    tag = secrets.token_hex(3)
+    with psycopg.connect(db_url) as conn:
+        load_site(conn, tiny_site(tag, doors))
+    with running_ingest_with_alarms(settings, tick=False), publisher(mqtt_url) as pub:
+        publish_all(pub, [(f"campus/v1/b{tag}/door/door{tag}-{n}",
+                           {"event_id": f"e{n}", "ts": now_ts(), "event": "tamper"}) for n in range(doors)])
+        alarms = [wait_until(lambda n=n: (alarms_for(db_url, f"door{tag}-{n}") or [None])[0], 10, what="tamper alarm")
+                  for n in range(doors)]
+    with psycopg.connect(db_url) as conn:
+        for a in alarms:
+            actions.acknowledge(conn, a["id"], "officer1", "on my way")
+            actions.add_note(conn, a["id"], "officer1", "cover <b>refitted</b>; O'Brien's lab")
+        conn.execute("INSERT INTO duty_log (author, kind, note) VALUES ('officer1', 'equipment', 'panel normal')")
+        conn.commit()
+    return [a["id"] for a in alarms]

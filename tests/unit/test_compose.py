@@ -5,8 +5,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from ingest.broker_acl import render_acl
 from ingest.cli import build_parser
 from ingest.config import ENV_PREFIX, Settings
+from sensors_sim.site import load_site
 from tests.conftest import ROOT
 
 # Interpolate ${VAR...} the way compose would, with a stand-in value.
@@ -35,7 +37,7 @@ def test_each_app_command_is_a_real_subcommand():
 
 def test_each_app_environment_variable_is_a_setting_and_urls_parse():
     for name, svc in APP.items():
-        env = svc["environment"]
+        env = svc.get("environment", {})
         unknown = set(env) - KNOWN
         assert not unknown, f"{name} sets {unknown}, which the code does not read"
         if "SAFECAMPUS_DB_URL" in env:
@@ -59,11 +61,26 @@ def test_broker_requires_auth_keeps_messages_and_every_app_user_exists():
     assert "allow_anonymous false" in conf and "password_file" in conf and "acl_file" in conf
     assert "persistence true" in conf
     assert int(re.search(r"max_queued_messages (\d+)", conf).group(1)) >= 100_000
-    acl = COMPOSE["configs"]["mosquitto_acl"]["content"]
+    # The ACL is made from the site file by a one-shot service, before the broker starts.
+    made = SERVICES["broker-acl"]["command"]
+    assert made[1:3] == ["site", "acl"] and SERVICES["mosquitto"]["depends_on"]["broker-acl"]
+    acl = render_acl(load_site(ROOT / made[3].removeprefix("/app/")))
     entry = "\n".join(SERVICES["mosquitto"]["entrypoint"])
     for name, svc in APP.items():
-        url = svc["environment"].get("SAFECAMPUS_MQTT_URL")
+        url = svc.get("environment", {}).get("SAFECAMPUS_MQTT_URL")
         if url:
             user = urlsplit(url).username
             assert "mosquitto_passwd" in entry and f" {user} " in entry, user
             assert f"user {user}" in acl, user
+
+
+def test_services_use_the_application_role_and_only_migrate_owns_the_schema():
+    for name, svc in APP.items():
+        env = svc.get("environment", {})
+        if "SAFECAMPUS_DB_URL" in env:
+            assert urlsplit(env["SAFECAMPUS_DB_URL"]).username == "safecampus_app", name
+        if name != "migrate":
+            assert "SAFECAMPUS_DB_OWNER_URL" not in env, name
+    owner = urlsplit(APP["migrate"]["environment"]["SAFECAMPUS_DB_OWNER_URL"])
+    assert owner.username == SERVICES["timescaledb"]["environment"]["POSTGRES_USER"]
+    assert "CREATE ROLE safecampus_app LOGIN" in COMPOSE["configs"]["db_app_role"]["content"]

