@@ -47,6 +47,19 @@ def pick_port(preferred: int, host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def sticky_port(folder: Path, preferred: int) -> int:
+    """The port used last time in ``folder`` when it is free again, else ``preferred`` or a free one;
+    remembered, so gateways and bookmarks keep working across restarts."""
+    saved = folder / "port"
+    try:
+        last = int(saved.read_text())
+    except (OSError, ValueError):
+        last = 0
+    port = pick_port(last) if last and port_is_free(last) else pick_port(preferred)
+    saved.write_text(str(port))
+    return port
+
+
 def wait_for_port(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
     """Wait until something accepts connections on host:port."""
     deadline = time.monotonic() + timeout
@@ -134,7 +147,7 @@ class EmbeddedPostgres:
             self._run([str(self._bin / "initdb"), "-D", str(self.pgdata), "-U", PG_USER,
                        "--auth=trust", "--encoding=UTF8", "--no-sync"], timeout=120)
         self.stop(quiet=True)  # a server left running by a killed run
-        self.port = pick_port(self.port or self._preferred)
+        self.port = pick_port(self.port) if self.port else sticky_port(self.root, self._preferred)
         opts = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=on"
         self._run([str(self._bin / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.log),
                    "-o", opts, "-w", "-t", "60", "start"], timeout=90)
@@ -203,7 +216,7 @@ class EmbeddedBroker:
     def start(self) -> str:
         """Start the broker (on the port it had, after a stop); return its URL."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self.port = pick_port(self.port or self._preferred)
+        self.port = pick_port(self.port) if self.port else sticky_port(self.root, self._preferred)
         log = (self.root / "broker.log").open("ab")
         if self.kind == "mosquitto":
             conf = self.root / "mosquitto.conf"

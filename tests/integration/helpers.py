@@ -243,3 +243,28 @@ def seed_alarm_history(settings: Settings, mqtt_url: str, db_url: str, doors: in
         conn.execute("INSERT INTO duty_log (author, kind, note) VALUES ('officer1', 'equipment', 'panel normal')")
         conn.commit()
     return [a["id"] for a in alarms]
+
+
+def start_run(tmp_path, log):
+    """``safecampus run`` with no settings but a data folder and free ports, in its own session."""
+    import os
+    import subprocess
+    import sys
+
+    from ingest.services import pick_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+    env |= {"SAFECAMPUS_DATA_DIR": str(tmp_path / "data"),
+            "SAFECAMPUS_DASHBOARD_PORT": str(pick_port(0)),
+            "SAFECAMPUS_INGEST_HEALTH_PORT": str(pick_port(0))}
+    return subprocess.Popen([sys.executable, "-m", "ingest.cli", "run"], env=env, cwd=tmp_path,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def run_banner(path):
+    """(dashboard URL, database URL) from the banner ``safecampus run`` prints, once it has."""
+    import re
+
+    text = path.read_text()
+    m = re.search(r"wall\s+(http://\S+)/wall\S*.*?database\s+(postgresql://\S+)", text, re.S)
+    return (m.group(1), m.group(2)) if m else None

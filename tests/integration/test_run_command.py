@@ -2,7 +2,6 @@
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -10,23 +9,9 @@ import urllib.request
 
 import psycopg
 
-from ingest.services import pick_port
 from tests.conftest import ROOT, wait_until
-
-
-def _start(tmp_path, log):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-    env |= {"SAFECAMPUS_DATA_DIR": str(tmp_path / "data"),
-            "SAFECAMPUS_DASHBOARD_PORT": str(pick_port(0)),
-            "SAFECAMPUS_INGEST_HEALTH_PORT": str(pick_port(0))}
-    return subprocess.Popen([sys.executable, "-m", "ingest.cli", "run"], env=env, cwd=tmp_path,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _banner(path):
-    text = path.read_text()
-    m = re.search(r"wall\s+(http://\S+)/wall\S*.*?database\s+(postgresql://\S+)", text, re.S)
-    return (m.group(1), m.group(2)) if m else None
+from tests.integration.helpers import run_banner as _banner
+from tests.integration.helpers import start_run as _start
 
 
 def _events(db_url):
