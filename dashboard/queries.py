@@ -118,7 +118,8 @@ SELECT * FROM (
     WHERE s.retired_at IS NULL
 ) x
 WHERE (%(status)s::text IS NULL OR status = %(status)s::text)
-  AND (%(search)s::text IS NULL OR id ILIKE '%%' || %(search)s::text || '%%' OR building ILIKE '%%' || %(search)s::text || '%%')
+  AND (%(search)s::text IS NULL OR strpos(lower(id), lower(%(search)s::text)) > 0
+       OR strpos(lower(coalesce(building, '')), lower(%(search)s::text)) > 0)  -- plain text, no LIKE wildcards
 ORDER BY array_position(ARRAY['offline','unregistered','out of service','never seen','online'], status), id
 LIMIT 2000"""
 SET_OUT_OF_SERVICE = """

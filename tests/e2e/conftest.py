@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
+from http.cookiejar import CookieJar
 
 import pytest
 from selenium import webdriver
@@ -105,3 +109,37 @@ def text(driver: webdriver.Chrome, css: str = "body") -> str:
         return driver.find_element(By.CSS_SELECTOR, css).text
     except (StaleElementReferenceException, NoSuchElementException):
         return ""
+
+
+def session(base: str, user: tuple[str, str] | None = None) -> urllib.request.OpenerDirector:
+    """An HTTP client with a cookie jar, logged in as ``user`` through the real form (or anonymous)."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    if user:
+        body = urllib.parse.urlencode({"username": user[0], "password": user[1], "next": "/console"}).encode()
+        opener.open(urllib.request.Request(f"{base}/login", data=body, headers={"Origin": base})).read()
+    return opener
+
+
+def forge_callback(opener: urllib.request.OpenerDirector, base: str, trigger: str, values: dict[str, object],
+                   origin: str | None = None) -> tuple[int, str]:
+    """Call the Dash callback that ``trigger`` ("component.property") fires, as a browser would,
+    with ``values`` for its other inputs and states (by "id.property" or id); returns (status, body)."""
+    deps = json.loads(opener.open(f"{base}/_dash-dependencies").read())
+    tid, tprop = trigger.split(".")
+    cb = next(d for d in deps if any(i["id"] == tid and i["property"] == tprop for i in d["inputs"]))
+
+    def item(i: dict, trig: bool) -> dict:
+        value = values.get(f"{i['id']}.{i['property']}", values.get(i["id"]))
+        return {"id": i["id"], "property": i["property"], "value": 1 if trig and tprop == "n_clicks" else value}
+    inputs = [item(i, i["id"] == tid and i["property"] == tprop) for i in cb["inputs"]]
+    state = [item(s, False) for s in cb["state"]]
+    outputs: list | dict = [{"id": o.split(".")[0], "property": o.split(".")[1]}
+                            for o in cb["output"].strip(".").split("...")]
+    if not cb["output"].startswith(".."):  # a single output is sent on its own, not in a list
+        outputs = outputs[0]
+    body = json.dumps({"output": cb["output"], "outputs": outputs, "inputs": inputs, "state": state,
+                       "changedPropIds": [trigger]}).encode()
+    req = urllib.request.Request(f"{base}/_dash-update-component", data=body,
+                                 headers={"Content-Type": "application/json", "Origin": origin or base})
+    with opener.open(req) as resp:
+        return resp.status, resp.read().decode()

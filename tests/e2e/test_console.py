@@ -15,7 +15,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.conftest import wait_until
-from tests.e2e.conftest import ADMIN, OFFICER, OFFICER2, VIEWER, console_errors, login, text
+from tests.e2e.conftest import ADMIN, OFFICER, OFFICER2, VIEWER, console_errors, forge_callback, login, text
+from tests.e2e.conftest import session as _session
 from tests.integration.helpers import alarms_for, now_ts, publish_all, publisher, running_ingest_with_alarms
 
 
@@ -56,29 +57,8 @@ def test_officer_logs_in_acknowledges_and_the_journal_shows_it(browser, dashboar
     assert console_errors(browser) == []
 
 
-def _session(base, user=None):
-    jar = CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    if user:
-        body = urllib.parse.urlencode({"username": user[0], "password": user[1], "next": "/console"}).encode()
-        req = urllib.request.Request(f"{base}/login", data=body, headers={"Origin": base})
-        opener.open(req).read()
-    return opener
-
-
 def _forged_ack(opener, base, alarm_id, origin=None):
-    deps = json.loads(opener.open(f"{base}/_dash-dependencies").read())
-    act = next(d for d in deps if "console-msg.children" in d["output"])
-    inputs = [{"id": i["id"], "property": i["property"], "value": 1 if i["id"] == "console-ack" else None}
-              for i in act["inputs"]]
-    state = [{"id": s["id"], "property": s["property"],
-              "value": alarm_id if s["id"] == "console-selected" else None} for s in act["state"]]
-    outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in act["output"].strip(".").split("...")]
-    body = json.dumps({"output": act["output"], "outputs": outputs, "inputs": inputs, "state": state,
-                       "changedPropIds": ["console-ack.n_clicks"]}).encode()
-    req = urllib.request.Request(f"{base}/_dash-update-component", data=body,
-                                 headers={"Content-Type": "application/json", "Origin": origin or base})
-    return opener.open(req).read().decode()
+    return forge_callback(opener, base, "console-ack.n_clicks", {"console-selected": alarm_id}, origin=origin)[1]
 
 
 def test_viewer_and_anonymous_forged_acknowledges_are_refused(dashboard_url, make_settings, mqtt_url, db_url):
