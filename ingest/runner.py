@@ -90,6 +90,8 @@ def _demo_officer(conn: psycopg.Connection, data_dir: Path) -> str:
     from dashboard.auth import add_user
 
     if conn.execute("SELECT count(*) FROM users").fetchone()[0]:  # type: ignore[index]
+        if (data_dir / "officer_password").exists():  # made by an earlier run; shown again
+            return f"officer / {_local_secret(data_dir, 'officer_password')} (unless changed since)"
         return "a user made with 'safecampus user add'"
     password = _local_secret(data_dir, "officer_password")
     add_user(conn, "officer", password, "officer", "Duty officer")
