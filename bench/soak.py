@@ -71,7 +71,8 @@ def screen(port: int, stats: dict, stop: threading.Event) -> None:
     while not stop.is_set():
         line = resp.fp.readline()
         if not line:
-            stats["disconnects"] += 1
+            if not stop.is_set():  # the stream ended while the system was meant to be up
+                stats["disconnects"] += 1
             return
         if line.startswith(b"data: "):
             stats["pushes"] += 1

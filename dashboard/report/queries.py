@@ -7,6 +7,8 @@ FROM alarm_journal j JOIN alarms a ON a.id = j.alarm_id
 WHERE j.action IN ('raised', 'returned') AND NOT a.drill
   AND coalesce(j.event_time, j.at) >= %(start)s AND coalesce(j.event_time, j.at) < %(end)s
 ORDER BY 1"""
+ACTIVITY_10M = """
+SELECT bucket, n FROM alarm_activity_10m WHERE bucket >= %(start)s AND bucket < %(end)s"""
 STALE = """
 SELECT count(*) AS n FROM alarms WHERE NOT drill AND active AND raised_at <= %(end)s - interval '24 hours'
   AND (closed_at IS NULL OR closed_at > %(end)s)"""

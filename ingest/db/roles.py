@@ -15,7 +15,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 logger = logging.getLogger(__name__)
 
-APPEND_ONLY = ("alarm_journal", "duty_log")
+APPEND_ONLY = ("alarm_journal", "duty_log", "alarm_activations")
 READ_ONLY = ("schema_migrations",)
 ROLE_EXISTS = "SELECT 1 FROM pg_roles WHERE rolname = %(role)s"
 CREATE_ROLE = sql.SQL("CREATE ROLE {role} LOGIN")

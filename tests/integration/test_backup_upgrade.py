@@ -59,6 +59,8 @@ def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, m
         for table in TABLES:
             if table != "schema_migrations":
                 assert after[table] == before[table], table
+        # History recorded before the upgrade counts in the alarm-system health figures.
+        assert scalar(url, "SELECT count(*) FROM alarm_activations WHERE alarm_id = ANY(%s)", (ids,)) == len(ids)
         # The upgraded database serves the current code: the dashboard's view and new alarms.
         assert scalar(url, "SELECT count(*) FROM alarm_places WHERE id = ANY(%s)", (ids,)) == len(ids)
         sensor = scalar(url, "SELECT sensor_id FROM alarms WHERE id = %s", (ids[0],))

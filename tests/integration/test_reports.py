@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import psycopg
 
+from dashboard.report import kpis as K
+from dashboard.report import queries as rq
 from dashboard.report import weekly
 from ingest.alarms import actions, lifecycle
 from ingest.alarms.types import Clear, Raise, SensorInfo
@@ -75,3 +77,21 @@ def test_weekly_review_figures_exports_and_an_empty_week(db_url, tmp_path):
     health = json.loads(out.stdout)
     assert health["total"] == 2 and health["priority_pct"]["high"] == 100.0 and health["flood_pct"] == 0.0
     assert (tmp_path / "weekly-2026-W40.html").exists() and (tmp_path / "weekly-2026-W40.csv").exists()
+
+
+def test_health_counts_from_the_rollup_equal_those_counted_from_the_journal(db_url):
+    _, start, end = weekly.week_bounds(WEEK)
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(rq.ACTIVATIONS, {"start": start, "end": end}).fetchall()
+        via_rollup = weekly.health(conn, start, end)
+        activations = conn.execute("SELECT count(*) FROM alarm_activations WHERE at >= %s AND at < %s",
+                                   (start, end)).fetchone()[0]
+        # An odd period is widened to 10-minute boundaries, like the rollup's buckets.
+        odd = weekly.health(conn, start + timedelta(minutes=3), start + timedelta(days=2, minutes=57))
+    assert activations == 2  # the trigger records the fire and the forced door, not the drill
+    pure = K.compute([K.Activation(*r) for r in rows], start, end, stale=via_rollup.stale,
+                     shelved=via_rollup.shelved, shelved_hours=via_rollup.shelved_hours,
+                     out_of_service=via_rollup.out_of_service, out_of_service_hours=via_rollup.out_of_service_hours)
+    assert via_rollup == pure
+    assert (via_rollup.per_10min_max, via_rollup.per_hour_max, via_rollup.flood_episodes) == (1, 1, 0)
+    assert (odd.start, odd.end) == (start, start + timedelta(days=2, hours=1)) and odd.total == 2
