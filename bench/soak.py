@@ -17,7 +17,6 @@ Run: .venv/bin/python bench/soak.py [--minutes 30 --rate 1000 --screens 20 --off
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -44,7 +43,7 @@ from ingest.registry import load_site
 from ingest.services import EmbeddedBroker, pick_port, wait_for_port
 from sensors_sim import load
 from sensors_sim.site import load_site as read_site
-from wall_latency import refresh_request
+from wall_latency import open_wall
 
 ROOT = Path(__file__).resolve().parent.parent
 KIOSK = "soak-kiosk"
@@ -59,15 +58,7 @@ def _env(**values: str) -> dict[str, str]:
 
 def screen(port: int, stats: dict, stop: threading.Event) -> None:
     """One wall screen: kiosk session, event stream, a refresh on each push."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    conn.request("GET", f"/wall?kiosk={KIOSK}")
-    resp = conn.getresponse()
-    cookie = resp.getheader("Set-Cookie", "").split(";")[0]
-    resp.read()
-    body = refresh_request(port, cookie)
-    page = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    conn.request("GET", "/events/alarms", headers={"Cookie": cookie})
-    resp = conn.getresponse()
+    cookie, body, page, resp = open_wall(port, KIOSK)
     while not stop.is_set():
         line = resp.fp.readline()
         if not line:

@@ -49,18 +49,24 @@ def refresh_request(port: int, cookie: str) -> bytes:
                        "changedPropIds": ["live-signal.data"]}).encode()
 
 
-def sse_client(port: int, received: dict[str, list[float]], shown: dict[str, list[float]],
-               ready: threading.Barrier, stop: threading.Event) -> None:
-    """Hold one event stream open like a wall page; on each alarm, refresh like the page does."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("GET", f"/wall?kiosk={KIOSK}")
+def open_wall(port: int, kiosk: str) -> tuple[str, bytes, http.client.HTTPConnection, http.client.HTTPResponse]:
+    """What a wall page opens: a kiosk session, the refresh callback's body, a connection for the
+    refreshes, and the event stream."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("GET", f"/wall?kiosk={kiosk}")
     resp = conn.getresponse()
     cookie = resp.getheader("Set-Cookie", "").split(";")[0]
     resp.read()
     body = refresh_request(port, cookie)
-    page = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    page = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     conn.request("GET", "/events/alarms", headers={"Cookie": cookie})
-    resp = conn.getresponse()
+    return cookie, body, page, conn.getresponse()
+
+
+def sse_client(port: int, received: dict[str, list[float]], shown: dict[str, list[float]],
+               ready: threading.Barrier, stop: threading.Event) -> None:
+    """Hold one event stream open like a wall page; on each alarm, refresh like the page does."""
+    cookie, body, page, resp = open_wall(port, KIOSK)
     ready.wait()
     buf = b""
     while not stop.is_set():

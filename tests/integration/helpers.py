@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -268,3 +270,24 @@ def run_banner(path):
     text = path.read_text()
     m = re.search(r"wall\s+(http://\S+)/wall\S*.*?database\s+(postgresql://\S+)", text, re.S)
     return (m.group(1), m.group(2)) if m else None
+
+
+class WallScreen(threading.Thread):
+    """One wall screen's event stream (kiosk login, then server-sent events), kept open."""
+
+    def __init__(self, port: int, kiosk: str = "k-token") -> None:
+        super().__init__(daemon=True)
+        self.port, self.kiosk, self.changes, self.open = port, kiosk, [], threading.Event()
+
+    def run(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        conn.request("GET", f"/wall?kiosk={self.kiosk}")
+        resp = conn.getresponse()
+        cookie = resp.getheader("Set-Cookie", "").split(";")[0]
+        resp.read()
+        conn.request("GET", "/events/alarms", headers={"Cookie": cookie})
+        resp = conn.getresponse()
+        self.open.set()
+        while line := resp.fp.readline():
+            if line.startswith(b"data: "):
+                self.changes.append(json.loads(line[6:]))

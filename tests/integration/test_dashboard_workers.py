@@ -1,12 +1,10 @@
 """Several dashboard worker processes: every open page gets every alarm change."""
 
-import http.client
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import psutil
@@ -14,26 +12,9 @@ import psycopg
 
 from ingest.services import pick_port, wait_for_port
 from tests.conftest import ROOT, wait_until
+from tests.integration.helpers import WallScreen
 
 CLIENTS = 8
-
-
-def _stream(port, got, ready):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", "/wall?kiosk=k-token")
-    resp = conn.getresponse()
-    cookie = resp.getheader("Set-Cookie", "").split(";")[0]
-    resp.read()
-    conn.request("GET", "/events/alarms", headers={"Cookie": cookie})
-    resp = conn.getresponse()
-    ready.wait()
-    while True:
-        line = resp.fp.readline()
-        if not line:
-            return
-        if line.startswith(b"data: "):
-            got.append(json.loads(line[6:]))
-            return
 
 
 def test_two_workers_serve_one_port_and_every_page_gets_every_change(db_url):
@@ -46,18 +27,17 @@ def test_two_workers_serve_one_port_and_every_page_gets_every_change(db_url):
     try:
         assert wait_for_port(port, 30)
         wait_until(lambda: len(psutil.Process(proc.pid).children()) == 2, 10, what="two worker processes")
-        got: list = []
-        ready = threading.Barrier(CLIENTS + 1)
-        threads = [threading.Thread(target=_stream, args=(port, got, ready), daemon=True) for _ in range(CLIENTS)]
-        for t in threads:
-            t.start()
-        ready.wait(20)
+        screens = [WallScreen(port) for _ in range(CLIENTS)]
+        for s in screens:
+            s.start()
+        for s in screens:
+            assert s.open.wait(20)
         time.sleep(1.5)  # each worker has started listening
         with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute("SELECT pg_notify('safecampus_alarms', %s)", (json.dumps({"id": 42, "action": "raised"}),))
-        for t in threads:
-            t.join(10)
-        assert len(got) == CLIENTS and all(g["id"] == 42 for g in got)
+        for s in screens:
+            wait_until(lambda s=s: s.changes, 10, what="the change on every page")
+        assert all([c["id"] for c in s.changes] == [42] for s in screens)
         served_by = {c.pid for c in psutil.Process(proc.pid).children()}
         assert len(served_by) == 2
     finally:

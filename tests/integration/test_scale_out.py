@@ -1,6 +1,5 @@
 """Scale-out: two ingest workers and two dashboard workers on one broker and one database."""
 
-import http.client
 import json
 import os
 import re
@@ -8,7 +7,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import urllib.request
 
 import psycopg
@@ -17,30 +15,10 @@ from ingest.registry import load_site
 from ingest.services import pick_port, wait_for_port
 from tests.conftest import ROOT, wait_until
 from tests.integration.conftest import broker_url
-from tests.integration.helpers import IngestProcess, now_ts, publish_all, publisher, scalar, stream, tiny_site
+from tests.integration.helpers import (IngestProcess, WallScreen, now_ts, publish_all, publisher, scalar, stream,
+                                       tiny_site)
 
 SCREENS, DOORS, EVENTS = 6, 10, 10_000
-
-
-class WallScreen(threading.Thread):
-    """One wall screen's event stream (kiosk login, then server-sent events), kept open."""
-
-    def __init__(self, port: int) -> None:
-        super().__init__(daemon=True)
-        self.port, self.changes, self.open = port, [], threading.Event()
-
-    def run(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        conn.request("GET", "/wall?kiosk=k-token")
-        resp = conn.getresponse()
-        cookie = resp.getheader("Set-Cookie", "").split(";")[0]
-        resp.read()
-        conn.request("GET", "/events/alarms", headers={"Cookie": cookie})
-        resp = conn.getresponse()
-        self.open.set()
-        while line := resp.fp.readline():
-            if line.startswith(b"data: "):
-                self.changes.append(json.loads(line[6:]))
 
 
 def _stored(health_port: int) -> float:
