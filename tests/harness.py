@@ -22,7 +22,8 @@ from ingest.services import EmbeddedBroker, EmbeddedPostgres, wait_for_port
 
 logger = logging.getLogger("harness")
 ROOT = Path(__file__).resolve().parent.parent
-DEBIAN_PACKAGES = {"mosquitto": "mosquitto", "chromium": "chromium", "chromedriver": "chromium-driver"}
+DEBIAN_PACKAGES = {"mosquitto": "mosquitto", "mosquitto_passwd": "mosquitto", "openssl": "openssl",
+                   "chromium": "chromium", "chromedriver": "chromium-driver"}
 
 
 def _can_install() -> list[str] | None:
@@ -36,8 +37,8 @@ def _can_install() -> list[str] | None:
 
 
 def ensure_debian_tools() -> None:
-    """Install mosquitto, chromium and chromedriver when missing (and we may)."""
-    missing = [pkg for tool, pkg in DEBIAN_PACKAGES.items() if not shutil.which(tool)]
+    """Install mosquitto, openssl, chromium and chromedriver when missing (and we may)."""
+    missing = sorted({pkg for tool, pkg in DEBIAN_PACKAGES.items() if not shutil.which(tool)})
     if not missing:
         return
     prefix = _can_install()
