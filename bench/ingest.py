@@ -87,6 +87,36 @@ def pipeline(mqtt_url: str, db_url: str, events: int, processes: int, rate: floa
     return total / (state["last"] - start_at), latencies
 
 
+def pipeline_processes(mqtt_url: str, db_url: str, events: int, processes: int, workers: int) -> float:
+    """Events/s stored by ``workers`` `safecampus ingest` processes on one shared subscription."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import psycopg
+
+    group = f"bench{secrets.token_hex(3)}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+    procs = [subprocess.Popen([sys.executable, "-m", "ingest.cli", "ingest"], cwd=Path(__file__).resolve().parent.parent,
+                              env=env | {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url,
+                                         "SAFECAMPUS_INGEST_ID": f"{group}-{i}", "SAFECAMPUS_INGEST_SHARE_GROUP": group,
+                                         "SAFECAMPUS_INGEST_HEALTH_PORT": "0"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(workers)]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        before = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        time.sleep(4)  # connected and subscribed
+        pubs, _done, start_at, total = start_publishers(mqtt_url, events, processes)
+        while conn.execute("SELECT count(*) FROM events").fetchone()[0] - before < total:
+            time.sleep(0.02)
+        last = time.time()
+    for p in pubs:
+        p.join()
+    for p in procs:
+        p.terminate()
+        p.wait(30)
+    return total / (last - start_at)
+
+
 def cpu_seconds() -> dict[str, float]:
     """CPU seconds used so far by this process (the subscriber: baseline or ingest), its finished
     publisher processes, PostgreSQL and Mosquitto: the whole machine's work, for the breakdown."""
@@ -112,6 +142,8 @@ def main() -> None:
     ap.add_argument("--publishers", type=int, default=2)
     ap.add_argument("--latency-rate", type=float, default=2000)
     ap.add_argument("--latency-seconds", type=float, default=20)
+    ap.add_argument("--workers", type=int, default=0,
+                    help="also measure N `safecampus ingest` processes on one shared subscription")
     args = ap.parse_args()
     with private_broker() as mqtt_url, fresh_database() as db_url:
         c0 = cpu_seconds()
@@ -129,6 +161,9 @@ def main() -> None:
                   + f"; machine total {totals[-1]:.0f} us")
         print(f"  when the {os.cpu_count()} cores are the limit, the pipeline can reach at most "
               f"{totals[0] / totals[1]:.2f} x the baseline")
+        if args.workers:
+            many = pipeline_processes(mqtt_url, db_url, args.events, args.publishers, args.workers)
+            print(f"{args.workers} ingest processes : {many:9.0f} events/s  -> {many / base:.2f} x baseline")
         n = int(args.latency_rate * args.latency_seconds)
         _, lat = pipeline(mqtt_url, db_url, n, args.publishers, rate=args.latency_rate)
         print(f"latency at {args.latency_rate:.0f}/s   : publish->commit p50 {percentile(lat, 50) * 1000:.0f} ms, "

@@ -96,6 +96,9 @@ def refusal(minimum: str, what: str) -> str | None:
     return f"Refused: {who} may not {what}."
 
 
+SWEEP_OVER = 10_000  # remembered (user, address) pairs before expired ones are swept
+
+
 class LoginLimiter:
     """Counts failed logins per (user, address); too many in the window locks them out."""
 
@@ -104,14 +107,22 @@ class LoginLimiter:
 
     def blocked(self, key: tuple[str, str]) -> bool:
         """True while ``key`` has too many recent failures."""
-        q = self._fails[key]
+        q = self._fails.get(key)
+        if q is None:
+            return False
         while q and q[0] < time.monotonic() - LOGIN_LIMIT[1]:
             q.popleft()
+        if not q:
+            del self._fails[key]  # forget old failures: random user names must not grow this map
+            return False
         return len(q) >= LOGIN_LIMIT[0]
 
     def failed(self, key: tuple[str, str]) -> None:
-        """Record a failure."""
+        """Record a failure (and, now and then, forget the failures that are out of the window)."""
         self._fails[key].append(time.monotonic())
+        if len(self._fails) > SWEEP_OVER:
+            for k in list(self._fails):
+                self.blocked(k)
 
 
 def install(server: Flask, secret_key: str, kiosk_token: str | None, *, secure_cookies: bool = False) -> None:
