@@ -101,13 +101,13 @@ def login(driver: webdriver.Chrome, base: str, user: tuple[str, str], next_path:
 
 
 def text(driver: webdriver.Chrome, css: str = "body") -> str:
-    """The text of an element, or '' while Dash is re-rendering it."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    """The text of an element, or '' while Dash re-renders it or the page is being replaced."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
 
     try:
         return driver.find_element(By.CSS_SELECTOR, css).text
-    except (StaleElementReferenceException, NoSuchElementException):
+    except WebDriverException:  # stale, not there yet, or asked mid-navigation ("inspector error")
         return ""
 
 
