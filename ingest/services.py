@@ -55,7 +55,7 @@ def sticky_port(folder: Path, preferred: int) -> int:
         last = int(saved.read_text())
     except (OSError, ValueError):
         last = 0
-    port = pick_port(last) if last and port_is_free(last) else pick_port(preferred)
+    port = last if last and port_is_free(last) else pick_port(preferred)
     saved.write_text(str(port))
     return port
 

@@ -9,6 +9,7 @@ import statistics
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -181,7 +182,7 @@ def health_page(h: K.Kpis | None, since: str, until: str, error: str = "") -> st
     e = html.escape
     body = f'<p class="error" role="alert">{e(error)}</p>' if error else ""
     if h is not None:
-        q_args = f"since={e(since)}&amp;until={e(until)}"
+        q_args = e(urlencode({"since": since, "until": until}))
         body += (f"<p>{h.start:%Y-%m-%d %H:%M} to {h.end:%Y-%m-%d %H:%M}: {h.total} alarm activations (drills left out). "
                  f'<a href="/reports/health.csv?{q_args}">CSV</a></p>'
                  "<table><tr><th>measure</th><th>this period</th><th>target</th></tr>"
