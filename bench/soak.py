@@ -5,7 +5,7 @@ and `safecampus dashboard` (2 workers) as processes; N wall screens (each holds 
 stream and runs the wall's refresh callback on every push, as the page does); M officers
 logged in who acknowledge new alarms through the console's callback; publishers at RATE
 events/s, and a door-forced alarm every few seconds. Every 10 s it samples each process's
-memory (USS: memory the process alone holds) and ingest's queue depth.
+memory (RSS, and USS: memory the process alone holds) and ingest's queue depth.
 
 Prints, for each process, memory after the warm-up and at the end (and their ratio: the
 baseline is the same process one minute in), the queue's peak against its bound, errors in
@@ -122,15 +122,17 @@ def alarm_source(mqtt_url: str, doors: list[tuple[str, str]], every_s: float, st
     client.loop_stop()
 
 
-def memory(proc: psutil.Process) -> int:
-    """USS of a process and its children, in bytes."""
-    total = 0
+def memory(proc: psutil.Process) -> tuple[int, int]:
+    """(RSS, USS) of a process and its children, in bytes. RSS counts shared pages in every
+    process; USS only what the process alone holds (what a leak grows)."""
+    rss = uss = 0
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            total += p.memory_full_info().uss
+            info = p.memory_full_info()
         except psutil.Error:
-            pass
-    return total
+            continue
+        rss, uss = rss + info.rss, uss + info.uss
+    return rss, uss
 
 
 def queue_depth(health_port: int) -> float:
@@ -198,7 +200,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                                    building="soak") for i in range(args.publishers)]
             pubs, out = load.start(plans)
             t0 = time.monotonic()
-            samples: list[tuple[float, dict[str, int], float]] = []
+            samples: list[tuple[float, dict[str, tuple[int, int]], float]] = []
             print(f"soak: {args.minutes:g} min at {args.rate:g} events/s, {args.screens} wall screens, "  # noqa: T201
                   f"{args.officers} officers, a forced door every {args.alarm_every:g} s")
             while any(p.is_alive() for p in pubs):
@@ -206,8 +208,8 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                                 queue_depth(health_port)))
                 elapsed = samples[-1][0]
                 if int(elapsed) % 300 < 10:
-                    mem = ", ".join(f"{n} {m / 2**20:.0f} MB" for n, m in samples[-1][1].items())
-                    print(f"  {elapsed / 60:5.1f} min: {mem}; queue {samples[-1][2]:.0f}", flush=True)  # noqa: T201
+                    mem = ", ".join(f"{n} {m[0] / 2**20:.0f}/{m[1] / 2**20:.0f} MB" for n, m in samples[-1][1].items())
+                    print(f"  {elapsed / 60:5.1f} min: RSS/USS {mem}; queue {samples[-1][2]:.0f}", flush=True)  # noqa: T201
                 time.sleep(10)
             published = sum(out.get()[0] for _ in pubs)
             deadline = time.monotonic() + 120
@@ -233,10 +235,12 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                          if " ERROR " in line or line.startswith("Traceback")) for n, path in logs.items()}
 
     base_sample = next((s for s in samples if s[0] >= warmup), samples[0])
-    print(f"\nmemory (USS, with children): after {base_sample[0]:.0f} s -> end ({samples[-1][0]:.0f} s)")  # noqa: T201
+    print(f"\nmemory with children: after {base_sample[0]:.0f} s -> end ({samples[-1][0]:.0f} s)")  # noqa: T201
     for name in watched:
-        a, b = base_sample[1][name], samples[-1][1][name]
-        print(f"  {name:10s} {a / 2**20:7.1f} MB -> {b / 2**20:7.1f} MB  ratio {b / a if a else float('nan'):.2f}")  # noqa: T201
+        for i, kind in enumerate(("RSS", "USS")):
+            a, b = base_sample[1][name][i], samples[-1][1][name][i]
+            print(f"  {name:10s} {kind} {a / 2**20:7.1f} MB -> {b / 2**20:7.1f} MB  "  # noqa: T201
+                  f"ratio {b / a if a else float('nan'):.2f}")
     peak = max((s[2] for s in samples if s[2] == s[2]), default=float("nan"))
     print(f"ingest queue: peak {peak:.0f} of {QUEUE_BOUND} (bounded)")  # noqa: T201
     print(f"errors in logs: {errors}")  # noqa: T201
