@@ -211,7 +211,10 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                     mem = ", ".join(f"{n} {m[0] / 2**20:.0f}/{m[1] / 2**20:.0f} MB" for n, m in samples[-1][1].items())
                     print(f"  {elapsed / 60:5.1f} min: RSS/USS {mem}; queue {samples[-1][2]:.0f}", flush=True)  # noqa: T201
                 time.sleep(10)
-            published = sum(out.get()[0] for _ in pubs)
+            results = [out.get(timeout=5) for p in pubs if p.exitcode == 0]
+            if len(results) < len(pubs):
+                raise SystemExit("a publisher process failed; see its traceback above")
+            published = sum(r[0] for r in results)
             deadline = time.monotonic() + 120
             stored = 0
             while time.monotonic() < deadline:

@@ -44,8 +44,14 @@ def publisher(plan: LoadPlan, out: mp.Queue) -> None:
         client.username_pw_set(ep.username, ep.password)
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
+    connected = threading.Event()
+    client.on_connect = lambda _c, _u, _f, reason, _p: None if reason.is_failure else connected.set()
     client.connect(ep.host, ep.port)
     client.loop_start()
+    # Publishing before the CONNACK fails at once; on a busy machine that can outlast start_at.
+    if not connected.wait(60):
+        client.loop_stop()
+        raise RuntimeError(f"load publisher {plan.index} could not connect to {ep.url()}")
     while time.time() < plan.start_at:
         time.sleep(0.001)
     t0 = time.monotonic()
