@@ -11,9 +11,9 @@ from psycopg import errors, sql
 
 from ingest.alarms import actions
 from ingest.registry import load_site as load_into_db
-from sensors_sim.site import Site
 from tests.conftest import ROOT, temporary_database
-from tests.integration.helpers import alarms_for, now_ts, publish_all, publisher, running_ingest_with_alarms
+from tests.integration.helpers import (alarms_for, now_ts, publish_all, publisher, running_ingest_with_alarms,
+                                       tiny_site)
 from tests.conftest import wait_until
 
 REFUSED = (
@@ -56,18 +56,13 @@ def test_the_application_role_runs_the_system_but_cannot_change_the_schema_or_th
                                                                                             mqtt_url):
     owner_url, app_url = app_db
     tag = secrets.token_hex(3)
-    site = Site.model_validate({
-        "name": "t", "departments": [{"id": "d", "name": "D"}],
-        "buildings": [{"id": f"b{tag}", "name": "B", "use": "lab", "department": "d", "floors": 1,
-                       "outline": [[0, 0], [1, 0], [1, 1]], "rooms": [
-                           {"id": f"r{tag}", "name": "Lab", "use": "lab", "floor": 0,
-                            "sensors": [{"kind": "door", "id": f"door{tag}"}]}]}]})
+    site, door = tiny_site(tag, doors=1), f"door{tag}-0"
     with psycopg.connect(app_url) as conn:  # what 'safecampus site load' does, as the application
         load_into_db(conn, site)
     # The whole path as the application role: ingest, alarm, officer actions, duty log.
     with running_ingest_with_alarms(make_settings(db_url=app_url), tick=False), publisher(mqtt_url) as pub:
-        publish_all(pub, [(f"campus/v1/b{tag}/door/door{tag}", {"event_id": "e1", "ts": now_ts(), "event": "tamper"})])
-        alarm = wait_until(lambda: (alarms_for(app_url, f"door{tag}") or [None])[0], 10, what="tamper alarm")
+        publish_all(pub, [(f"campus/v1/b{tag}/door/{door}", {"event_id": "e1", "ts": now_ts(), "event": "tamper"})])
+        alarm = wait_until(lambda: (alarms_for(app_url, door) or [None])[0], 10, what="tamper alarm")
     with psycopg.connect(app_url) as conn:
         actions.acknowledge(conn, alarm["id"], "officer1", "on my way")
         conn.execute("INSERT INTO duty_log (author, kind, note) VALUES ('officer1', 'remark', 'patrol done')")
