@@ -129,7 +129,9 @@ def cpu_seconds() -> dict[str, float]:
         try:
             if p.info["name"] in ("postgres", "mosquitto"):
                 t = p.cpu_times()
-                out["postgresql" if p.info["name"] == "postgres" else "mosquitto"] += t.user + t.system
+                # children: the postmaster collects the time of backends that have exited
+                out["postgresql" if p.info["name"] == "postgres" else "mosquitto"] += (
+                    t.user + t.system + t.children_user + t.children_system)
         except psutil.Error:
             continue
     return out

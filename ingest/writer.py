@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg import postgres
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ingest.contract import DEAD_LETTER_KEEP_BYTES, Event
@@ -17,6 +19,17 @@ from ingest.db import rollups
 from ingest.errors import DatabaseUnavailableError
 
 logger = logging.getLogger(__name__)
+
+
+class JsonTextBinaryDumper(Dumper):
+    """jsonb in binary COPY from JSON text the contract already validated (psycopg's own
+    jsonb dumper would serialise the text again, as a JSON string)."""
+
+    format = Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: str) -> bytes:
+        return b"\x01" + obj.encode()
 
 
 @dataclass(slots=True)
@@ -80,37 +93,28 @@ class BatchWriter:
 
     @staticmethod
     def _write_events(conn: psycopg.Connection, events: Sequence[Event]) -> list[Event]:
+        # A batch may hold the same event twice (a resend before our ack): keep the first.
+        unique = list({(e.sensor_id, e.event_id, e.ts): e for e in reversed(events)}.values())
         cur = conn.cursor()
+        cur.adapters.register_dumper(None, JsonTextBinaryDumper)
         cur.execute(q.CREATE_STAGING)
         with cur.copy(q.COPY_STAGING) as copy:
-            for e in events:
-                copy.write_row(
-                    (
-                        e.ts,
-                        e.sensor_id,
-                        e.building,
-                        e.kind,
-                        e.event_id,
-                        e.seq,
-                        e.drill,
-                        e.state,
-                        e.raw_json,
-                        e.received_at,
-                        json.dumps(e.readings),
-                    )
-                )
+            copy.set_types(q.STAGING_TYPES)
+            for e in unique:
+                copy.write_row((e.ts, e.sensor_id, e.building, e.kind, e.event_id, e.seq, e.drill, e.state,
+                                e.raw_json, e.received_at, e.readings.get("battery_pct")))
         cur.execute(q.REGISTER_UNKNOWN)
         cur.execute(q.LOCK_SENSORS)
         cur.execute(q.INSERT_EVENTS)
-        keys = {(row[1], row[2], row[0]) for row in cur.fetchall()}
+        keys = set(cur.fetchall())
+        inserted = [e for e in unique if (e.ts, e.sensor_id, e.event_id) in keys]
+        if any(e.readings for e in inserted):
+            with cur.copy(q.COPY_READINGS) as copy:
+                copy.set_types(q.READINGS_TYPES)
+                for e in inserted:
+                    for metric, value in e.readings.items():
+                        copy.write_row((e.ts, e.sensor_id, metric, value, e.drill))
         cur.execute(q.UPDATE_SENSORS_SEEN)
-        inserted = []
-        seen = set()
-        for e in events:
-            key = (e.sensor_id, e.event_id, e.ts)
-            if key in keys and key not in seen:
-                seen.add(key)
-                inserted.append(e)
         inserted.sort(key=lambda e: (e.ts, e.sensor_id))
         if inserted:
             rollups.mark_dirty(conn, inserted[0].ts)

@@ -53,12 +53,18 @@ CREATE TEMP TABLE IF NOT EXISTS staging_events (
     state       text,
     payload     jsonb NOT NULL,
     received_at timestamptz NOT NULL,
-    readings    jsonb NOT NULL
+    battery_pct real
 ) ON COMMIT DELETE ROWS"""
+# The batch arrives without duplicates of its own (the writer drops them); binary COPY.
 COPY_STAGING = (
     "COPY staging_events (time, sensor_id, building_id, kind, event_id, seq, drill, state,"
-    " payload, received_at, readings) FROM STDIN"
+    " payload, received_at, battery_pct) FROM STDIN (FORMAT BINARY)"
 )
+STAGING_TYPES = ("timestamptz", "text", "text", "text", "text", "int8", "bool", "text", "jsonb",
+                 "timestamptz", "float4")
+# The readings of the events really inserted go straight into their table.
+COPY_READINGS = "COPY readings (time, sensor_id, metric, value, drill) FROM STDIN (FORMAT BINARY)"
+READINGS_TYPES = ("timestamptz", "text", "text", "float8", "bool")
 # Register sensors seen for the first time as "unregistered" (never drop their events).
 REGISTER_UNKNOWN = """
 INSERT INTO sensors (id, kind, building_id, registered, first_seen)
@@ -71,28 +77,14 @@ LOCK_SENSORS = """
 SELECT id FROM sensors
 WHERE id IN (SELECT DISTINCT sensor_id FROM staging_events)
 ORDER BY id FOR UPDATE"""
-# Insert new events, drop duplicates; return what was really inserted, in event order.
+# Insert new events, drop those already stored; return the keys of what was inserted.
 INSERT_EVENTS = """
-WITH fresh AS (
-    SELECT DISTINCT ON (sensor_id, event_id, time) *
-    FROM staging_events
-    ORDER BY sensor_id, event_id, time
-), ins AS (
-    INSERT INTO events (time, sensor_id, building_id, kind, event_id, seq, drill, state,
-                        payload, received_at)
-    SELECT time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at
-    FROM fresh
-    ON CONFLICT (sensor_id, event_id, time) DO NOTHING
-    RETURNING time, sensor_id, event_id
-), rd AS (
-    INSERT INTO readings (time, sensor_id, metric, value, drill)
-    SELECT f.time, f.sensor_id, r.key, r.value::double precision, f.drill
-    FROM ins
-    JOIN fresh f USING (sensor_id, event_id, time)
-    CROSS JOIN LATERAL jsonb_each_text(f.readings) AS r(key, value)
-    RETURNING 1
-)
-SELECT ins.time, ins.sensor_id, ins.event_id FROM ins ORDER BY ins.time, ins.sensor_id"""
+INSERT INTO events (time, sensor_id, building_id, kind, event_id, seq, drill, state,
+                    payload, received_at)
+SELECT time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at
+FROM staging_events
+ON CONFLICT (sensor_id, event_id, time) DO NOTHING
+RETURNING time, sensor_id, event_id"""
 UPDATE_SENSORS_SEEN = """
 UPDATE sensors s SET
     last_seen = GREATEST(s.last_seen, x.last_time),
@@ -103,8 +95,7 @@ FROM (
     SELECT sensor_id,
            max(time) AS last_time,
            min(time) AS first_time,
-           (array_agg((readings ->> 'battery_pct')::real ORDER BY time DESC)
-               FILTER (WHERE readings ? 'battery_pct'))[1] AS battery,
+           (array_agg(battery_pct ORDER BY time DESC) FILTER (WHERE battery_pct IS NOT NULL))[1] AS battery,
            (array_agg(seq ORDER BY time DESC) FILTER (WHERE seq IS NOT NULL))[1] AS last_seq
     FROM staging_events
     GROUP BY sensor_id

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from ingest.contract import encode, format_ts
-from ingest.db.pool import connect
+from ingest.contract import decode, encode, format_ts
+from ingest.db.pool import connect, open_pool
 from ingest.registry import load_site as load_site_into_db
 from sensors_sim.life import CampusLife
 from sensors_sim.site import load_site
+from ingest.writer import BatchWriter
 from tests.conftest import wait_until
 from tests.integration.helpers import publish_all, publisher, running_ingest, scalar
 
@@ -114,3 +115,43 @@ def test_a_running_ingestor_reports_its_health_in_the_database(db_url, mqtt_url,
         assert status["broker"] == "connected" and status["database"] == "ok" and status["status"] == "ok"
     finally:
         assert ingest.stop() == 0
+
+
+def test_a_batch_stores_each_event_and_its_readings_once(db_url):
+    """The writer on its own: repeats inside a batch and of stored events, readings, last-seen."""
+    b = f"w{secrets.token_hex(3)}"
+    t0 = datetime.now(UTC).replace(microsecond=0)
+
+    def event(kind: str, sensor: str, event_id: str, seconds: int, **body):
+        raw = encode({"event_id": event_id, "ts": format_ts(t0 + timedelta(seconds=seconds)), **body})
+        return decode(f"campus/v1/{b}/{kind}/{b}-{sensor}", raw, datetime.now(UTC))
+
+    lab = event("lab", "l1", "r1", 0, readings={"o2_pct": 20.9, "temperature_c": 21.5, "gas_ppm.CO": 3}, note="Labor für Öl 实验室")
+    first = [lab, lab, event("smoke", "s1", "a", 1, state="normal", battery_pct=80, seq=7)]
+    second = [
+        lab,  # stored by the first batch: a redelivery
+        event("smoke", "s1", "b", 3, state="pre_alarm", battery_pct=79, seq=8),
+        event("smoke", "s1", "old", -60, state="normal", battery_pct=95, seq=2),  # late, older than last-seen
+        event("status", "l1", "h", 2, battery_pct=55),
+    ]
+    pool = open_pool(db_url, max_size=1, name="test-writer")
+    try:
+        writer = BatchWriter(pool, "test-writer")
+        one, two = writer.write(first, []), writer.write(second, [])
+    finally:
+        pool.close()
+    assert (one.stored, one.duplicates) == (2, 1)
+    assert (two.stored, two.duplicates) == (3, 1)
+    assert [e.event_id for e in two.inserted] == ["old", "h", "b"]  # event-time order
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM events WHERE building_id = %s", (b,)).fetchone()[0] == 5
+        readings = conn.execute(
+            "SELECT split_part(sensor_id, '-', 2), metric, value FROM readings WHERE sensor_id LIKE %s"
+            " ORDER BY sensor_id, metric, time", (f"{b}-%",)).fetchall()
+        assert readings == [("l1", "battery_pct", 55.0), ("l1", "gas_ppm.CO", 3.0), ("l1", "o2_pct", 20.9),
+                            ("l1", "temperature_c", 21.5),
+                            ("s1", "battery_pct", 95.0), ("s1", "battery_pct", 80.0), ("s1", "battery_pct", 79.0)]
+        payload = conn.execute("SELECT payload FROM events WHERE building_id = %s AND event_id = 'r1'", (b,)).fetchone()[0]
+        assert payload["note"] == "Labor für Öl 实验室" and payload["readings"]["gas_ppm.CO"] == 3
+        s1 = conn.execute("SELECT battery_pct, last_seq, last_seen, registered FROM sensors WHERE id = %s", (f"{b}-s1",)).fetchone()
+        assert s1 == (79.0, 8, t0 + timedelta(seconds=3), False)
