@@ -135,13 +135,26 @@ def memory(proc: psutil.Process) -> tuple[int, int]:
     return rss, uss
 
 
-def queue_depth(health_port: int) -> float:
+INGEST_GAUGES = {"queue": "safecampus_ingest_queue_depth", "python blocks": "safecampus_ingest_python_blocks",
+                 "heap in use": "safecampus_ingest_heap_in_use_bytes", "heap free": "safecampus_ingest_heap_free_bytes"}
+
+
+def ingest_gauges(health_port: int) -> dict[str, float]:
+    """Queue depth and memory gauges from ingest's /metrics (NaN when unavailable)."""
     try:
         text = urllib.request.urlopen(f"http://127.0.0.1:{health_port}/metrics", timeout=5).read().decode()
     except OSError:
-        return float("nan")
-    m = re.search(r"^safecampus_ingest_queue_depth (\S+)$", text, re.M)
-    return float(m.group(1)) if m else float("nan")
+        text = ""
+    out = {}
+    for key, metric in INGEST_GAUGES.items():
+        m = re.search(rf"^{metric} (\S+)$", text, re.M)
+        out[key] = float(m.group(1)) if m else float("nan")
+    return out
+
+
+def _gauges_text(g: dict[str, float]) -> str:
+    return (f"queue {g['queue']:.0f}; ingest heap in use {g['heap in use'] / 2**20:.1f} MB, "
+            f"heap free {g['heap free'] / 2**20:.1f} MB, python blocks {g['python blocks'] / 1000:.0f}k")
 
 
 def main() -> None:  # noqa: PLR0915 - one linear script
@@ -200,16 +213,16 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                                    building="soak") for i in range(args.publishers)]
             pubs, out = load.start(plans)
             t0 = time.monotonic()
-            samples: list[tuple[float, dict[str, tuple[int, int]], float]] = []
+            samples: list[tuple[float, dict[str, tuple[int, int]], dict[str, float]]] = []
             print(f"soak: {args.minutes:g} min at {args.rate:g} events/s, {args.screens} wall screens, "  # noqa: T201
                   f"{args.officers} officers, a forced door every {args.alarm_every:g} s")
             while any(p.is_alive() for p in pubs):
                 samples.append((time.monotonic() - t0, {n: memory(p) for n, p in watched.items()},
-                                queue_depth(health_port)))
+                                ingest_gauges(health_port)))
                 elapsed = samples[-1][0]
                 if int(elapsed) % 300 < 10:
                     mem = ", ".join(f"{n} {m[0] / 2**20:.0f}/{m[1] / 2**20:.0f} MB" for n, m in samples[-1][1].items())
-                    print(f"  {elapsed / 60:5.1f} min: RSS/USS {mem}; queue {samples[-1][2]:.0f}", flush=True)  # noqa: T201
+                    print(f"  {elapsed / 60:5.1f} min: RSS/USS {mem}; {_gauges_text(samples[-1][2])}", flush=True)  # noqa: T201
                 time.sleep(10)
             results = [out.get(timeout=5) for p in pubs if p.exitcode == 0]
             if len(results) < len(pubs):
@@ -223,7 +236,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                 if stored >= published:
                     break
                 time.sleep(1)
-            samples.append((time.monotonic() - t0, {n: memory(p) for n, p in watched.items()}, queue_depth(health_port)))
+            samples.append((time.monotonic() - t0, {n: memory(p) for n, p in watched.items()}, ingest_gauges(health_port)))
             stop.set()
             with psycopg.connect(db_url) as conn:
                 raised, acked = conn.execute(
@@ -238,13 +251,19 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                          if " ERROR " in line or line.startswith("Traceback")) for n, path in logs.items()}
 
     base_sample = next((s for s in samples if s[0] >= warmup), samples[0])
-    print(f"\nmemory with children: after {base_sample[0]:.0f} s -> end ({samples[-1][0]:.0f} s)")  # noqa: T201
+    half = next(s for s in samples if s[0] >= samples[-1][0] / 2)
+    print(f"\nmemory with children: after {base_sample[0]:.0f} s -> half-way ({half[0]:.0f} s) -> end "  # noqa: T201
+          f"({samples[-1][0]:.0f} s); a plateau shows as no growth in the second half")
     for name in watched:
         for i, kind in enumerate(("RSS", "USS")):
-            a, b = base_sample[1][name][i], samples[-1][1][name][i]
-            print(f"  {name:10s} {kind} {a / 2**20:7.1f} MB -> {b / 2**20:7.1f} MB  "  # noqa: T201
+            a, h, b = base_sample[1][name][i], half[1][name][i], samples[-1][1][name][i]
+            print(f"  {name:10s} {kind} {a / 2**20:7.1f} MB -> {h / 2**20:7.1f} MB -> {b / 2**20:7.1f} MB  "  # noqa: T201
                   f"ratio {b / a if a else float('nan'):.2f}")
-    peak = max((s[2] for s in samples if s[2] == s[2]), default=float("nan"))
+    for key in ("heap in use", "heap free", "python blocks"):
+        unit, scale = ("k", 1000) if key == "python blocks" else ("MB", 2**20)
+        a, h, b = (x[2][key] / scale for x in (base_sample, half, samples[-1]))
+        print(f"  ingest {key:13s} {a:7.1f} {unit} -> {h:7.1f} {unit} -> {b:7.1f} {unit}")  # noqa: T201
+    peak = max((s[2]["queue"] for s in samples if s[2]["queue"] == s[2]["queue"]), default=float("nan"))
     print(f"ingest queue: peak {peak:.0f} of {QUEUE_BOUND} (bounded)")  # noqa: T201
     print(f"errors in logs: {errors}")  # noqa: T201
     print(f"events: published {published}, stored {stored} ({'all stored' if stored == published else 'MISSING'}); "  # noqa: T201

@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def _glibc_mallinfo2():  # noqa: ANN202 - a ctypes function or None
+    """glibc's mallinfo2 (2.33+), or None on other C libraries."""
+    try:
+        fn = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return None
+    fn.restype = _MallInfo2
+    return fn
+
+
+_MALLINFO2 = _glibc_mallinfo2()
 
 
 class IngestMetrics:
@@ -27,7 +49,22 @@ class IngestMetrics:
         self.broker_connected = Gauge("safecampus_ingest_broker_connected", "1 when connected", registry=r)
         self.db_connected = Gauge("safecampus_ingest_db_connected", "1 when the database accepts writes", registry=r)
         self.db_connected.set(1)
+        # Memory, to tell a leak (objects or heap in use grow) from allocator high-water
+        # marks (only the free memory the C heap keeps grows): read at each scrape.
+        Gauge("safecampus_ingest_python_blocks", "Blocks held by Python's object allocator",
+              registry=r).set_function(sys.getallocatedblocks)
+        if _MALLINFO2 is not None:
+            Gauge("safecampus_ingest_heap_in_use_bytes", "C heap in use (glibc malloc, all arenas)",
+                  registry=r).set_function(lambda: _heap()[0])
+            Gauge("safecampus_ingest_heap_free_bytes", "Free C heap memory malloc keeps for reuse",
+                  registry=r).set_function(lambda: _heap()[1])
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""
         return generate_latest(self.registry)
+
+
+def _heap() -> tuple[int, int]:
+    """(bytes in use, free bytes kept) of the C heap, from glibc's mallinfo2."""
+    info = _MALLINFO2()
+    return info.uordblks + info.hblkhd, info.fordblks
