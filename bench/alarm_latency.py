@@ -50,7 +50,7 @@ def main() -> None:
         engine = AlarmEngine()
         svc = IngestService(settings, pool, hooks=[engine.on_batch], on_commit=on_commit)
         svc.start()
-        svc.link.wait_connected(10)
+        svc.link.wait_subscribed(10)
         stop = threading.Event()
 
         def listen():

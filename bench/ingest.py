@@ -76,7 +76,7 @@ def pipeline(mqtt_url: str, db_url: str, events: int, processes: int, rate: floa
     pool = open_pool(db_url, max_size=3, name="bench")
     svc = IngestService(settings, pool, on_commit=on_commit)
     svc.start()
-    svc.link.wait_connected(10)
+    svc.link.wait_subscribed(10)
     time.sleep(1)
     procs, _done, start_at, total = start_publishers(mqtt_url, events, processes, rate=rate)
     done.wait(600)

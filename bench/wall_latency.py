@@ -101,7 +101,7 @@ def main() -> None:
         ticker = Ticker(engine, pool)
         svc.start()
         ticker.start()
-        svc.link.wait_connected(10)
+        svc.link.wait_subscribed(10)
         port = pick_port(0)
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
         env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port),

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 KEEPALIVE_S = 15.0
 CHANNELS = ("safecampus_alarms", "safecampus_escalations")
+FEED_APP_NAME = "safecampus-dashboard-feed"  # how the LISTEN connection shows in pg_stat_activity
 
 
 class AlarmFeed:
@@ -36,16 +37,25 @@ class AlarmFeed:
         self._lock = threading.Lock()
         self._started = False
         self._stop = threading.Event()
+        self._listening = threading.Event()  # LISTEN is active: no change goes unheard
         self.version = 0  # bumped on every change this process hears of
 
-    def subscribe(self) -> queue.Queue[str]:
-        """A new page's queue (starts the listener on first use)."""
+    def start(self) -> None:
+        """Start listening (the server does this at start; a first subscriber otherwise)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._run, name="alarm-feed", daemon=True).start()
+
+    def subscribe(self, wait_s: float = 2.0) -> queue.Queue[str]:
+        """A new page's queue. Waits (a little) until the feed is listening, so that a page
+        that refreshes once its stream is open cannot miss a change made in between."""
         q: queue.Queue[str] = queue.Queue(maxsize=1000)
         with self._lock:
             self._subs.add(q)
-            if not self._started:
-                self._started = True
-                threading.Thread(target=self._run, name="alarm-feed", daemon=True).start()
+        self.start()
+        self._listening.wait(wait_s)
         return q
 
     def unsubscribe(self, q: queue.Queue[str]) -> None:
@@ -65,14 +75,19 @@ class AlarmFeed:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._db_url, autocommit=True) as conn:
+                with psycopg.connect(self._db_url, autocommit=True, application_name=FEED_APP_NAME) as conn:
                     for ch in CHANNELS:
                         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(ch)))
+                    self._listening.set()
                     logger.info("dashboard listening for alarm changes")
+                    # Changes made while we were not listening were never heard: whatever was
+                    # read meanwhile may be stale, so open pages re-read everything now.
+                    self._fan_out("resync", '{"action": "resync"}')
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             self._fan_out(note.channel, note.payload)
             except psycopg.Error as exc:
+                self._listening.clear()
                 logger.warning("alarm feed lost its database connection (%s); retrying", exc)
                 self._stop.wait(2)
 

@@ -28,6 +28,7 @@ def _serve_on(settings: Settings, fd: int | None) -> None:
     pool = open_pool(settings.require_db_url(), min_size=1, max_size=8, name="dashboard")
     try:
         app = create_app(settings, pool)
+        app.server.extensions["safecampus_feed"].start()  # hear every change from the start
         server = make_server(settings.dashboard_host, settings.dashboard_port, app.server, threaded=True, fd=fd)
         server.serve_forever()
     finally:

@@ -93,7 +93,7 @@ class IngestService:
     @property
     def healthy(self) -> bool:
         """Connected to the broker and the database accepts writes."""
-        return self.link.connected.is_set() and self.db_ok
+        return self.link.subscribed.is_set() and self.db_ok
 
     def health(self) -> dict[str, object]:
         """The state /healthz reports."""
@@ -101,6 +101,7 @@ class IngestService:
             "status": "ok" if self.healthy else "degraded",
             "ingest_id": self.settings.ingest_id,
             "broker": "connected" if self.link.connected.is_set() else "disconnected",
+            "subscribed": self.link.subscribed.is_set(),
             "broker_error": self.link.fatal_error,
             "database": "ok" if self.db_ok else "unavailable",
             "queue_depth": self._queue.qsize(),

@@ -48,6 +48,10 @@ class MqttLink:
         self.subscriptions = list(subscriptions)
         self.status_topic = status_topic
         self.connected = threading.Event()
+        # Set once the broker has granted every subscription of this connection (SUBACK):
+        # only then does a message published by someone else surely reach us.
+        self.subscribed = threading.Event()
+        self._pending_subscriptions: set[int] = set()
         self.generation = 0  # bumped on every (re)connect; acks from older ones are void
         self.fatal_error: str | None = None
         self.on_state_change: Callable[[bool], None] | None = None
@@ -84,6 +88,7 @@ class MqttLink:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_publish = self._on_publish
+        self._client.on_subscribe = self._on_subscribe
 
     @property
     def paho(self) -> mqtt.Client:
@@ -110,6 +115,10 @@ class MqttLink:
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected (or a fatal error); True when connected."""
         return self.connected.wait(timeout)
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Block until connected and every subscription granted; True when so."""
+        return self.subscribed.wait(timeout)
 
     def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> mqtt.MQTTMessageInfo:
         """Publish through the client's queue (thread-safe)."""
@@ -148,8 +157,10 @@ class MqttLink:
                 client.disconnect()
             return
         self.generation += 1
-        for topic in self.subscriptions:
-            client.subscribe(topic, qos=1)
+        self.subscribed.clear()
+        self._pending_subscriptions = {client.subscribe(topic, qos=1)[1] for topic in self.subscriptions}
+        if not self._pending_subscriptions:
+            self.subscribed.set()
         if self.status_topic:
             client.publish(self.status_topic, b"online", qos=1, retain=True)
         logger.info("MQTT connected to %s as %s (session %s)", self.endpoint.url(), self.client_id,
@@ -158,9 +169,20 @@ class MqttLink:
         if self.on_state_change:
             self.on_state_change(True)
 
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, mid: int, reasons: list[Any], _p: Any) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            logger.error("MQTT broker %s refused a subscription of %s: %s", self.endpoint.url(), self.client_id,
+                         ", ".join(refused))
+            return  # never "subscribed": health stays degraded and says why in the log
+        self._pending_subscriptions.discard(mid)
+        if not self._pending_subscriptions:
+            self.subscribed.set()
+
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _flags: Any, reason: Any, _p: Any) -> None:
         was = self.connected.is_set()
         self.connected.clear()
+        self.subscribed.clear()
         if was:
             logger.warning("MQTT disconnected from %s: %s", self.endpoint.url(), reason)
             if self.on_state_change:

@@ -13,16 +13,22 @@
     } catch (e) { /* audio not allowed until the first click; see README */ }
   }
   var es = null;
+  function nudge(detail) {  // the page's callbacks re-read what they show
+    if (window.dash_clientside && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props("live-signal", {data: Object.assign({at: Date.now()}, detail)});
+    }
+  }
   function connect() {
     // Only pages that rendered their live frame (that is, the user may see them) listen.
     if (es || !window.EventSource || LIVE_PAGES.indexOf(location.pathname) < 0) return;
     if (!document.querySelector(".sc-wall, .sc-console")) return;
     es = new EventSource("/events/alarms");
+    // Opened or reopened (after a network or server break): changes made while the page
+    // had no stream were not pushed, so refresh once now.
+    es.onopen = function () { nudge({action: "stream-open"}); };
     es.onmessage = function (e) {
       var d = JSON.parse(e.data);
-      if (window.dash_clientside && window.dash_clientside.set_props) {
-        window.dash_clientside.set_props("live-signal", {data: {at: Date.now(), id: d.id, action: d.action}});
-      }
+      nudge({id: d.id, action: d.action});
       if (d.priority === "critical" && d.action === "raised") beep();
     };
   }

@@ -26,7 +26,7 @@ def running_ingest(settings: Settings) -> Iterator[IngestService]:
     service = IngestService(settings, pool)
     service.start()
     try:
-        wait_until(service.link.connected.is_set, 10, what="ingest to connect")
+        wait_until(service.link.subscribed.is_set, 10, what="ingest to connect and subscribe")
         yield service
     finally:
         service.stop()
@@ -185,7 +185,7 @@ def running_ingest_with_alarms(settings: Settings, *, tick: bool = True):
     if tick:
         ticker.start()
     try:
-        wait_until(service.link.connected.is_set, 10, what="ingest to connect")
+        wait_until(service.link.subscribed.is_set, 10, what="ingest to connect and subscribe")
         yield service, engine, pool
     finally:
         if tick:
