@@ -14,7 +14,7 @@ SELECT
     (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.state = 'active_unacked')             AS unacked,
     (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.drill)                                AS drills,
     (SELECT count(*) FROM alarms a WHERE a.state <> 'closed' AND a.shelved_until > now())                AS shelved,
-    (SELECT max(time) FROM events)                                                                       AS last_event,
+    (SELECT max(last_seen) FROM sensors)                                                                 AS last_event,
     (SELECT count(*) FROM dead_letters WHERE received_at > now() - interval '1 hour')                   AS dead_letters_1h"""
 
 WALL_ALARMS = """

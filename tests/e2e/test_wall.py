@@ -19,16 +19,24 @@ def test_wall_needs_a_kiosk_link_or_a_login(browser, dashboard_url):
     assert not browser.find_elements(By.CSS_SELECTOR, ".sc-count")
 
 
-def test_wall_shows_a_newly_published_alarm_by_itself(browser, dashboard_url, make_settings, mqtt_url):
+def _open_wall(browser, dashboard_url: str) -> None:
     browser.delete_all_cookies()
     browser.get(f"{dashboard_url}/wall?kiosk={KIOSK}")
     wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, ".sc-count"), 15, what="wall counts")
     time.sleep(1.5)  # the page has rendered and opened its event stream
+
+
+def _force_door(pub, building: str) -> None:
+    publish_all(pub, [(f"campus/v1/{building}/door/{building}-d1",
+                       {"event_id": "e1", "ts": now_ts(), "event": "door_forced"})])
+
+
+def test_wall_shows_a_newly_published_alarm_by_itself(browser, dashboard_url, make_settings, mqtt_url):
+    _open_wall(browser, dashboard_url)
     building = f"bx{secrets.token_hex(3)}"
     with running_ingest_with_alarms(make_settings()), publisher(mqtt_url) as pub:
         started = time.monotonic()
-        publish_all(pub, [(f"campus/v1/{building}/door/{building}-d1",
-                           {"event_id": "e1", "ts": now_ts(), "event": "door_forced"})])
+        _force_door(pub, building)
         # No reload, and sooner than the 15 s fallback refresh: pushed by the server.
         wait_until(lambda: "Door forced open" in text(browser, ".sc-alarms"),
                    8, 0.1, what="the alarm on the wall")
@@ -70,21 +78,19 @@ def test_wall_catches_up_after_the_dashboard_lost_its_database_listener(browser,
 
     from dashboard.live import FEED_APP_NAME
 
-    browser.delete_all_cookies()
-    browser.get(f"{dashboard_url}/wall?kiosk={KIOSK}")
-    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, ".sc-count"), 15, what="wall counts")
-    time.sleep(1.5)  # the page has rendered and opened its event stream
+    _open_wall(browser, dashboard_url)
     building = f"bl{secrets.token_hex(3)}"
     with running_ingest_with_alarms(make_settings()), publisher(mqtt_url) as pub:
         with psycopg.connect(db_url, autocommit=True) as conn:
             # A database restart or failover, as the dashboard's LISTEN connection sees it.
             killed = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                  "WHERE datname = current_database() AND application_name = %s", (FEED_APP_NAME,)).fetchall()
+                                  "WHERE datname = current_database() AND application_name = %s",
+                                  (FEED_APP_NAME,)).fetchall()
         assert killed == [(True,)]
         started = time.monotonic()
         # Raised while nobody listens: no notification reaches the dashboard for it.
-        publish_all(pub, [(f"campus/v1/{building}/door/{building}-d1",
-                           {"event_id": "e1", "ts": now_ts(), "event": "door_forced"})])
+        _force_door(pub, building)
         # Shown once the listener is back, well before the 15 s fallback refresh.
-        wait_until(lambda: f"{building}-d1" in text(browser, ".sc-alarms"), 7, 0.1, what="the alarm on the wall after the listener came back")
+        wait_until(lambda: f"{building}-d1" in text(browser, ".sc-alarms"), 7, 0.1,
+                   what="the alarm on the wall after the listener came back")
         assert time.monotonic() - started < 7

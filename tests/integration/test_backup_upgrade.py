@@ -50,7 +50,16 @@ def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, m
     with temporary_database(pg_admin_url, "sct_upgrade") as url:
         migrate(url, up_to=previous)
         assert scalar(url, "SELECT max(version) FROM schema_migrations") == previous
+        # The current writer appends rollup markers to a table the previous schema kept as one
+        # `meta` row: give it the table while it makes the history, then leave what the
+        # previous release left (the meta row) for the migration to carry over.
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE rollup_dirty (from_ts timestamptz NOT NULL)")
         ids = seed_alarm_history(make_settings(db_url=url), mqtt_url, url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            marker = conn.execute("SELECT min(from_ts) FROM rollup_dirty").fetchone()[0]
+            conn.execute("DROP TABLE rollup_dirty")
+            conn.execute("INSERT INTO meta (key, value) VALUES ('rollup_dirty_from', %s)", (marker.isoformat(),))
         before = snapshot(url)
         out = cli(url, "db", "migrate")
         assert out.returncode == 0, out.stderr
@@ -59,6 +68,9 @@ def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, m
         for table in TABLES:
             if table != "schema_migrations":
                 assert after[table] == before[table], table
+        # The rollups still know where to recompute from.
+        assert scalar(url, "SELECT min(from_ts) FROM rollup_dirty") == marker
+        assert scalar(url, "SELECT count(*) FROM meta WHERE key = 'rollup_dirty_from'") == 0
         # History recorded before the upgrade counts in the alarm-system health figures.
         assert scalar(url, "SELECT count(*) FROM alarm_activations WHERE alarm_id = ANY(%s)", (ids,)) == len(ids)
         # The upgraded database serves the current code: the dashboard's view and new alarms.

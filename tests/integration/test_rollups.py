@@ -1,5 +1,6 @@
 """Rollups for trends: the numbers a hand calculation gives, late data included."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -37,3 +38,39 @@ def test_five_minute_and_hourly_rollups_match_a_hand_calculation(make_settings, 
                     (BASE + timedelta(hours=1), 7.0, 7.0, 7.0, 1)]
     assert hour == [(BASE, 4.0, 1.0, 10.0, 4), (BASE + timedelta(hours=1), 7.0, 7.0, 7.0, 1)]
     assert ev == [(BASE, 4), (BASE + timedelta(hours=1), 1)]
+
+
+def test_a_refresh_in_progress_never_holds_up_ingest_and_misses_nothing(db_url):
+    """Writers append markers while a refresh runs; a second refresher stands aside; what
+    was committed during a refresh is rolled up by the next one."""
+    from ingest.contract import decode
+    from ingest.db.pool import open_pool
+    from ingest.writer import BatchWriter
+
+    def batch(first: int, minutes: float) -> list:
+        return [decode("campus/v1/rollw/lab/rollw-1", json.dumps(
+            {"event_id": f"w{first + i}", "ts": format_ts(BASE + timedelta(minutes=minutes)),
+             "readings": {"temperature_c": 5.0}}).encode(), datetime.now(UTC)) for i in range(3)]
+
+    pool = open_pool(db_url, max_size=1, name="test-rollup-writer")
+    try:
+        writer = BatchWriter(pool, "test-rollup-writer")
+        writer.write(batch(0, 2), [])
+        with psycopg.connect(db_url) as refresher:
+            refresher.execute("SELECT 1")  # an open transaction: the refresh below stays uncommitted, like a long one
+            assert rollups.refresh(refresher, "postgresql")
+            with psycopg.connect(db_url) as other:
+                assert not rollups.refresh(other, "postgresql")  # one refresher at a time
+            with pool.connection() as conn:
+                conn.execute("SET lock_timeout = '2s'")  # a wait for the refresh would fail here
+            writer.write(batch(10, 3), [])
+            refresher.rollback()  # the long refresh ends without committing
+        with psycopg.connect(db_url) as conn:
+            assert rollups.refresh(conn, "postgresql")  # the first batch's marker came back, with the second's
+            conn.commit()
+            assert not rollups.refresh(conn, "postgresql")
+            row = conn.execute("SELECT avg, n FROM readings_5m WHERE sensor_id = 'rollw-1'").fetchone()
+            n = conn.execute("SELECT n FROM events_5m WHERE building_id = 'rollw'").fetchone()
+    finally:
+        pool.close()
+    assert row == (5.0, 6) and n == (6,)
