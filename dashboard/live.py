@@ -73,6 +73,7 @@ class AlarmFeed:
         self._stop.set()
 
     def _run(self) -> None:
+        heard_before = False  # pages opened before the first LISTEN refresh when their stream opens
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._db_url, autocommit=True, application_name=FEED_APP_NAME) as conn:
@@ -80,9 +81,11 @@ class AlarmFeed:
                         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(ch)))
                     self._listening.set()
                     logger.info("dashboard listening for alarm changes")
-                    # Changes made while we were not listening were never heard: whatever was
-                    # read meanwhile may be stale, so open pages re-read everything now.
-                    self._fan_out("resync", '{"action": "resync"}')
+                    if heard_before:
+                        # Changes made while we were not listening were never heard: whatever
+                        # was read meanwhile may be stale, so open pages re-read everything now.
+                        self._fan_out("resync", '{"action": "resync"}')
+                    heard_before = True
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             self._fan_out(note.channel, note.payload)

@@ -290,4 +290,6 @@ class WallScreen(threading.Thread):
         self.open.set()
         while line := resp.fp.readline():
             if line.startswith(b"data: "):
-                self.changes.append(json.loads(line[6:]))
+                change = json.loads(line[6:])
+                if change.get("channel") != "resync":  # a listener reconnect, not an alarm change
+                    self.changes.append(change)
