@@ -1,10 +1,13 @@
 """Ingest benchmark: the real pipeline against a receive-only baseline, through one broker.
 
-(a) baseline: a subscriber that only receives and counts (QoS 1, automatic acks);
+(a) baseline: a plain paho subscriber that only receives and counts (QoS 1, automatic acks);
 (b) pipeline: the real IngestService storing into PostgreSQL (manual acks after commit);
-(c) latency: publish -> commit at a steady 2,000 events/s.
-Both (a) and (b) consume the same kind of stream from the same publisher processes, so
-their ratio says what storing costs. Run: .venv/bin/python bench/ingest.py [--events N]
+(c) latency: publish -> commit at a steady 2,000 events/s;
+(d) for reference, a subscriber on the ingestor's own receive path (MqttLink, buffered
+    reads, acks in batches) that only receives and counts: what the ingestor could take
+    if storing cost nothing.
+All consume the same kind of stream from the same publisher processes, so their ratios
+say what storing costs. Run: .venv/bin/python bench/ingest.py [--events N]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ingest.config import MqttEndpoint, load_settings
 from ingest.contract import subscription
 from ingest.db.pool import open_pool
 from ingest.maintainer import IngestService
+from ingest.mqtt_client import MqttLink
 
 
 def baseline(mqtt_url: str, events: int, processes: int) -> float:
@@ -54,6 +58,37 @@ def baseline(mqtt_url: str, events: int, processes: int) -> float:
         p.join()
     client.disconnect()
     client.loop_stop()
+    return total / (got["last"] - start_at)
+
+
+def receive_only(mqtt_url: str, events: int, processes: int) -> float:
+    """Events/s a subscriber on the ingestor's receive path takes when it only counts."""
+    got = {"n": 0, "last": 0.0}
+    done = threading.Event()
+    unacked: list[int] = []
+    link: MqttLink
+
+    def on_message(_topic: bytes, _payload: bytes, mid: int, _qos: int, _gen: int) -> None:
+        got["n"] += 1
+        unacked.append(mid)
+        if len(unacked) >= 500:  # the ingestor acks a batch at a time too
+            link.ack_many(unacked)
+            unacked.clear()
+        if got["n"] >= events:
+            got["last"] = time.time()
+            done.set()
+
+    link = MqttLink(MqttEndpoint.from_url(mqtt_url), f"bench-recv-{secrets.token_hex(3)}",
+                    subscriptions=[subscription("recv")], on_message=on_message, manual_ack=True,
+                    receive_maximum=20000)
+    link.start()
+    link.wait_subscribed(10)
+    time.sleep(1)
+    procs, _done, start_at, total = start_publishers(mqtt_url, events, processes)
+    done.wait(600)
+    for p in procs:
+        p.join()
+    link.stop()
     return total / (got["last"] - start_at)
 
 
@@ -163,6 +198,9 @@ def main() -> None:
                   + f"; machine total {totals[-1]:.0f} us")
         print(f"  when the {os.cpu_count()} cores are the limit, the pipeline can reach at most "
               f"{totals[0] / totals[1]:.2f} x the baseline")
+        lean = receive_only(mqtt_url, args.events, args.publishers)
+        print(f"receive-only, ingest's receive path: {lean:9.0f} events/s  (pipeline = {rate / lean:.2f} x this: "
+              "the share storing leaves)")
         if args.workers:
             many = pipeline_processes(mqtt_url, db_url, args.events, args.publishers, args.workers)
             print(f"{args.workers} ingest processes : {many:9.0f} events/s  -> {many / base:.2f} x baseline")

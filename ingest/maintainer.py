@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import paho.mqtt.client as mqtt
 from psycopg_pool import ConnectionPool
 
 from ingest import contract
@@ -108,20 +107,20 @@ class IngestService:
         }
 
     # -- network thread: decode and queue, never I/O -------------------------------------
-    def _on_message(self, msg: mqtt.MQTTMessage, generation: int) -> None:
+    def _on_message(self, raw_topic: bytes, payload: bytes, mid: int, qos: int, generation: int) -> None:
         now = datetime.now(UTC)
-        topic = msg._topic.decode("utf-8", "replace")  # noqa: SLF001 - topic may be bad UTF-8
+        topic = raw_topic.decode("utf-8", "replace")  # topic may be bad UTF-8
         item: contract.Event | Rejected | None
         if contract.is_reserved(topic):
             item = None  # service and alarm topics share the tree; they are not sensor data
         else:
             try:
-                item = contract.decode(topic, msg.payload, now, max_future=self._max_future)
+                item = contract.decode(topic, payload, now, max_future=self._max_future)
             except ContractError as exc:
-                item = Rejected(topic, bytes(msg.payload), exc.reason, now)
+                item = Rejected(topic, payload, exc.reason, now)
         self.metrics.received.inc()
         # Blocks only if the broker ignores our receive maximum; that is backpressure.
-        self._queue.put(Inbound(msg.mid, msg.qos, generation, item))
+        self._queue.put(Inbound(mid, qos, generation, item))
 
     def _on_broker_state(self, connected: bool) -> None:
         self.metrics.broker_connected.set(1 if connected else 0)
@@ -189,8 +188,6 @@ class IngestService:
         if self._on_commit:
             self._on_commit(result)
         generation = self.link.generation
-        for b in batch:
-            # After a reconnect the broker redelivers unacked messages with new ids;
-            # an ack with an old id could hit a different message, so skip it.
-            if b.generation == generation and b.qos > 0:
-                self.link.ack(b.mid, b.qos)
+        # After a reconnect the broker redelivers unacked messages with new ids;
+        # an ack with an old id could hit a different message, so skip it.
+        self.link.ack_many([b.mid for b in batch if b.generation == generation and b.qos > 0])

@@ -19,10 +19,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ingest.config import MqttEndpoint
+from ingest.mqtt_receive import BufferedClient
 
 logger = logging.getLogger(__name__)
 
-MessageHandler = Callable[[mqtt.MQTTMessage, int], None]
+# (topic, payload, mid, qos, connection generation), called on paho's network thread
+MessageHandler = Callable[[bytes, bytes, int, int, int], None]
 _AUTH_FAILURES = {"Bad user name or password", "Not authorized", "Banned"}
 
 
@@ -63,7 +65,7 @@ class MqttLink:
         self._receive_maximum = receive_maximum
         self._keepalive = keepalive
         self._v5 = endpoint.protocol == "5"
-        self._client = mqtt.Client(
+        self._client = BufferedClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
@@ -86,7 +88,7 @@ class MqttLink:
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
+        self._client.on_publish_raw = self._on_publish_raw
         self._client.on_publish = self._on_publish
         self._client.on_subscribe = self._on_subscribe
 
@@ -124,9 +126,9 @@ class MqttLink:
         """Publish through the client's queue (thread-safe)."""
         return self._client.publish(topic, payload, qos=qos, retain=retain)
 
-    def ack(self, mid: int, qos: int) -> None:
-        """Acknowledge a message to the broker (manual-ack mode)."""
-        self._client.ack(mid, qos)
+    def ack_many(self, mids: list[int]) -> None:
+        """Acknowledge QoS 1 messages to the broker (manual-ack mode), in one write."""
+        self._client.ack_many(mids)
 
     def unsubscribe_all(self) -> None:
         """Stop receiving (used before a graceful stop), without disconnecting."""
@@ -192,14 +194,10 @@ class MqttLink:
         if self.on_published:
             self.on_published(mid, int(getattr(reason, "value", 0) or 0))
 
-    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_publish_raw(self, topic: bytes, payload: bytes, mid: int, qos: int) -> None:
         if self._handler is None:
             return
         try:
-            self._handler(msg, self.generation)
+            self._handler(topic, payload, mid, qos, self.generation)
         except Exception:  # one bad message must never stop the client
-            logger.exception(
-                "error handling message on %r (payload %r)",
-                msg._topic[:200],  # noqa: SLF001 - raw bytes, may not be UTF-8
-                msg.payload[:100],
-            )
+            logger.exception("error handling message on %r (payload %r)", topic[:200], payload[:100])

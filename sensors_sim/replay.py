@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psycopg
 
 from ingest.contract import ContractError, event_topic, format_ts, parse_ts, subscription
@@ -30,8 +29,8 @@ def record(link: MqttLink, path: Path, stop: threading.Event, duration_s: float 
     """Write every sensor message to ``path`` (one JSON object a line) until stopped."""
     inbox: queue.Queue[tuple[float, str, bytes]] = queue.Queue()
 
-    def on_message(msg: mqtt.MQTTMessage, _gen: int) -> None:  # network thread: no I/O
-        inbox.put((datetime.now(UTC).timestamp(), msg.topic, bytes(msg.payload)))
+    def on_message(topic: bytes, payload: bytes, _mid: int, _qos: int, _gen: int) -> None:  # network thread: no I/O
+        inbox.put((datetime.now(UTC).timestamp(), topic.decode("utf-8", "replace"), payload))
 
     link._handler = on_message  # noqa: SLF001 - set before start
     link.subscriptions = [subscription()]

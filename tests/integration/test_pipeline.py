@@ -81,6 +81,32 @@ def test_duplicates_stored_once_bad_input_dead_lettered_unknown_sensor_kept(make
         assert extra["unknown_field"] == [1, 2]
 
 
+def test_publishes_with_mqtt5_properties_and_of_every_length_class_are_stored_intact(make_settings, db_url, mqtt_url):
+    """The ingestor's own receive path (ingest.mqtt_receive) against what a real broker sends."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    b = f"b{secrets.token_hex(3)}"
+    props = Properties(PacketTypes.PUBLISH)
+    props.ContentType = "application/json"
+    props.UserProperty = [("gateway", "north-2"), ("fw", "1.4")]
+    props.MessageExpiryInterval = 3600
+    sent = {}
+    with running_ingest(make_settings()) as svc, publisher(mqtt_url) as pub:
+        # note lengths straddle the 1-, 2- and 3-byte remaining-length encodings
+        for n, pad in enumerate([0, 40, 60, 16_300, 16_400, 60_000]):
+            body = json.dumps({"event_id": f"p{n}", "ts": _now(), "state": "normal", "note": "é" * (pad // 2)},
+                              ensure_ascii=False).encode()
+            sent[f"p{n}"] = body
+            pub.publish(f"campus/v1/{b}/smoke/s{n}", body, qos=n % 2, properties=props if n % 2 else None)
+        wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (b,)) == len(sent),
+                   10, what="every publish stored")
+        assert svc.metrics.dead_lettered._value.get() == 0  # noqa: SLF001
+    with psycopg.connect(db_url) as conn:
+        stored = dict(conn.execute("SELECT event_id, payload FROM events WHERE building_id = %s", (b,)).fetchall())
+    assert {k: json.loads(v) for k, v in sent.items()} == stored
+
+
 def test_ingest_health_endpoint_reports_state(make_settings, db_url):
     import urllib.request
 

@@ -1,0 +1,160 @@
+"""A paho client with a buffered receive path for a high-rate QoS 1 subscriber.
+
+paho reads every packet with three to five ``recv`` calls (type byte, each length
+byte, body) after one ``select``, builds a v5 ``Properties`` object and an
+``MQTTMessage`` per PUBLISH, and sends every PUBACK as its own packet with its own
+wake-up of the network thread. At thousands of messages a second that is most of the
+ingestor's CPU. This subclass changes only how bytes come in and acks go out:
+
+- ``_packet_read`` drains the socket in large reads and splits the buffer into packets
+  itself; a QoS 0/1 PUBLISH goes straight to ``on_publish_raw(topic, payload, mid, qos)``
+  (topic and payload as bytes; PUBLISH properties are skipped, SafeCampus uses none);
+  every other packet (CONNACK, SUBACK, PUBACK, PINGRESP, DISCONNECT, a QoS 2 PUBLISH)
+  is handed to paho's own handler exactly as paho's reader would.
+- ``ack_many`` queues the PUBACKs of a whole batch as one write.
+
+Connection, session, subscriptions, keepalive, reconnects, TLS, publishing and every
+callback stay paho's. It uses paho's private reader state, so it is written against
+paho-mqtt 2.2 (the range pinned in pyproject.toml); tests/unit/test_mqtt_receive.py checks
+it on a byte stream cut at every awkward boundary. (Home Assistant's MQTT client reaches
+into paho's internals too, for the same reason: speed.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.exception import MalformedPacket
+
+RawPublishHandler = Callable[[bytes, bytes, int, int], None]
+
+_READ_SIZE = 65536
+_READ_LIMIT = 1 << 20  # bytes taken per wake-up, so writes and keepalive get their turn
+_PUBLISH = mqtt.PUBLISH
+_PUBACK = mqtt.PUBACK
+
+
+def _empty_in_packet() -> dict[str, Any]:
+    return {"command": 0, "have_remaining": 0, "remaining_count": [], "remaining_mult": 1,
+            "remaining_length": 0, "packet": bytearray(b""), "to_process": 0, "pos": 0}
+
+
+class BufferedClient(mqtt.Client):
+    """paho ``Client`` whose incoming QoS 0/1 PUBLISH packets bypass the per-message path."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_publish_raw: RawPublishHandler | None = None
+        self._rbuf = bytearray()
+        self._rbuf_sock: object = None
+
+    def ack_many(self, mids: Iterable[int]) -> None:
+        """Acknowledge QoS 1 messages (manual-ack mode) with one write for all of them."""
+        packet = b"".join(b"\x40\x02" + mid.to_bytes(2, "big") for mid in mids)
+        if packet:
+            self._packet_queue(_PUBACK, packet, 0, 0)
+
+    # -- paho hook: called by loop_read when the socket is readable ------------------------
+    def _packet_read(self) -> mqtt.MQTTErrorCode:
+        sock = self._sock
+        if sock is None:
+            return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+        if sock is not self._rbuf_sock:  # a new connection: nothing of the old one is valid
+            self._rbuf = bytearray()
+            self._rbuf_sock = sock
+        taken = 0
+        rc = mqtt.MQTTErrorCode.MQTT_ERR_AGAIN
+        while taken < _READ_LIMIT:
+            try:
+                data = self._sock_recv(_READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError as err:
+                self._easy_log(mqtt.MQTT_LOG_ERR, "failed to receive on socket: %s", err)
+                return mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST
+            if not data:
+                return mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST
+            taken += len(data)
+            self._rbuf += data
+            rc = self._split_packets()
+            if rc != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is not sock:
+                break
+            if len(data) < _READ_SIZE and not getattr(sock, "pending", lambda: 0)():
+                rc = mqtt.MQTTErrorCode.MQTT_ERR_AGAIN  # drained: back to select
+                break
+        if taken:
+            with self._msgtime_mutex:
+                self._last_bytes_received = mqtt.time_func()
+        return rc
+
+    def _split_packets(self) -> mqtt.MQTTErrorCode:
+        buf = self._rbuf
+        end_of_data = len(buf)
+        pos = 0
+        rc = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        try:
+            while end_of_data - pos >= 2:
+                command = buf[pos]
+                length, i = _varint(buf, pos + 1, end_of_data)
+                if length < 0:
+                    break  # length bytes not all here yet
+                end = i + length
+                if end > end_of_data:
+                    break
+                qos = (command >> 1) & 3
+                handler = self.on_publish_raw
+                if command & 0xF0 == _PUBLISH and qos < 2 and handler is not None:
+                    topic_end = i + 2 + (buf[i] << 8 | buf[i + 1])
+                    topic = bytes(buf[i + 2:topic_end])
+                    j = topic_end
+                    mid = 0
+                    if qos:
+                        mid = buf[j] << 8 | buf[j + 1]
+                        j += 2
+                    if self._protocol == mqtt.MQTTv5:
+                        props_len, j = _varint(buf, j, end)
+                        if props_len < 0 or j + props_len > end:
+                            raise MalformedPacket("bad PUBLISH properties length")
+                        j += props_len
+                    if j > end:
+                        raise MalformedPacket("PUBLISH shorter than its header")
+                    pos = end
+                    handler(topic, bytes(buf[j:end]), mid, qos)
+                    if qos and not self._manual_ack:
+                        self._send_puback(mid)
+                else:
+                    packet = _empty_in_packet()
+                    packet.update(command=command, have_remaining=1, remaining_length=length,
+                                  packet=bytearray(buf[i:end]))
+                    self._in_packet = packet  # type: ignore[assignment]
+                    pos = end
+                    try:
+                        rc = self._packet_handle()
+                    finally:
+                        self._in_packet = _empty_in_packet()  # type: ignore[assignment]
+                    if rc != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None:
+                        break
+        except MalformedPacket as exc:
+            self._easy_log(mqtt.MQTT_LOG_DEBUG, "Received malformed packet: %s", exc)
+            rc = mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL
+        finally:
+            del buf[:pos]
+        return rc
+
+
+def _varint(buf: bytearray, i: int, limit: int) -> tuple[int, int]:
+    """MQTT variable byte integer at ``buf[i]``: (value, index after it); value -1 when cut off."""
+    value = 0
+    shift = 0
+    while i < limit:
+        byte = buf[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, i
+        shift += 7
+        if shift > 21:
+            raise MalformedPacket("variable byte integer longer than 4 bytes")
+    return -1, i

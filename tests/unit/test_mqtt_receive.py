@@ -1,0 +1,103 @@
+"""The buffered receive path splits a byte stream into exactly the packets a broker sent.
+
+Packets are written to one end of a socket pair in chunks of every awkward size; the
+client reads the other end as it would a broker connection.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from ingest.mqtt_receive import BufferedClient
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _publish(topic: bytes, payload: bytes, mid: int, qos: int, props: bytes | None) -> bytes:
+    body = len(topic).to_bytes(2, "big") + topic + (mid.to_bytes(2, "big") if qos else b"")
+    if props is not None:  # MQTT 5: properties length, then the properties
+        body += _varint(len(props)) + props
+    body += payload
+    return bytes([0x30 | qos << 1]) + _varint(len(body)) + body
+
+
+PINGRESP = b"\xd0\x00"
+# MQTT 5 PUBLISH properties: content type (0x03) "application/json", a user property (0x26)
+PROPS = b"\x03\x00\x10application/json" + b"\x26\x00\x04site\x00\x05north"
+
+
+def _client(protocol: int) -> tuple[BufferedClient, socket.socket, list[tuple[bytes, bytes, int, int]]]:
+    client = BufferedClient(callback_api_version=CallbackAPIVersion.VERSION2, client_id="t", protocol=protocol,
+                            manual_ack=True)
+    ours, broker = socket.socketpair()
+    ours.setblocking(False)
+    client._sock = ours  # noqa: SLF001 - stands in for the broker connection
+    got: list[tuple[bytes, bytes, int, int]] = []
+    client.on_publish_raw = lambda topic, payload, mid, qos: got.append((topic, payload, mid, qos))
+    return client, broker, got
+
+
+@pytest.mark.parametrize("protocol", [mqtt.MQTTv5, mqtt.MQTTv311])
+@pytest.mark.parametrize("chunk", [1, 2, 7, 4096, 1 << 20])
+def test_every_publish_arrives_once_and_intact_whatever_the_read_boundaries(protocol: int, chunk: int) -> None:
+    client, broker, got = _client(protocol)
+    v5 = protocol == mqtt.MQTTv5
+    expected = []
+    stream = bytearray()
+    # payload sizes around each change in the length's byte count (1, 2, 3 bytes)
+    for n, size in enumerate([0, 1, 100, 121, 122, 127, 128, 16_000, 16_384, 70_000]):
+        topic = f"campus/v1/b/lab/s{n}-é".encode()
+        payload = bytes((n + i) % 256 for i in range(size))
+        qos = n % 2
+        mid = 65_535 - n if qos else 0
+        props = (PROPS if n % 3 else b"") if v5 else None
+        stream += _publish(topic, payload, mid, qos, props)
+        stream += PINGRESP  # a packet paho handles itself, between publishes
+        expected.append((topic, payload, mid, qos))
+    client._ping_t = 1.0  # noqa: SLF001 - PINGRESP resets it, which shows paho saw the packet
+    for i in range(0, len(stream), chunk):
+        broker.sendall(stream[i:i + chunk])
+        while client._packet_read() == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS:  # noqa: SLF001
+            pass
+    assert got == expected
+    assert client._ping_t == 0  # noqa: SLF001
+    assert client._rbuf == b""  # noqa: SLF001
+
+
+def test_a_cut_off_packet_waits_for_the_rest() -> None:
+    client, broker, got = _client(mqtt.MQTTv5)
+    packet = _publish(b"campus/v1/b/door/d1", b'{"event_id":"x"}', 7, 1, b"")
+    broker.sendall(packet[:-1])
+    client._packet_read()  # noqa: SLF001
+    assert got == []
+    broker.sendall(packet[-1:])
+    client._packet_read()  # noqa: SLF001
+    assert got == [(b"campus/v1/b/door/d1", b'{"event_id":"x"}', 7, 1)]
+
+
+def test_a_closed_connection_and_a_malformed_packet_are_reported_not_swallowed() -> None:
+    client, broker, got = _client(mqtt.MQTTv5)
+    broker.sendall(b"\x32\xff\xff\xff\xff\x01")  # remaining length longer than 4 bytes
+    assert client._packet_read() == mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL  # noqa: SLF001
+    client, broker, got = _client(mqtt.MQTTv5)
+    broker.close()
+    assert client._packet_read() == mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST  # noqa: SLF001
+    assert got == []
+
+
+def test_acks_for_a_batch_go_out_as_one_write_of_standard_pubacks() -> None:
+    client, broker, _ = _client(mqtt.MQTTv5)
+    client.ack_many([1, 300, 65_535])
+    broker.settimeout(2)
+    assert broker.recv(100) == b"\x40\x02\x00\x01" + b"\x40\x02\x01\x2c" + b"\x40\x02\xff\xff"
