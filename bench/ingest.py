@@ -31,6 +31,17 @@ from ingest.maintainer import IngestService
 from ingest.mqtt_client import MqttLink
 
 
+def _publish_and_wait(mqtt_url: str, events: int, processes: int, done: threading.Event,
+                      rate: float = 0.0) -> tuple[int, float]:
+    """Start the publishers a second from now, wait until ``done``; (events sent, start time)."""
+    time.sleep(1)
+    procs, _done, start_at, total = start_publishers(mqtt_url, events, processes, rate=rate)
+    done.wait(600)
+    for p in procs:
+        p.join()
+    return total, start_at
+
+
 def baseline(mqtt_url: str, events: int, processes: int) -> float:
     """Events/s a bare QoS 1 subscriber receives."""
     ep = MqttEndpoint.from_url(mqtt_url)
@@ -51,11 +62,7 @@ def baseline(mqtt_url: str, events: int, processes: int) -> float:
     props.ReceiveMaximum = 20000
     client.connect(ep.host, ep.port, properties=props)
     client.loop_start()
-    time.sleep(1)
-    procs, _done, start_at, total = start_publishers(mqtt_url, events, processes)
-    done.wait(600)
-    for p in procs:
-        p.join()
+    total, start_at = _publish_and_wait(mqtt_url, events, processes, done)
     client.disconnect()
     client.loop_stop()
     return total / (got["last"] - start_at)
@@ -83,11 +90,7 @@ def receive_only(mqtt_url: str, events: int, processes: int) -> float:
                     receive_maximum=20000)
     link.start()
     link.wait_subscribed(10)
-    time.sleep(1)
-    procs, _done, start_at, total = start_publishers(mqtt_url, events, processes)
-    done.wait(600)
-    for p in procs:
-        p.join()
+    total, start_at = _publish_and_wait(mqtt_url, events, processes, done)
     link.stop()
     return total / (got["last"] - start_at)
 
@@ -112,11 +115,7 @@ def pipeline(mqtt_url: str, db_url: str, events: int, processes: int, rate: floa
     svc = IngestService(settings, pool, on_commit=on_commit)
     svc.start()
     svc.link.wait_subscribed(10)
-    time.sleep(1)
-    procs, _done, start_at, total = start_publishers(mqtt_url, events, processes, rate=rate)
-    done.wait(600)
-    for p in procs:
-        p.join()
+    total, start_at = _publish_and_wait(mqtt_url, events, processes, done, rate)
     svc.stop()
     pool.close()
     return total / (state["last"] - start_at), latencies
