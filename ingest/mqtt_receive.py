@@ -106,20 +106,17 @@ class BufferedClient(mqtt.Client):
                 qos = (command >> 1) & 3
                 handler = self.on_publish_raw
                 if command & 0xF0 == _PUBLISH and qos < 2 and handler is not None:
-                    topic_end = i + 2 + (buf[i] << 8 | buf[i + 1])
+                    topic_end = i + 2 + (buf[i] << 8 | buf[i + 1]) if length >= 2 else end + 1
+                    j = topic_end + (2 if qos else 0)
+                    if j > end:
+                        raise MalformedPacket("PUBLISH shorter than its header")
                     topic = bytes(buf[i + 2:topic_end])
-                    j = topic_end
-                    mid = 0
-                    if qos:
-                        mid = buf[j] << 8 | buf[j + 1]
-                        j += 2
+                    mid = buf[topic_end] << 8 | buf[topic_end + 1] if qos else 0
                     if self._protocol == mqtt.MQTTv5:
                         props_len, j = _varint(buf, j, end)
                         if props_len < 0 or j + props_len > end:
                             raise MalformedPacket("bad PUBLISH properties length")
                         j += props_len
-                    if j > end:
-                        raise MalformedPacket("PUBLISH shorter than its header")
                     pos = end
                     handler(topic, bytes(buf[j:end]), mid, qos)
                     if qos and not self._manual_ack:

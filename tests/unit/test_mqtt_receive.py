@@ -86,10 +86,20 @@ def test_a_cut_off_packet_waits_for_the_rest() -> None:
     assert got == [(b"campus/v1/b/door/d1", b'{"event_id":"x"}', 7, 1)]
 
 
-def test_a_closed_connection_and_a_malformed_packet_are_reported_not_swallowed() -> None:
+@pytest.mark.parametrize("packet", [
+    b"\x32\xff\xff\xff\xff\x01",  # remaining length longer than 4 bytes
+    b"\x32\x00",  # a PUBLISH with no room for its topic length
+    b"\x32\x04\x00\x02ab",  # topic, but no message id
+    b"\x32\x07\x00\x02ab\x00\x01\x05",  # properties longer than the packet
+])
+def test_a_malformed_packet_is_a_protocol_error(packet: bytes) -> None:
     client, broker, got = _client(mqtt.MQTTv5)
-    broker.sendall(b"\x32\xff\xff\xff\xff\x01")  # remaining length longer than 4 bytes
+    broker.sendall(packet)
     assert client._packet_read() == mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL  # noqa: SLF001
+    assert got == []
+
+
+def test_a_closed_connection_is_reported() -> None:
     client, broker, got = _client(mqtt.MQTTv5)
     broker.close()
     assert client._packet_read() == mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST  # noqa: SLF001
