@@ -2,7 +2,8 @@
 
 Subscribes again on every connect, checks the CONNACK reason code, stops retrying on
 authentication errors, publishes a retained availability status with a last will, and
-logs (never raises) exceptions from the message callback.
+logs (never raises) exceptions from the message callback. Messages come in through the
+buffered receive path of ``ingest.mqtt_receive`` (raw topic and payload bytes; batched acks).
 """
 
 from __future__ import annotations
