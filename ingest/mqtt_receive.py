@@ -94,6 +94,8 @@ class BufferedClient(mqtt.Client):
         end_of_data = len(buf)
         pos = 0
         rc = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        handler = self.on_publish_raw
+        v5 = self._protocol == mqtt.MQTTv5
         try:
             while end_of_data - pos >= 2:
                 command = buf[pos]
@@ -104,7 +106,6 @@ class BufferedClient(mqtt.Client):
                 if end > end_of_data:
                     break
                 qos = (command >> 1) & 3
-                handler = self.on_publish_raw
                 if command & 0xF0 == _PUBLISH and qos < 2 and handler is not None:
                     topic_end = i + 2 + (buf[i] << 8 | buf[i + 1]) if length >= 2 else end + 1
                     j = topic_end + (2 if qos else 0)
@@ -112,7 +113,7 @@ class BufferedClient(mqtt.Client):
                         raise MalformedPacket("PUBLISH shorter than its header")
                     topic = bytes(buf[i + 2:topic_end])
                     mid = buf[topic_end] << 8 | buf[topic_end + 1] if qos else 0
-                    if self._protocol == mqtt.MQTTv5:
+                    if v5:
                         props_len, j = _varint(buf, j, end)
                         if props_len < 0 or j + props_len > end:
                             raise MalformedPacket("bad PUBLISH properties length")

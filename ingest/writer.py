@@ -93,8 +93,12 @@ class BatchWriter:
 
     @staticmethod
     def _write_events(conn: psycopg.Connection, events: Sequence[Event]) -> list[Event]:
-        # A batch may hold the same event twice (a resend before our ack): keep the first.
-        unique = list({(e.sensor_id, e.event_id, e.ts): e for e in reversed(events)}.values())
+        # A batch may hold the same event twice (a resend before our ack): keep the first,
+        # in arrival order (events at the same instant reach the rules in the order sent).
+        first: dict[tuple[str, str, datetime], Event] = {}
+        for e in events:
+            first.setdefault((e.sensor_id, e.event_id, e.ts), e)
+        unique = list(first.values())
         cur = conn.cursor()
         cur.adapters.register_dumper(None, JsonTextBinaryDumper)
         cur.execute(q.CREATE_STAGING)

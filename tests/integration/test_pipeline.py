@@ -181,3 +181,18 @@ def test_a_batch_stores_each_event_and_its_readings_once(db_url):
         assert payload["note"] == "Labor für Öl 实验室" and payload["readings"]["gas_ppm.CO"] == 3
         s1 = conn.execute("SELECT battery_pct, last_seq, last_seen, registered FROM sensors WHERE id = %s", (f"{b}-s1",)).fetchone()
         assert s1 == (79.0, 8, t0 + timedelta(seconds=3), False)
+
+
+def test_events_at_the_same_instant_reach_the_rules_in_the_order_sent(db_url):
+    """A door opened and forced in the same millisecond: the batch hook sees them as sent."""
+    b = f"o{secrets.token_hex(3)}"
+    ts = format_ts(datetime.now(UTC))
+    events = [decode(f"campus/v1/{b}/door/{b}-d1", encode({"event_id": f"e{n}", "ts": ts, "event": kind}),
+                     datetime.now(UTC))
+              for n, kind in enumerate(["door_opened", "door_forced", "door_closed"])]
+    pool = open_pool(db_url, max_size=1, name="test-writer-order")
+    try:
+        result = BatchWriter(pool, "test-writer").write([events[0], *events, events[2]], [])
+    finally:
+        pool.close()
+    assert [e.event_id for e in result.inserted] == ["e0", "e1", "e2"]
