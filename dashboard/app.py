@@ -15,6 +15,7 @@ from dashboard import auth, live
 from dashboard.report import routes as report_routes
 from dashboard.db import POOL_KEY
 from dashboard.ids import LIVE_SIGNAL, URL
+from ingest import clock
 from ingest.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
         suppress_callback_exceptions=False,
     )
     server = app.server
+    clock.use_campus_zone(settings.site_timezone)
     server.extensions[POOL_KEY] = pool
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     if not secret:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import plotly.graph_objects as go
@@ -9,6 +10,11 @@ import plotly.graph_objects as go
 PRIORITY_COLOURS = {"critical": "#e53935", "high": "#fb8c00", "medium": "#fdd835", "low": "#26c6da"}
 NORMAL_FILL = "#3d4146"
 BG = "#2b2d30"
+
+
+def plain(text: object) -> str:
+    """Text for Plotly labels, shown as written: Plotly renders a subset of HTML (<b>, <a>) in them."""
+    return html.escape(str(text), quote=False)
 
 
 def site_plan(buildings: list[dict[str, Any]]) -> go.Figure:
@@ -24,10 +30,10 @@ def site_plan(buildings: list[dict[str, Any]]) -> go.Figure:
         fill = PRIORITY_COLOURS.get(worst, NORMAL_FILL)
         fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", fillcolor=fill,
                                  line={"color": "#8a8f96" if not worst else fill, "width": 2},
-                                 hoverinfo="text", text=b["name"], showlegend=False))
+                                 hoverinfo="text", text=plain(b["name"]), showlegend=False))
         cx = sum(p[0] for p in pts) / len(pts)
         cy = sum(p[1] for p in pts) / len(pts)
-        fig.add_annotation(x=cx, y=cy, text=b["name"].replace(" and ", " & "), showarrow=False,
+        fig.add_annotation(x=cx, y=cy, text=plain(b["name"].replace(" and ", " & ")), showarrow=False,
                            font={"color": "#111" if worst in ("medium", "low", "high", "critical") else "#c9ccd1",
                                  "size": 11})
     fig.update_layout(margin={"l": 4, "r": 4, "t": 4, "b": 4}, paper_bgcolor=BG, plot_bgcolor=BG,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ingest.config import Settings, load_settings
+from ingest import clock
 from ingest.errors import SafeCampusError
 
 logger = logging.getLogger("safecampus")
@@ -248,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SafeCampusError as exc:
         print(f"safecampus: invalid settings\n{exc}", file=sys.stderr)  # noqa: T201
         return 2
+    clock.use_campus_zone(settings.site_timezone)
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.contract import Limits
 from ingest.errors import SettingsError
 
 ENV_PREFIX = "SAFECAMPUS_"
@@ -47,6 +49,13 @@ class Settings(BaseSettings):
     ingest_health_host: str = "127.0.0.1"
     ingest_health_port: int = Field(default=9108, ge=0, le=65_535)
     ingest_max_future_s: int = Field(default=300, ge=0)
+    # A device clock ahead of ours by more than this: the event is stored with its own time,
+    # but its rules and timers run at our receive time (no device clock drives the campus's timers).
+    ingest_clock_tolerance_s: float = Field(default=2.0, ge=0, le=300)
+    ingest_max_payload_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # Messages waiting this long with no commit: /healthz says "stalled" (503).
+    ingest_stall_s: float = Field(default=30.0, ge=1)
+    # Long enough for an upgrade: the broker keeps the session and queues for a stopped ingestor.
     ingest_session_expiry_s: int = Field(default=86_400, ge=0)
 
     # TimescaleDB policies (ignored on plain PostgreSQL, where ingest prunes by age).
@@ -110,6 +119,13 @@ class Settings(BaseSettings):
         """Seconds an alarm of each priority may stay unacknowledged before it escalates."""
         return {"critical": self.escalate_critical_s, "high": self.escalate_high_s,
                 "medium": self.escalate_medium_s, "low": self.escalate_low_s}
+
+    def contract_limits(self) -> Limits:
+        """What ingest accepts of an event's time and size."""
+        return Limits(max_future=timedelta(seconds=self.ingest_max_future_s),
+                      clock_tolerance=timedelta(seconds=self.ingest_clock_tolerance_s),
+                      max_age=timedelta(days=self.retention_days),
+                      max_payload_bytes=self.ingest_max_payload_bytes)
 
     def mqtt_endpoint(self) -> MqttEndpoint:
         """The broker to connect to; only valid once ``mqtt_url`` is set."""

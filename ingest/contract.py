@@ -17,8 +17,11 @@ from ingest.errors import ContractError
 CONTRACT_VERSION = "v1"
 ROOT = f"campus/{CONTRACT_VERSION}"
 KINDS = ("smoke", "door", "lab", "status")
-MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_PAYLOAD_BYTES = 256 * 1024  # default of SAFECAMPUS_INGEST_MAX_PAYLOAD_BYTES
 DEAD_LETTER_KEEP_BYTES = 8 * 1024
+INT8_MAX = 2**63 - 1  # seq is stored as bigint
+FLOAT_LIMIT = 1e300  # readings are float8; anything near its edge is a broken device, not a value
+MAX_DIGITS = 40  # integers longer than this are no sensor value (and json refuses > 4,300 digits)
 
 SMOKE_STATES = ("normal", "pre_alarm", "alarm", "fault")
 DOOR_EVENTS = (
@@ -67,6 +70,24 @@ class Event:
     state: str | None = None
     readings: dict[str, float] = field(default_factory=dict)
     raw_json: str = "{}"
+    # The time rules and timers use: the event time, unless the device's clock runs ahead of
+    # ours by more than the tolerance; then our receive time (no device clock drives timers).
+    at: datetime | None = None  # type: ignore[assignment]  # set from ts when not given
+    clock_ahead: bool = False
+
+    def __post_init__(self) -> None:
+        if self.at is None:
+            self.at = self.ts
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How far an event's own time may be from ours, and how big a payload may be."""
+
+    max_future: timedelta = timedelta(minutes=5)  # beyond: refused, the device clock is broken
+    clock_tolerance: timedelta = timedelta(seconds=2)  # beyond (but within max_future): timers use our time
+    max_age: timedelta = timedelta(days=400)  # older: refused (it would be pruned at once)
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
 
 
 def event_topic(building: str, kind: str, sensor_id: str) -> str:
@@ -131,7 +152,7 @@ def parse_ts(value: Any) -> datetime:
             text = f"{head}.{frac[:6].ljust(6, '0')}{off}"
         try:
             return datetime.fromisoformat(text).astimezone(UTC)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: year 1 or 9999 moved by its offset
             raise ContractError("ts is not a valid date and time") from exc
     raise ContractError("ts must be RFC 3339 with an offset, or epoch milliseconds")
 
@@ -150,18 +171,37 @@ def _reject_constant(name: str) -> Any:
     raise ContractError(f"{name} is not a JSON number")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: json.loads(**kw) builds one per call
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ContractError(f"an integer of {len(text)} digits is out of range")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise ContractError("a number is out of range")
+    return value
+
+
+# Built once: json.loads(**kw) builds one per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float)
 
 
 def _number(payload: dict[str, Any], key: str, lo: float, hi: float) -> float | None:
     value = payload.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
         raise ContractError(f"{key} must be a number")
     if not lo <= value <= hi:
         raise ContractError(f"{key} must be between {lo:g} and {hi:g}")
     return float(value)
+
+
+def _finite(value: float) -> bool:
+    # An int too large for a float overflows math.isfinite; it is out of range either way.
+    return abs(value) <= FLOAT_LIMIT and math.isfinite(value)
 
 
 def _text(payload: dict[str, Any], key: str, max_len: int = 128) -> str | None:
@@ -204,7 +244,7 @@ def _check_lab(payload: dict[str, Any], event: Event) -> None:
             raise ContractError(f"unknown lab metric {str(metric)[:40]!r}")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ContractError(f"reading {metric} must be a number")
-        if not math.isfinite(value) or abs(value) > 1e9:
+        if not _finite(value) or abs(value) > 1e9:
             raise ContractError(f"reading {metric} is out of range")
         event.readings[metric] = float(value)
     event.state = "readings"
@@ -224,17 +264,25 @@ def _check_status(payload: dict[str, Any], event: Event) -> None:
 _CHECKS = {"smoke": _check_smoke, "door": _check_door, "lab": _check_lab, "status": _check_status}
 
 
-def decode(
-    topic: str,
-    raw: bytes,
-    received_at: datetime,
-    *,
-    max_future: timedelta = timedelta(minutes=5),
-) -> Event:
-    """Validate one MQTT message against the contract; raise ContractError with the reason."""
+def decode(topic: str, raw: bytes, received_at: datetime, limits: Limits = Limits()) -> Event:  # noqa: B008
+    """Validate one MQTT message against the contract; raise ContractError with the reason.
+
+    Whatever the bytes are, this returns an Event or raises ContractError: any other failure
+    of a message's content (a bug here included) is turned into a ContractError, so that no
+    message can leave the pipeline unstored and unacknowledged.
+    """
+    try:
+        return _decode(topic, raw, received_at, limits)
+    except ContractError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the content of one message must never escape as a crash
+        raise ContractError(f"payload could not be decoded ({type(exc).__name__}: {str(exc)[:120]})") from exc
+
+
+def _decode(topic: str, raw: bytes, received_at: datetime, limits: Limits) -> Event:
     where = parse_topic(topic)
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise ContractError(f"payload is {len(raw)} bytes, over the {MAX_PAYLOAD_BYTES} limit")
+    if len(raw) > limits.max_payload_bytes:
+        raise ContractError(f"payload is {len(raw)} bytes, over the {limits.max_payload_bytes} limit")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -264,17 +312,21 @@ def decode(
     if "ts" not in payload:
         raise ContractError("ts is missing")
     ts = parse_ts(payload["ts"])
-    if ts - received_at > max_future:
-        raise ContractError(f"ts is {int((ts - received_at).total_seconds())} s in the future")
+    ahead = ts - received_at
+    if ahead > limits.max_future:
+        raise ContractError(f"ts is {int(ahead.total_seconds())} s in the future (the device clock is wrong)")
+    if received_at - ts > limits.max_age:
+        raise ContractError(f"ts is older than the {limits.max_age.days}-day retention period")
     named = payload.get("sensor_id")
     if named is not None and named != where.sensor_id:
         raise ContractError("sensor_id in payload differs from the topic")
     seq = payload.get("seq")
-    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
-        raise ContractError("seq must be a non-negative integer")
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= INT8_MAX):
+        raise ContractError(f"seq must be an integer from 0 to {INT8_MAX}")
     drill = payload.get("drill", False)
     if not isinstance(drill, bool):
         raise ContractError("drill must be true or false")
+    clock_ahead = ahead > limits.clock_tolerance
     event = Event(
         topic=topic,
         building=where.building,
@@ -287,6 +339,8 @@ def decode(
         seq=seq,
         drill=drill,
         raw_json=canonical,
+        at=received_at if clock_ahead else ts,
+        clock_ahead=clock_ahead,
     )
     _CHECKS[where.kind](payload, event)
     return event

@@ -31,3 +31,7 @@ class ServiceStartError(SafeCampusError):
 
 class BrokerUnavailableError(SafeCampusError):
     """The MQTT broker cannot be reached or refused us."""
+
+
+class BatchRejectedError(SafeCampusError):
+    """The database refused a batch for its content (not for being down): split it and retry."""

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ingest.errors import SafeCampusError
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,7 +47,12 @@ class HealthServer:
 
         self._health = health
         self._metrics = metrics
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:
+            raise SafeCampusError(
+                f"SAFECAMPUS_INGEST_HEALTH_PORT: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                "choose another port, or 0 for none") from exc
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="health", daemon=True)

@@ -16,18 +16,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from psycopg_pool import ConnectionPool
 
 from ingest import contract
 from ingest.config import Settings
-from ingest.errors import ContractError, DatabaseUnavailableError
+from ingest.errors import BatchRejectedError, ContractError, DatabaseUnavailableError
 from ingest.metrics import IngestMetrics
 from ingest.mqtt_client import MqttLink
 from ingest.writer import BatchHook, BatchWriter, Rejected, WriteResult
 
 logger = logging.getLogger(__name__)
+
+
+class _GiveUpError(Exception):
+    """Stopping while the database is down: leave the batch unacknowledged for redelivery."""
 
 
 @dataclass(slots=True)
@@ -56,8 +60,12 @@ class IngestService:
         self._writer = BatchWriter(pool, settings.ingest_id, hooks or [])
         self._queue: queue.Queue[Inbound] = queue.Queue(maxsize=settings.ingest_queue_size)
         self._stopping = threading.Event()
-        self._max_future = timedelta(seconds=settings.ingest_max_future_s)
+        self._limits = settings.contract_limits()
         self.db_ok = True
+        # When the writer last committed (or found nothing to do): with messages waiting and
+        # no commit for ingest_stall_s, ingest is stalled whatever else looks fine.
+        self._last_progress = time.monotonic()
+        self.writer_error: str | None = None
         self.link = MqttLink(
             settings.mqtt_endpoint(),
             f"safecampus-ingest-{settings.ingest_id}",
@@ -68,9 +76,12 @@ class IngestService:
             session_expiry_s=settings.ingest_session_expiry_s,
             manual_ack=True,
             receive_maximum=settings.ingest_queue_size,
+            # MQTT 5: the broker does not send us packets larger than a payload we would take.
+            maximum_packet_size=settings.ingest_max_payload_bytes + 65_536 + 1024,
         )
         self.link.on_state_change = self._on_broker_state
         self._thread = threading.Thread(target=self._run_writer, name="ingest-writer", daemon=True)
+        self._busy = False
 
     def _share_group(self) -> str:
         # Shared subscriptions are an MQTT 5 feature; 3.1.1 brokers get a plain one.
@@ -83,21 +94,53 @@ class IngestService:
         self.link.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking messages, store and acknowledge what is queued, then disconnect."""
-        self.link.unsubscribe_all()
-        self._stopping.set()
+        """Store and acknowledge what is queued, then disconnect, keeping the session.
+
+        No unsubscribe: the broker keeps the persistent session (and its subscription) for
+        ``ingest_session_expiry_s`` and queues what gateways publish until we are back.
+        Whatever arrives while we flush and is not acknowledged is redelivered then.
+        """
+        self._stopping.set()  # from now on new messages are left unacknowledged: redelivered later
         self._thread.join(timeout)
         self.link.stop()
 
+    def threads_alive(self) -> list[str]:
+        """Names of the service's threads that have died (empty when all run)."""
+        dead = []
+        if self._thread.ident is not None and not self._thread.is_alive() and not self._stopping.is_set():
+            dead.append("ingest-writer")
+        if not self.link.network_alive():
+            dead.append("mqtt-network")
+        return dead
+
+    def stalled_s(self) -> float:
+        """Seconds messages have waited with no commit (0 when nothing waits)."""
+        if self._queue.empty() and not self._busy:
+            return 0.0
+        return time.monotonic() - self._last_progress
+
     @property
     def healthy(self) -> bool:
-        """Connected to the broker and the database accepts writes."""
-        return self.link.subscribed.is_set() and self.db_ok
+        """Subscribed, the database accepts writes, the writer commits, every thread runs."""
+        return (self.link.subscribed.is_set() and self.db_ok and self.writer_error is None
+                and self.stalled_s() < self.settings.ingest_stall_s and not self.threads_alive())
+
+    def _status(self) -> str:
+        if self.writer_error is not None or self.threads_alive():
+            return "failed"
+        if not self.db_ok or not self.link.subscribed.is_set():
+            return "degraded"  # the cause is known and reported beside it
+        if self.stalled_s() >= self.settings.ingest_stall_s:
+            return "stalled"  # the database says yes, the broker too, and yet nothing is stored
+        return "ok"
 
     def health(self) -> dict[str, object]:
         """The state /healthz reports."""
         return {
-            "status": "ok" if self.healthy else "degraded",
+            "status": self._status(),
+            "stalled_s": round(self.stalled_s(), 1),
+            "dead_threads": self.threads_alive(),
+            "writer_error": self.writer_error,
             "ingest_id": self.settings.ingest_id,
             "broker": "connected" if self.link.connected.is_set() else "disconnected",
             "subscribed": self.link.subscribed.is_set(),
@@ -108,6 +151,8 @@ class IngestService:
 
     # -- network thread: decode and queue, never I/O -------------------------------------
     def _on_message(self, raw_topic: bytes, payload: bytes, mid: int, qos: int, generation: int) -> None:
+        if self._stopping.is_set():
+            return  # not acknowledged: the broker keeps it in our session and redelivers it
         now = datetime.now(UTC)
         topic = raw_topic.decode("utf-8", "replace")  # topic may be bad UTF-8
         item: contract.Event | Rejected | None
@@ -115,9 +160,11 @@ class IngestService:
             item = None  # service and alarm topics share the tree; they are not sensor data
         else:
             try:
-                item = contract.decode(topic, payload, now, max_future=self._max_future)
+                item = contract.decode(topic, payload, now, self._limits)
             except ContractError as exc:
                 item = Rejected(topic, payload, exc.reason, now)
+            if isinstance(item, contract.Event) and item.clock_ahead:
+                self.metrics.clock_ahead.inc()
         self.metrics.received.inc()
         # Blocks only if the broker ignores our receive maximum; that is backpressure.
         self._queue.put(Inbound(mid, qos, generation, item))
@@ -146,32 +193,80 @@ class IngestService:
         return batch
 
     def _run_writer(self) -> None:
-        while True:
-            batch = self._take_batch()
-            self.metrics.queue_depth.set(self._queue.qsize())
-            if not batch:
-                if self._stopping.is_set():
+        try:
+            while True:
+                batch = self._take_batch()
+                self.metrics.queue_depth.set(self._queue.qsize())
+                if not batch:
+                    self._last_progress = time.monotonic()
+                    if self._stopping.is_set():
+                        return
+                    continue
+                self._busy = True
+                try:
+                    self._store_until_done(batch)
+                except _GiveUpError:
+                    logger.error("stopping with %d messages unstored; the broker will redeliver", len(batch))
                     return
-                continue
-            self._store_until_done(batch)
+                self._busy = False
+                self._last_progress = time.monotonic()
+        except BaseException as exc:
+            # A dead writer stores nothing: say so loudly; the process supervisor exits non-zero.
+            self.writer_error = f"{type(exc).__name__}: {exc}"
+            logger.critical("ingest %s: the writer thread died: %s", self.settings.ingest_id, self.writer_error,
+                            exc_info=True)
+            raise
 
     def _store_until_done(self, batch: list[Inbound]) -> None:
         events = [b.item for b in batch if isinstance(b.item, contract.Event)]
         rejected = [b.item for b in batch if isinstance(b.item, Rejected)]
+        started = time.perf_counter()
+        results = self._store_splitting(events, rejected)
+        self.metrics.commit_seconds.observe(time.perf_counter() - started)
+        self.metrics.batch_size.observe(len(batch))
+        for result in results:
+            self.metrics.stored.inc(result.stored)
+            self.metrics.duplicates.inc(result.duplicates)
+            self.metrics.dead_lettered.inc(result.dead_lettered)
+            if self._on_commit:
+                self._on_commit(result)
+        generation = self.link.generation
+        # After a reconnect the broker redelivers unacked messages with new ids;
+        # an ack with an old id could hit a different message, so skip it.
+        self.link.ack_many([b.mid for b in batch if b.generation == generation and b.qos > 0])
+
+    def _store_splitting(self, events: list[contract.Event], rejected: list[Rejected]) -> list[WriteResult]:
+        """Store the batch; if its content is refused, halve it until the refused rows are found.
+
+        A refused single event becomes a dead letter with the database's reason, so one
+        poison row never holds up the others nor loops for ever.
+        """
+        try:
+            return [self._write_retrying(events, rejected)]
+        except BatchRejectedError as exc:
+            if len(events) <= 1:
+                dead = [Rejected(e.topic, e.raw_json.encode(), f"could not be stored: {exc}", e.received_at)
+                        for e in events]
+                logger.error("ingest %s: dead-lettering an event the database refused: %s",
+                             self.settings.ingest_id, exc)
+                return [self._write_retrying([], [*rejected, *dead])]
+            half = len(events) // 2
+            return [*self._store_splitting(events[:half], rejected), *self._store_splitting(events[half:], [])]
+
+    def _write_retrying(self, events: list[contract.Event], rejected: list[Rejected]) -> WriteResult:
+        """Write one batch, waiting out a database outage (the broker keeps the messages)."""
         delay = 0.2
         while True:
-            started = time.perf_counter()
             try:
                 result = self._writer.write(events, rejected)
             except DatabaseUnavailableError as exc:
                 if self.db_ok:
                     logger.error("ingest %s: database unavailable, holding %d messages: %s",
-                                 self.settings.ingest_id, len(batch), exc)
+                                 self.settings.ingest_id, len(events) + len(rejected), exc)
                     self.db_ok = False
                     self.metrics.db_connected.set(0)
                 if self._stopping.is_set() and delay >= 5:
-                    logger.error("stopping with %d messages unstored; the broker will redeliver", len(batch))
-                    return
+                    raise _GiveUpError from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -180,14 +275,4 @@ class IngestService:
             logger.info("ingest %s: database available again", self.settings.ingest_id)
             self.db_ok = True
             self.metrics.db_connected.set(1)
-        self.metrics.commit_seconds.observe(time.perf_counter() - started)
-        self.metrics.batch_size.observe(len(batch))
-        self.metrics.stored.inc(result.stored)
-        self.metrics.duplicates.inc(result.duplicates)
-        self.metrics.dead_lettered.inc(result.dead_lettered)
-        if self._on_commit:
-            self._on_commit(result)
-        generation = self.link.generation
-        # After a reconnect the broker redelivers unacked messages with new ids;
-        # an ack with an old id could hit a different message, so skip it.
-        self.link.ack_many([b.mid for b in batch if b.generation == generation and b.qos > 0])
+        return result

@@ -37,6 +37,8 @@ class IngestMetrics:
         self.stored = Counter("safecampus_ingest_stored", "Events stored", registry=r)
         self.duplicates = Counter("safecampus_ingest_duplicates", "Duplicate events dropped", registry=r)
         self.dead_lettered = Counter("safecampus_ingest_dead_lettered", "Messages dead-lettered", registry=r)
+        self.clock_ahead = Counter("safecampus_ingest_clock_ahead",
+                                   "Events whose device clock ran ahead of ours (timers used our time)", registry=r)
         self.queue_depth = Gauge("safecampus_ingest_queue_depth", "Messages waiting to be written", registry=r)
         self.batch_size = Histogram(
             "safecampus_ingest_batch_size", "Messages per committed batch", registry=r,

@@ -44,6 +44,7 @@ class MqttLink:
         session_expiry_s: int = 0,
         manual_ack: bool = False,
         receive_maximum: int | None = None,
+        maximum_packet_size: int | None = None,
         keepalive: int = 30,
     ) -> None:
         self.endpoint = endpoint
@@ -64,8 +65,10 @@ class MqttLink:
         self._persistent = persistent_session
         self._session_expiry = session_expiry_s
         self._receive_maximum = receive_maximum
+        self._maximum_packet_size = maximum_packet_size
         self._keepalive = keepalive
         self._v5 = endpoint.protocol == "5"
+        self._started = False
         self._client = BufferedClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -106,6 +109,8 @@ class MqttLink:
             props.SessionExpiryInterval = self._session_expiry if self._persistent else 0
             if self._receive_maximum:
                 props.ReceiveMaximum = self._receive_maximum
+            if self._maximum_packet_size:
+                props.MaximumPacketSize = self._maximum_packet_size
         self._client.connect_async(
             self.endpoint.host,
             self.endpoint.port,
@@ -114,6 +119,7 @@ class MqttLink:
             properties=props,
         )
         self._client.loop_start()
+        self._started = True
 
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected (or a fatal error); True when connected."""
@@ -131,11 +137,11 @@ class MqttLink:
         """Acknowledge QoS 1 messages to the broker (manual-ack mode), in one write."""
         self._client.ack_many(mids)
 
-    def unsubscribe_all(self) -> None:
-        """Stop receiving (used before a graceful stop), without disconnecting."""
-        for topic in self.subscriptions:
-            self._client.unsubscribe(topic)
-        self.subscriptions = []
+    def network_alive(self) -> bool:
+        """False once paho's network thread (started by ``start``) has died."""
+        thread = self._client._thread  # noqa: SLF001 - paho keeps no public handle on it
+        return thread is None or thread.is_alive() or not self._started
+
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish ``offline``, disconnect cleanly, stop the network thread."""
@@ -145,6 +151,7 @@ class MqttLink:
                 info.wait_for_publish(timeout)
             except (RuntimeError, ValueError):
                 logger.warning("could not publish offline status for %s", self.client_id)
+        self._started = False
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()

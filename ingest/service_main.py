@@ -45,7 +45,8 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     mode = check_schema(db_url)
     pool = open_pool(db_url, min_size=1, max_size=4, name=f"ingest-{settings.ingest_id}")
     engine = AlarmEngine(escalation_s=settings.escalation_limits(), timezone=settings.site_timezone,
-                         procedures=load_procedures(settings.procedures_file))
+                         procedures=load_procedures(settings.procedures_file),
+                         clock_tolerance_s=settings.ingest_clock_tolerance_s)
     service = IngestService(settings, pool, hooks=[engine.on_batch])
     publisher = AlarmPublisher(db_url, service.link)
     ticker = Ticker(engine, pool)
@@ -60,10 +61,19 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     logger.info("ingest %s running (%s mode)", settings.ingest_id, mode)
     next_prune = time.monotonic() + 60
     next_rollup = time.monotonic()
+    code = 0
     try:
         while not stop.wait(1.0):
             if service.link.fatal_error:
                 raise SafeCampusError(service.link.fatal_error)
+            dead = service.threads_alive() + [loop.name for loop in (ticker, publisher) if loop.died()]
+            if dead or service.writer_error:
+                # A thread that died stores, times or publishes nothing: exit non-zero so that
+                # `safecampus run`, compose or systemd start a whole new ingestor.
+                logger.critical("ingest %s: %s died (%s); exiting so that it is restarted",
+                                settings.ingest_id, ", ".join(dead) or "the writer", service.writer_error or "")
+                code = 3
+                break
             if time.monotonic() >= next_rollup:
                 next_rollup = time.monotonic() + ROLLUP_EVERY_S
                 try:
@@ -88,4 +98,4 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
         if health:
             health.stop()
         pool.close()
-    return 0
+    return code

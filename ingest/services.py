@@ -194,6 +194,11 @@ def _give_to_mosquitto_user(path: Path) -> None:
             os.chown(child, entry.pw_uid, entry.pw_gid)
 
 
+# What the brokers we run take: a payload of the default ingest limit (256 KiB) plus the
+# topic and headers; larger packets disconnect their sender (the broker logs why).
+MAX_PACKET_BYTES = 300_000
+
+
 class EmbeddedBroker:
     """Mosquitto (if installed) or amqtt, on 127.0.0.1, persistence in ``<data_dir>/mqtt``."""
 
@@ -230,6 +235,7 @@ class EmbeddedBroker:
                     "autosave_interval 30",
                     "max_queued_messages 1000000",
                     "max_inflight_messages 1000",
+                    f"max_packet_size {MAX_PACKET_BYTES}",
                     "log_dest stderr",
                     "",
                 ])

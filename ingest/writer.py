@@ -16,7 +16,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ingest.contract import DEAD_LETTER_KEEP_BYTES, Event
 from ingest.db import queries as q
 from ingest.db import rollups
-from ingest.errors import DatabaseUnavailableError
+from ingest.errors import BatchRejectedError, DatabaseUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +80,10 @@ class BatchWriter:
             raise DatabaseUnavailableError(str(exc).strip().splitlines()[0]) from exc
         except PoolTimeout as exc:
             raise DatabaseUnavailableError("no database connection available") from exc
-        except psycopg.Error as exc:
-            # Anything else is a bug or a schema problem: surface it, still retryable.
-            logger.exception("batch of %d events failed", len(events))
-            raise DatabaseUnavailableError(f"batch failed: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - whatever one row causes, the batch is split, not retried forever
+            # The database (or the adaptation of a value) refused something in the batch, or a
+            # rule failed on one event: the caller splits the batch to find the row.
+            raise BatchRejectedError(f"{type(exc).__name__}: {str(exc).strip()[:300]}") from exc
         return WriteResult(
             stored=len(inserted),
             duplicates=len(events) - len(inserted),
@@ -119,9 +119,9 @@ class BatchWriter:
                     for metric, value in e.readings.items():
                         copy.write_row((e.ts, e.sensor_id, metric, value, e.drill))
         cur.execute(q.UPDATE_SENSORS_SEEN)
-        inserted.sort(key=lambda e: (e.ts, e.sensor_id))
+        inserted.sort(key=lambda e: (e.at, e.sensor_id))  # the rules' time order (stable: arrival order kept)
         if inserted:
-            rollups.mark_dirty(conn, inserted[0].ts)
+            rollups.mark_dirty(conn, min(e.ts for e in inserted))
         return inserted
 
     def _write_dead_letters(self, conn: psycopg.Connection, rejected: Sequence[Rejected]) -> None:
@@ -133,7 +133,7 @@ class BatchWriter:
                         r.topic.replace("\x00", "\\0")[:1024],
                         r.raw[:DEAD_LETTER_KEEP_BYTES],
                         len(r.raw),
-                        r.reason[:500],
+                        r.reason.replace("\x00", "\\0")[:500],
                         self._ingest_id,
                     )
                 )

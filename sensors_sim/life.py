@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ingest.alarms.limits import limits_for
 from ingest.contract import encode, event_topic, format_ts
-from sensors_sim.site import Site, SiteSensor
+from sensors_sim.site import Schedule, Site, SiteSensor
 
 HEARTBEAT_MIN_S = 60
 
@@ -41,6 +42,45 @@ BASELINES: dict[str, tuple[float, float, float]] = {
     "humidity_pct": (45.0, 8.0, 0.8),
     "face_velocity_mps": (0.5, 0.0, 0.015),
 }
+
+
+NON_NEGATIVE = ("gas_ppm.", "lel_pct", "humidity_pct", "face_velocity_mps")
+
+
+def normal_band(metric: str, thresholds: dict[str, Any]) -> tuple[float, float, float]:
+    """(mean, daily swing, noise sd) of normal values that stay clear of the sensor's limits.
+
+    Normal life raises no alarm: where a sensor's configured limits (a cold store at 8 / 12 °C)
+    leave no room for the generic baseline, the baseline moves inside them, with its swing and
+    noise (four standard deviations) clear of the first limit and its deadband.
+    """
+    mean, swing, sd = BASELINES[metric]
+    limits = limits_for(metric, thresholds)
+    highs = [lim.first - lim.deadband for lim in limits if lim.direction == "high"]
+    lows = [lim.first + lim.deadband for lim in limits if lim.direction == "low"]
+    hi, lo = (min(highs) if highs else None), (max(lows) if lows else None)
+    span = swing + 4 * sd
+    if hi is not None and lo is not None and 2.5 * span > hi - lo:
+        scale = (hi - lo) / (2.5 * span)
+        return (hi + lo) / 2, swing * scale, sd * scale
+    if hi is not None and mean + 1.25 * span > hi:
+        mean = hi - 1.5 * span
+    if lo is not None and mean - 1.25 * span < lo:
+        mean = lo + 1.5 * span
+    return mean, swing, sd
+
+
+def next_allowed(local: datetime, schedule: Schedule) -> datetime:
+    """The first moment at or after ``local`` inside a restricted room's schedule."""
+    for days in range(8):
+        day = (local + timedelta(days=days)).date()
+        start = datetime.combine(day, schedule.start, local.tzinfo)
+        end = datetime.combine(day, schedule.end, local.tzinfo)
+        if not schedule.allows(day.weekday(), schedule.start):
+            continue
+        if local < end:
+            return max(local, start)
+    return local + timedelta(days=7)  # a schedule with no day at all: nobody comes
 
 
 def door_rate_per_hour(local: datetime) -> float:
@@ -99,8 +139,10 @@ class CampusLife:
         self._heap: list[_Due] = []
         self._order = 0
         self._battery = [self._rng.uniform(70, 100) for _ in self.sensors]
-        # Doors of restricted rooms are (almost) never used outside their schedule.
+        # Doors of restricted rooms are never used outside their schedule in normal life
+        # (after-hours access is an alarm; a scenario makes one when it wants one).
         self._schedule = [site.room(s.room).restricted if s.kind == "door" else None for s in self.sensors]
+        self._bands = [{m: normal_band(m, s.thresholds) for m in s.metrics} for s in self.sensors]
         self._phase = [self._rng.uniform(0, 2 * math.pi) for _ in self.sensors]
         for i, s in enumerate(self.sensors):
             hb = max(s.interval_s, HEARTBEAT_MIN_S)
@@ -119,10 +161,18 @@ class CampusLife:
     def _next_door_gap(self, at: float, i: int) -> float:
         local = (self.start + timedelta(seconds=at)).astimezone(self.tz)
         rate = door_rate_per_hour(local) / 3600
+        arrive = at + min(self._rng.expovariate(rate), 900.0)
         schedule = self._schedule[i]
-        if schedule is not None and not schedule.allows(local.weekday(), local.time()):
-            rate /= 1000  # someone working late is rare, and then it is an alarm worth seeing
-        return at + min(self._rng.expovariate(rate), 900.0)
+        if schedule is not None:
+            when = (self.start + timedelta(seconds=arrive)).astimezone(self.tz)
+            if not schedule.allows(when.weekday(), when.time().replace(tzinfo=None)):
+                # Arrivals past closing time wait for the next opening (and a little more).
+                opening = next_allowed(when, schedule)
+                arrive = (opening - self.start).total_seconds() + self._rng.uniform(1, 300)
+                check = (self.start + timedelta(seconds=arrive)).astimezone(self.tz)
+                if not schedule.allows(check.weekday(), check.time().replace(tzinfo=None)):
+                    arrive = (opening - self.start).total_seconds() + 1
+        return arrive
 
     def _envelope(self, i: int, at: float) -> tuple[datetime, dict[str, Any]]:
         self._seq[i] += 1
@@ -131,14 +181,16 @@ class CampusLife:
 
     def reading(self, metric: str, i: int, at: float) -> float:
         """A normal reading for ``metric`` on sensor ``i`` at ``at`` seconds from start."""
-        mean, swing, sd = BASELINES[metric]
+        mean, swing, sd = self._bands[i][metric]
         local = (self.start + timedelta(seconds=at)).astimezone(self.tz)
         hours = local.hour + local.minute / 60
         value = mean + swing * math.sin(2 * math.pi * (hours - 9) / 24 + self._phase[i] * 0.1)
         value += self._rng.gauss(0, sd)
         if metric in ("o2_pct",):
             return round(value, 2)
-        return round(max(value, 0.0), 3)
+        if metric.startswith(NON_NEGATIVE):
+            value = max(value, 0.0)
+        return round(value, 3)
 
     def __iter__(self) -> Iterator[SimMessage]:
         return self

@@ -9,6 +9,7 @@ import dash
 from dash import Input, Output, State, callback, ctx, dash_table, dcc, html
 from dash.exceptions import PreventUpdate
 
+from ingest import clock
 from dashboard import figures
 from dashboard import queries as q
 from dashboard.auth import allowed, current_user, refusal
@@ -144,7 +145,7 @@ def load_queue(priorities, states, building, department, family, shelved, *_trig
     return [{"id": r["id"], "priority": r["priority"], "state": r["state"].replace("_", " "),
              "what": (("DRILL " if r["drill"] else "") + (r["message"] or r["condition"]))[:80],
              "where": " / ".join(x for x in (r["building"], r["room"]) if x) or r["sensor_id"],
-             "raised": r["raised_at"].astimezone().strftime("%m-%d %H:%M:%S"), "occurrences": r["occurrences"],
+             "raised": clock.fmt(r["raised_at"], "%m-%d %H:%M:%S"), "occurrences": r["occurrences"],
              "assigned_to": r["assigned_to"] or ""} for r in rows]
 
 
@@ -190,12 +191,12 @@ def detail(alarm_id, *_triggers) -> tuple:
              ("What", a["message"] or a["condition"]), ("Priority", f"{a['priority']} {a['signal_class']}"),
              ("State", a["state"].replace("_", " ") + ("" if a["active"] else ", condition cleared")
               + (", latched" if a["latched"] else "")),
-             ("Raised", f"{a['raised_at'].astimezone():%Y-%m-%d %H:%M:%S} ({_age(a['raised_at'])})"),
+             ("Raised", f"{clock.fmt(a['raised_at'])} ({_age(a['raised_at'])})"),
              ("Occurrences", str(a["occurrences"]))]
     if a["acked_by"]:
-        facts.append(("Acknowledged", f"{a['acked_by']} at {a['acked_at'].astimezone():%H:%M:%S}"))
+        facts.append(("Acknowledged", f"{a['acked_by']} at {clock.fmt(a['acked_at'], '%H:%M:%S')}"))
     if a["shelved_until"]:
-        facts.append(("Shelved", f"until {a['shelved_until'].astimezone():%H:%M} by {a['shelved_by']}: {a['shelve_reason']}"))
+        facts.append(("Shelved", f"until {clock.fmt(a['shelved_until'], '%H:%M')} by {a['shelved_by']}: {a['shelve_reason']}"))
     if a["drill"]:
         facts.append(("Drill", "yes: left out of statistics"))
     box = html.Div([html.H2(a["message"] or a["condition"], className=f"sc-p-text-{a['priority']}"),
@@ -204,7 +205,7 @@ def detail(alarm_id, *_triggers) -> tuple:
     options = [{"label": f" {s['step']}" + (f"  ✓ {s.get('by')}" if s.get("done") else ""), "value": i}
                for i, s in enumerate(steps)]
     done = [i for i, s in enumerate(steps) if s.get("done")]
-    jrows = html.Table([html.Tr([html.Td(f"{j['at'].astimezone():%H:%M:%S}"), html.Td(j["actor"]), html.Td(j["action"]),
+    jrows = html.Table([html.Tr([html.Td(clock.fmt(j['at'], '%H:%M:%S')), html.Td(j["actor"]), html.Td(j["action"]),
                                  html.Td(j["note"] or "")]) for j in journal], className="sc-table sc-journal-table")
     return box, options, done, a["version"], jrows, figures.sparkline(readings), ({} if readings else HIDDEN)
 

@@ -9,6 +9,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from psycopg.types.json import Jsonb
 
+from ingest import clock
 from dashboard import queries as q
 from dashboard.auth import allowed, check_password, current_user, refusal
 from dashboard.db import connection
@@ -34,7 +35,7 @@ def layout(**_query: str) -> html.Div:
 
 def frame() -> html.Div:
     """Every component of the handover page."""
-    today = datetime.now().astimezone().date().isoformat()
+    today = clock.today().isoformat()
     return html.Div([
         html.Header([html.H1("Shift handover and duty log"), html.A("Console", href="/console"),
                      html.A("Export today's log (CSV)", href=f"/duty-log/{today}.csv", id="ho-export")],
@@ -61,15 +62,13 @@ def frame() -> html.Div:
 
 
 def _alarm_line(a: dict) -> html.Div:
-    extra = f" (shelved until {a['shelved_until'].astimezone():%H:%M}: {a['shelve_reason']})" if a["shelved_until"] else ""
+    extra = f" (shelved until {clock.fmt(a['shelved_until'], '%H:%M')}: {a['shelve_reason']})" if a["shelved_until"] else ""
     return html.Div(f"{a['priority'].upper()} {a['message']} - {a['building']} - {a['state'].replace('_', ' ')}"
                     f"{' - DRILL' if a['drill'] else ''}{extra}", className=f"sc-p-text-{a['priority']}")
 
 
 def _day_bounds() -> tuple[datetime, datetime]:
-    local = datetime.now().astimezone()
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, start + timedelta(days=1)
+    return clock.day_bounds(clock.today())
 
 
 @callback(Output(OPEN, "children"), Output(SHELVED, "children"), Output(OOS, "children"), Output(LOG, "children"),
@@ -89,12 +88,12 @@ def refresh(*_triggers: object) -> tuple:
     open_ = [a for a in alarms if a not in shelved]
     remind = ""
     if last is None or now - last > EQUIPMENT_EVERY:
-        since = "no equipment check on record" if last is None else f"last equipment check {last.astimezone():%H:%M}"
+        since = "no equipment check on record" if last is None else f"last equipment check {clock.fmt(last, '%H:%M')}"
         remind = f"Reminder: record an equipment-status check (every 2 hours; {since})."
-    table = html.Table([html.Tr([html.Td(f"{e['at'].astimezone():%H:%M}"), html.Td(e["author"]), html.Td(e["kind"]),
+    table = html.Table([html.Tr([html.Td(clock.fmt(e['at'], '%H:%M')), html.Td(e["author"]), html.Td(e["kind"]),
                                  html.Td(e["note"])]) for e in log], className="sc-table sc-journal-table")
     return ([_alarm_line(a) for a in open_] or "none", [_alarm_line(a) for a in shelved] or "none",
-            [html.Div(f"{s['id']} since {s['out_of_service_since'].astimezone():%m-%d %H:%M}: {s['out_of_service_reason']}")
+            [html.Div(f"{s['id']} since {clock.fmt(s['out_of_service_since'], '%m-%d %H:%M')}: {s['out_of_service_reason']}")
              for s in oos] or "none", table, remind)
 
 

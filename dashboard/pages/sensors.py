@@ -7,6 +7,7 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html
 from dash.exceptions import PreventUpdate
 from psycopg.types.json import Jsonb
 
+from ingest import clock
 from dashboard import queries as q
 from dashboard.auth import allowed, current_user, refusal
 from dashboard.db import connection
@@ -62,7 +63,7 @@ def load(status: str | None, search: str | None, _done: object) -> list[dict]:
         raise PreventUpdate
     with connection() as conn:
         rows = conn.execute(q.SENSORS, {"status": status, "search": (search or "").strip() or None}).fetchall()
-    return [r | {"last_seen": r["last_seen"].astimezone().strftime("%Y-%m-%d %H:%M:%S") if r["last_seen"] else "",
+    return [r | {"last_seen": clock.fmt(r["last_seen"]),
                  "battery_pct": round(r["battery_pct"]) if r["battery_pct"] is not None else ""} for r in rows]
 
 

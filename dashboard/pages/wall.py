@@ -113,10 +113,12 @@ def _services(ingest: list[dict]) -> html.Span:
     live = [r for r in ingest if r["fresh"]]
     if not live:
         return html.Span(" · ingest: not running", className="sc-bad", id="wall-services")
+    failed = [r for r in live if r["status"].get("status") in ("failed", "stalled")]
     bad_db = [r for r in live if r["status"].get("database") != "ok"]
     bad_broker = [r for r in live if r["status"].get("broker") != "connected"]
-    if bad_db or bad_broker:
-        what = "database unavailable" if bad_db else "broker disconnected"
+    if failed or bad_db or bad_broker:
+        what = ("stalled: nothing stored" if failed else "database unavailable" if bad_db
+                else "broker disconnected")
         return html.Span(f" · ingest: {what}", className="sc-bad", id="wall-services")
     return html.Span(f" · ingest ×{len(live)} ok · broker ok", className="sc-ok", id="wall-services")
 

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, request
 
+from ingest import clock
 from dashboard import queries as q
+from dashboard.report.spreadsheet import csv_cell
 from dashboard.auth import allowed
 from dashboard.db import connection
 from dashboard.report import weekly
@@ -41,16 +43,16 @@ def install(server: Flask, tz: str) -> None:
             abort(401)
         try:
             # The same local day as the handover page shows.
-            start = datetime.combine(date.fromisoformat(day), datetime.min.time()).astimezone()
+            start, end = clock.day_bounds(date.fromisoformat(day))
         except ValueError:
             abort(400)
         with connection() as conn:
-            rows = conn.execute(q.DUTY_LOG_DAY, {"start": start, "end": start + timedelta(days=1)}).fetchall()
+            rows = conn.execute(q.DUTY_LOG_DAY, {"start": start, "end": end}).fetchall()
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(["time", "author", "kind", "note"])
         for r in rows:
-            w.writerow([r["at"].astimezone().isoformat(timespec="seconds"), r["author"], r["kind"], r["note"]])
+            w.writerow([clock.local(r["at"]).isoformat(timespec="seconds"), r["author"], r["kind"], csv_cell(r["note"])])
         return buf.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
                                      "Content-Disposition": f"attachment; filename=duty-log-{day}.csv"}
 

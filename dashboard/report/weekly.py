@@ -16,6 +16,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from dashboard.report import kpis as K
+from dashboard.report.spreadsheet import csv_cell
+from ingest import clock
 from dashboard.report import queries as q
 
 LIMITS_S = {"critical": 60, "high": 180, "medium": 1200, "low": 3600}
@@ -112,7 +114,7 @@ def to_csv(report: dict[str, Any]) -> str:
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore")
     w.writeheader()
     for a in report["rows"]:
-        w.writerow({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in a.items()})
+        w.writerow({k: (clock.local(v).isoformat() if isinstance(v, datetime) else csv_cell(v)) for k, v in a.items()})
     return buf.getvalue()
 
 
@@ -210,7 +212,7 @@ def to_html(report: dict[str, Any]) -> str:
         f"<td>{_fmt(r['close']['median'])}</td><td>{_fmt(r['close']['p90'])}</td><td>{_fmt(r['close']['worst'])}</td></tr>"
         for p, r in report["response"].items())
     kp = health_rows(h)
-    drills = "".join(f"<tr><td>{d['raised_at']:%a %H:%M}</td><td>{e(d['sensor_id'])}</td><td>{e(d['condition'])}</td>"
+    drills = "".join(f"<tr><td>{clock.fmt(d['raised_at'], '%a %H:%M')}</td><td>{e(d['sensor_id'])}</td><td>{e(d['condition'])}</td>"
                      f"<td>{_fmt(d['ack_s'])}</td></tr>" for d in report["drills"]) or "<tr><td colspan=4>no drills</td></tr>"
     prev = "".join(f"<tr><td>{p['week']}</td><td>{p['alarms']}</td></tr>" for p in report["previous"])
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -244,7 +246,7 @@ def to_html(report: dict[str, Any]) -> str:
 <tr><td><b>{e(report['week'])}</b></td><td><b>{report['total']}</b></td></tr></table>
 <h2>Days without a real incident (at the end of the week)</h2>
 <table><tr><th></th><th>where</th><th>days</th><th>last real incident</th></tr>
-{''.join(f"<tr><td>{lv}</td><td>{e(n)}</td><td>{d if d is not None else 'none on record'}</td><td>{f'{t:%Y-%m-%d}' if t else '-'}</td></tr>" for lv, n, d, t in report['streaks'])}</table>
+{''.join(f"<tr><td>{lv}</td><td>{e(n)}</td><td>{d if d is not None else 'none on record'}</td><td>{clock.fmt(t, '%Y-%m-%d', '-')}</td></tr>" for lv, n, d, t in report['streaks'])}</table>
 <h2>Drills</h2><table><tr><th>when</th><th>sensor</th><th>alarm</th><th>acknowledged after</th></tr>{drills}</table>
-<p><small>Made by SafeCampus {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</small></p>
+<p><small>Made by SafeCampus {clock.fmt(clock.now(), '%Y-%m-%d %H:%M %Z')}.</small></p>
 </body></html>"""

@@ -13,6 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from ingest import clock
 from ingest.alarms import queries as q
 from ingest.alarms.lifecycle import Change, journal, notify, update
 from ingest.alarms.types import DISPOSITIONS
@@ -28,7 +29,7 @@ class ActionRefusedError(SafeCampusError):
 
 
 def _when(ts: datetime | None) -> str:
-    return ts.astimezone().strftime("%H:%M:%S") if ts else "?"
+    return clock.fmt(ts, "%H:%M:%S", missing="?")
 
 
 def _lock(conn: psycopg.Connection, alarm_id: int, expected_version: int | None) -> dict[str, Any]:

@@ -72,8 +72,10 @@ class AlarmEngine:
 
     def __init__(self, *, timezone: str = "Asia/Shanghai", procedures: dict[str, list[str]] | None = None,
                  escalation_s: dict[str, float] | None = None,
-                 on_changes: Callable[[list[lifecycle.Change]], None] | None = None) -> None:
+                 on_changes: Callable[[list[lifecycle.Change]], None] | None = None,
+                 clock_tolerance_s: float = 2.0) -> None:
         self.tz = timezone
+        self.clock_tolerance_s = clock_tolerance_s
         self.procedures = procedures if procedures is not None else load_procedures()
         self.escalation_s = dict(DEFAULT_ESCALATION_S, **(escalation_s or {}))
         self.directory = SensorDirectory()
@@ -115,7 +117,7 @@ class AlarmEngine:
             sensor = self.directory.get(conn, e.sensor_id, e.building, e.kind)
             if e.sensor_id in offline:
                 offline.discard(e.sensor_id)
-                self._apply(conn, sensor, [Clear("offline", e.ts)], False, changes)
+                self._apply(conn, sensor, [Clear("offline", e.at)], False, changes)
             if e.kind == "status":
                 continue
             state = states.setdefault(e.sensor_id, {})
@@ -124,7 +126,9 @@ class AlarmEngine:
             self._apply(conn, sensor, signals, e.drill, changes)
         for sid in sorted(dirty):
             conn.execute(q.SAVE_RULE_STATE, {"sensor": sid, "state": Jsonb(states[sid])})
-        conn.execute(q.SET_WATERMARK, {"value": str(max(e.ts for e in events).timestamp())})
+        # Event time (`at`: never ahead of our own clock by more than the tolerance) drives timers.
+        mark = min(max(e.at for e in events).timestamp(), time.time() + self.clock_tolerance_s)
+        conn.execute(q.SET_WATERMARK, {"value": str(mark)})
         self._finish(conn, changes)
 
     def _finish(self, conn: psycopg.Connection, changes: list[lifecycle.Change]) -> None:
@@ -136,22 +140,27 @@ class AlarmEngine:
 
     # -- timers (one ingestor at a time) ----------------------------------------------------
     def tick_time(self, conn: psycopg.Connection, wall: float | None = None) -> float | None:
-        """Event-time 'now' for timers: the watermark (the newest stored event time).
+        """Event-time 'now' for timers: the watermark, flowing on between events.
 
-        A replay at speed N moves the watermark N times faster, so timers keep pace with
-        it. Only when no event at all has arrived for STALL_S of wall time (every sensor
-        silent) does the wall clock take over, so offline sensors are still noticed.
+        The watermark is the newest stored event time, never ahead of our own clock (each
+        event's rule time is clamped on arrival, and the stored value again here, in case an
+        older release stored one from a device clock in the future). A replay at speed N
+        moves it N times faster, so timers keep pace with the replay. Between events event
+        time is taken to flow at real speed (a quiet campus still escalates on time), and when
+        no event at all has arrived for STALL_S (every sensor silent) the wall clock takes
+        over, so offline sensors are still noticed.
         """
         row = conn.execute(q.WATERMARK).fetchone()
         if not row:
             return None
-        mark = float(row[0])
         wall = time.time() if wall is None else wall
+        ceiling = wall + self.clock_tolerance_s
+        mark = min(float(row[0]), ceiling)
         if mark != self._mark:
             self._mark, self._mark_seen = mark, wall
         if wall - self._mark_seen > STALL_S and wall > mark:
             return wall
-        return mark
+        return min(mark + max(wall - self._mark_seen, 0.0), ceiling)
 
     def tick(self, conn: psycopg.Connection, now: float | None = None) -> list[lifecycle.Change]:
         """Run timers at ``now`` (default: tick_time); returns the changes made."""
@@ -164,12 +173,19 @@ class AlarmEngine:
             if now is None:
                 return []
             at = datetime.fromtimestamp(now, tz=UTC)
-            for sid, state in conn.execute(q.DUE_RULE_STATES, {"now": now}).fetchall():
+            for (sid,) in conn.execute(q.DUE_SENSORS, {"now": now}).fetchall():
+                conn.execute(q.LOCK_SENSOR, {"sensor": sid})
+                row = conn.execute(q.RULE_STATE_IF_DUE, {"sensor": sid, "now": now}).fetchone()
+                if row is None:
+                    continue  # a batch moved this sensor on while we waited for its lock
+                state = row[0]
                 sensor = self.directory.get(conn, sid, "", "")
                 signals = rules.timers(sensor, state, now)
                 self._apply(conn, sensor, signals, False, changes)
                 conn.execute(q.SAVE_RULE_STATE, {"sensor": sid, "state": Jsonb(state)})
             for (sid,) in conn.execute(q.SILENT_SENSORS, {"now": at, "factor": L.OFFLINE_FACTOR}).fetchall():
+                if conn.execute(q.STILL_SILENT, {"sensor": sid, "now": at, "factor": L.OFFLINE_FACTOR}).fetchone() is None:
+                    continue
                 sensor = self.directory.get(conn, sid, "", "")
                 self._apply(conn, sensor, [Raise("offline", "heartbeat", "medium", "trouble",
                                                  "Sensor silent for more than 3 reporting intervals", at)],

@@ -3,12 +3,18 @@
 Changes arrive as PostgreSQL notifications (from ingest and from officers' actions alike),
 so this is the one place that talks MQTT about alarms. One ingestor at a time publishes
 (a session advisory lock); the others stand by and take over if it goes away.
+
+Notifications are only heard while we listen, so whenever the publisher takes the lead or its
+broker connection is new, it resynchronises: it reads what the broker retains, republishes
+every open alarm's current state and clears the retained topics of alarms that are closed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +23,11 @@ from psycopg.rows import dict_row
 
 from ingest.alarms import queries as q
 from ingest.background import BackgroundLoop
-from ingest.contract import alarm_topic
+from ingest.contract import ROOT, alarm_topic
 from ingest.mqtt_client import MqttLink
+
+RETAINED_QUIET_S = 0.5  # the broker sends retained messages at once; this long without one: all read
+RETAINED_MAX_S = 10.0
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +56,8 @@ class AlarmPublisher(BackgroundLoop):
         self._db_url = db_url
         self._link = link
         self.leader = False
+        self._synced_generation = -1
+        self.resyncs = 0
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -70,11 +81,59 @@ class AlarmPublisher(BackgroundLoop):
             self.leader = True
             logger.info("publishing alarm changes on MQTT")
             conn.execute(q.LISTEN_ALARMS)
+            self._synced_generation = -1  # a new leader resynchronises first
             while not self._stop.is_set():
+                generation = self._link.generation
+                if generation != self._synced_generation and self._link.connected.is_set():
+                    self._resync(conn)
+                    self._synced_generation = generation
                 # Collect first: the connection cannot run queries while it waits for notifies.
                 ids = [json.loads(n.payload)["id"] for n in conn.notifies(timeout=1.0, stop_after=500)]
                 for alarm_id in dict.fromkeys(ids):
                     self._publish(conn, alarm_id)
+
+    def _resync(self, conn: psycopg.Connection) -> None:
+        """Make the broker's retained alarm topics say what the database says."""
+        retained = self._retained_ids()
+        with conn.cursor(row_factory=dict_row) as cur:
+            open_alarms = cur.execute(q.ALL_OPEN).fetchall()
+        for alarm in open_alarms:
+            self._link.publish(alarm_topic(alarm["id"]), alarm_message(alarm), qos=1, retain=True)
+        open_ids = {str(a["id"]) for a in open_alarms}
+        stale = sorted(retained - open_ids)
+        for alarm_id in stale:
+            self._link.publish(alarm_topic(alarm_id), b"", qos=1, retain=True)  # empty: clears it
+        self.resyncs += 1
+        logger.info("alarm topics resynchronised: %d open alarms published, %d closed ones cleared",
+                    len(open_alarms), len(stale))
+
+    def _retained_ids(self) -> set[str]:
+        """The alarm ids the broker holds a retained message for (read by a short-lived client)."""
+        found: set[str] = set()
+        last = [time.monotonic()]
+        lock = threading.Lock()
+
+        def on_message(topic: bytes, payload: bytes, _mid: int, _qos: int, _gen: int) -> None:  # no I/O
+            if payload:
+                with lock:
+                    found.add(topic.decode("utf-8", "replace").rsplit("/", 1)[-1])
+            last[0] = time.monotonic()
+
+        scan = MqttLink(self._link.endpoint, f"{self._link.client_id}-scan", subscriptions=[f"{ROOT}/_alarms/+"],
+                        on_message=on_message)
+        scan.start()
+        try:
+            if not scan.wait_subscribed(RETAINED_MAX_S):
+                logger.warning("could not read the retained alarm topics; republishing the open alarms only")
+                return set()
+            last[0] = time.monotonic()
+            deadline = time.monotonic() + RETAINED_MAX_S
+            while time.monotonic() - last[0] < RETAINED_QUIET_S and time.monotonic() < deadline:
+                self._stop.wait(0.05)
+        finally:
+            scan.stop()
+        with lock:
+            return set(found)
 
     def _publish(self, conn: psycopg.Connection, alarm_id: int) -> None:
         with conn.cursor(row_factory=dict_row) as cur:

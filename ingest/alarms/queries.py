@@ -63,9 +63,17 @@ SAVE_RULE_STATE = (
     "INSERT INTO rule_state (sensor_id, state, updated_at) VALUES (%(sensor)s, %(state)s, now())"
     " ON CONFLICT (sensor_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()"
 )
-DUE_RULE_STATES = (
-    "SELECT r.sensor_id, r.state FROM rule_state r JOIN sensors s ON s.id = r.sensor_id"
-    " WHERE (r.state ->> 'timer_at')::double precision <= %(now)s ORDER BY r.sensor_id FOR UPDATE OF s"
+# The tick and the batches serialise per sensor on its sensors row: the tick finds the due
+# sensors without locking, then for each takes the sensor lock and only then reads its rule
+# state (a fresh statement sees what a batch committed meanwhile; no lost update).
+DUE_SENSORS = (
+    "SELECT sensor_id FROM rule_state WHERE (state ->> 'timer_at')::double precision <= %(now)s"
+    " ORDER BY sensor_id"
+)
+LOCK_SENSOR = "SELECT id FROM sensors WHERE id = %(sensor)s FOR UPDATE"
+RULE_STATE_IF_DUE = (
+    "SELECT state FROM rule_state WHERE sensor_id = %(sensor)s"
+    " AND (state ->> 'timer_at')::double precision <= %(now)s"
 )
 SENSOR_INFO = (
     "SELECT s.id, s.kind, s.building_id, r.zone, s.report_interval_s, s.thresholds, r.restricted,"
@@ -82,6 +90,11 @@ SILENT_SENSORS = (
     " AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.sensor_id = s.id AND a.condition = 'offline'"
     " AND a.state <> 'closed' AND a.active) ORDER BY s.id"
 )
+# Locks the sensor and checks again once the lock is held (a batch may just have stored an event).
+STILL_SILENT = (
+    "SELECT id FROM sensors s WHERE id = %(sensor)s"
+    " AND s.last_seen < %(now)s - make_interval(secs => %(factor)s * s.report_interval_s) FOR UPDATE"
+)
 SHELVES_EXPIRED = (
     "SELECT id FROM alarms WHERE state <> 'closed' AND shelved_until IS NOT NULL AND shelved_until <= %(now)s"
     " ORDER BY id"
@@ -97,6 +110,7 @@ TO_ESCALATE = (
 TICK_LOCK = "SELECT pg_try_advisory_xact_lock(%(key)s)"
 LEADER_LOCK = "SELECT pg_try_advisory_lock(%(key)s)"
 LISTEN_ALARMS = "LISTEN safecampus_alarms"
+ALL_OPEN = "SELECT " + ALARM_COLUMNS + " FROM alarms WHERE state <> 'closed' ORDER BY id"
 WATERMARK = "SELECT value FROM meta WHERE key = 'watermark'"
 SET_WATERMARK = (
     "INSERT INTO meta (key, value) VALUES ('watermark', %(value)s) ON CONFLICT (key) DO UPDATE"

@@ -24,9 +24,10 @@ def _ts(t: float) -> datetime:
 
 def evaluate(event: Event, sensor: SensorInfo, state: dict[str, Any], tz: str = "Asia/Shanghai") -> list[Signal]:
     """Signals caused by one event; updates ``state`` in place."""
-    t = event.ts.timestamp()
+    at = event.at or event.ts  # the rules' time: never a device clock running ahead of ours
+    t = at.timestamp()
     if event.kind == "smoke":
-        out = smoke(event.state or "", event.ts)
+        out = smoke(event.state or "", at)
     elif event.kind == "door":
         out = door(event.state or "", t, sensor, state, tz, event.payload)
     elif event.kind == "lab":

@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 
 from ingest.db import queries as q
+from ingest.db.migrate import create_timescaledb
 from ingest.errors import SafeCampusError
 
 NOT_EMPTY = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
@@ -74,10 +75,12 @@ def restore(db_url: str, path: Path) -> None:
         if row and row[0]:
             raise SafeCampusError("restore needs an empty database; this one has tables")
         available = conn.execute(q.TIMESCALE_AVAILABLE).fetchone()
-        timescale = bool(available and available[0])
         major = _server_major(conn)
-        if timescale:  # TimescaleDB's documented restore procedure (checked against a real one outside CI)
-            conn.execute(q.CREATE_TIMESCALE)
+    # Installed but not preloaded ends the connection on CREATE EXTENSION: try on one of its own.
+    why_not = create_timescaledb(db_url) if available and available[0] else "not installed"
+    timescale = why_not is None
+    if timescale:  # TimescaleDB's documented restore procedure (checked against a real one outside CI)
+        with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute(PRE_RESTORE)
     try:
         _run([pg_tool("pg_restore", major), "--no-owner", "--no-acl", "--exit-on-error",

@@ -56,23 +56,51 @@ def load_migrations() -> list[Migration]:
     return found
 
 
-def detect_mode(conn: psycopg.Connection, wanted: str = "auto") -> str:
-    """Create the timescaledb extension when possible; return the mode to use."""
+def detect_mode(conn: psycopg.Connection, wanted: str = "auto", db_url: str | None = None) -> str:
+    """Create the timescaledb extension when possible; return the mode to use.
+
+    The extension is created on a connection of its own: where timescaledb is installed but
+    not in ``shared_preload_libraries``, CREATE EXTENSION ends the connection (FATAL), and
+    the migration's own connection must survive that.
+    """
     row = conn.execute(q.TIMESCALE_AVAILABLE).fetchone()
     available = bool(row and row[0])
     if wanted == "postgresql" or (wanted == "auto" and not available):
         return "postgresql"
     if not available:
         raise MigrationError("SAFECAMPUS_DB_MODE=timescaledb but the extension is not installed")
+    error = create_timescaledb(db_url) if db_url else _create_on(conn)
+    if error is None:
+        return "timescaledb"
+    if wanted == "timescaledb":
+        raise MigrationError(f"cannot create the timescaledb extension: {error}")
+    logger.warning("timescaledb is installed but cannot be created (%s); using plain PostgreSQL", error)
+    return "postgresql"
+
+
+def create_timescaledb(db_url: str) -> str | None:
+    """CREATE EXTENSION timescaledb on a throwaway connection; None on success, else why not."""
+    try:
+        with psycopg.connect(db_url, autocommit=True, connect_timeout=10) as probe:
+            return _create_on(probe)
+    except psycopg.OperationalError as exc:
+        # The server ended the connection: the library is installed but not preloaded.
+        return (f"the server closed the connection on CREATE EXTENSION ({str(exc).strip().splitlines()[0]}); "
+                "add timescaledb to shared_preload_libraries in postgresql.conf and restart PostgreSQL")
+
+
+def _create_on(conn: psycopg.Connection) -> str | None:
     try:
         with conn.transaction():
             conn.execute(q.CREATE_TIMESCALE)
+    except psycopg.OperationalError:
+        raise
     except psycopg.Error as exc:
-        if wanted == "timescaledb":
-            raise MigrationError(f"cannot create the timescaledb extension: {exc}") from exc
-        logger.warning("timescaledb is installed but cannot be created (%s); using plain PostgreSQL", exc)
-        return "postgresql"
-    return "timescaledb"
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "shared_preload_libraries" in text or "preload" in text:
+            return f"{text}; add timescaledb to shared_preload_libraries in postgresql.conf and restart PostgreSQL"
+        return text
+    return None
 
 
 def current_version(conn: psycopg.Connection) -> int:
@@ -100,7 +128,7 @@ def migrate(db_url: str, wanted_mode: str = "auto", up_to: int | None = None) ->
         with psycopg.connect(db_url, autocommit=True, connect_timeout=10) as conn:
             conn.execute(q.ADVISORY_LOCK, {"key": _LOCK_KEY})
             try:
-                mode = recorded_mode(conn) or detect_mode(conn, wanted_mode)
+                mode = recorded_mode(conn) or detect_mode(conn, wanted_mode, db_url)
                 if wanted_mode != "auto" and mode != wanted_mode:
                     raise MigrationError(f"database is in {mode} mode, asked for {wanted_mode}")
                 conn.execute(q.CREATE_MIGRATIONS_TABLE)

@@ -96,17 +96,18 @@ def test_repeats_count_on_one_alarm_and_a_higher_priority_re_alarms(ingest, db_u
     tag = campus
     gas = f"gas{tag}"
     topic = f"campus/v1/b{tag}/lab/{gas}"
-    send(mqtt_url, *[(topic, {"event_id": f"g{i}", "ts": now_ts(i - 20), "readings": {"gas_ppm.NH3": 30}}) for i in range(8)])
+    send(mqtt_url, *[(topic, {"event_id": f"g{i}", "ts": now_ts(i - 100), "readings": {"gas_ppm.NH3": 30}}) for i in range(8)])
     first = one_alarm(db_url, gas, "gas_high:NH3")
     assert first["priority"] == "high"
     with psycopg.connect(db_url) as conn:
         actions.acknowledge(conn, first["id"], "officer1")
-    send(mqtt_url, (topic, {"event_id": "g-hi", "ts": now_ts(-11), "readings": {"gas_ppm.NH3": 60}}))
+    send(mqtt_url, (topic, {"event_id": "g-hi", "ts": now_ts(-90), "readings": {"gas_ppm.NH3": 60}}))
     again = one_alarm(db_url, gas, "gas_high:NH3", priority="critical")
     assert again["id"] == first["id"] and again["state"] == "active_unacked"  # re-alarm
     assert len([a for a in alarms_for(db_url, gas) if a["condition"] == "gas_high:NH3"]) == 1
     # Clear for longer than the off-delay (30 s of event time): returns to normal, unacknowledged.
-    send(mqtt_url, *[(topic, {"event_id": f"c{i}", "ts": now_ts(-10 + i * 5), "readings": {"gas_ppm.NH3": 1}}) for i in range(8)])
+    # (All in the past: a device clock ahead of ours would not move the rules' time.)
+    send(mqtt_url, *[(topic, {"event_id": f"c{i}", "ts": now_ts(-80 + i * 5), "readings": {"gas_ppm.NH3": 1}}) for i in range(8)])
     rtn = one_alarm(db_url, gas, "gas_high:NH3", state="rtn_unacked")
     assert rtn["active"] is False
 
@@ -119,9 +120,9 @@ def test_door_rules_forced_held_open_after_hours_and_tamper(ingest, db_url, mqtt
     assert one_alarm(db_url, door, "door_forced")["priority"] == "high"
     send(mqtt_url, (t + door, {"event_id": "c1", "ts": now_ts(), "event": "door_closed"}))
     one_alarm(db_url, door, "door_forced", state="rtn_unacked")
-    send(mqtt_url, (t + door, {"event_id": "o2", "ts": now_ts(), "event": "door_opened"}))
-    # Timers run on event time: another sensor's heartbeat 3 s later moves it past the 2 s limit.
-    send(mqtt_url, (f"campus/v1/b{tag}/status/gas{tag}", {"event_id": secrets.token_hex(3), "ts": now_ts(3)}))
+    send(mqtt_url, (t + door, {"event_id": "o2", "ts": now_ts(-10), "event": "door_opened"}))
+    # Timers run on event time: another sensor's heartbeat 5 s later moves it past the 2 s limit.
+    send(mqtt_url, (f"campus/v1/b{tag}/status/gas{tag}", {"event_id": secrets.token_hex(3), "ts": now_ts(-5)}))
     held = one_alarm(db_url, door, "held_open")  # raised by the timer, with no further door event
     assert held["priority"] == "medium"
     send(mqtt_url, (t + door, {"event_id": "c2", "ts": now_ts(), "event": "door_closed"}))

@@ -50,7 +50,7 @@ def test_duplicates_stored_once_bad_input_dead_lettered_unknown_sensor_kept(make
         (f"campus/v1/{b}/door/d1", {"event_id": "x", "ts": _now()}),
         (f"campus/v1/{b}/lab/l1", {"event_id": "y", "ts": _now(), "readings": {"o2_pct": "low"}}),
         (f"campus/v1/{b}/smoke/s1", {"event_id": "far", "ts": format_ts(datetime.now(UTC) + timedelta(days=1)), "state": "normal"}),
-        (f"campus/v1/{b}/smoke/s1", {"event_id": "big", "ts": _now(), "state": "normal", "pad": "x" * 70000}),
+        (f"campus/v1/{b}/smoke/s1", {"event_id": "big", "ts": _now(), "state": "normal", "pad": "x" * 270000}),
         (f"campus/v1/{b}/smoke/s2", {"event_id": "after", "ts": _now(), "state": "alarm", "unknown_field": [1, 2]}),
     ]
     before = scalar(db_url, "SELECT count(*) FROM dead_letters")
@@ -146,7 +146,7 @@ def test_a_running_ingestor_reports_its_health_in_the_database(db_url, mqtt_url,
 def test_a_batch_stores_each_event_and_its_readings_once(db_url):
     """The writer on its own: repeats inside a batch and of stored events, readings, last-seen."""
     b = f"w{secrets.token_hex(3)}"
-    t0 = datetime.now(UTC).replace(microsecond=0)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)  # none ahead of our clock
 
     def event(kind: str, sensor: str, event_id: str, seconds: int, **body):
         raw = encode({"event_id": event_id, "ts": format_ts(t0 + timedelta(seconds=seconds)), **body})

@@ -82,7 +82,7 @@ def test_epoch_millis_and_nanosecond_fraction():
         ("campus/v1/a/door/d", {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "event": "opened_wide"}, "door event must be"),
         ("campus/v1/a/door/d", {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "event": "access_denied", "reason": 5}, "reason must be text"),
         ("campus/v1/a/heat/d", {"event_id": "a", "ts": "2026-11-29T11:00:00Z"}, "unknown kind 'heat'"),
-        (T, b"{" + b'"p":"' + b"x" * 70000 + b'"}', "over the 65536 limit"),
+        (T, b"{" + b'"p":"' + b"x" * 270000 + b'"}', "over the 262144 limit"),
     ],
 )
 def test_bad_payloads_have_a_reason(topic, payload, reason):
