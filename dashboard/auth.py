@@ -10,15 +10,15 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import time
-from collections import defaultdict, deque
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from flask import Flask, abort, redirect, render_template_string, request, session
+from flask import Flask, abort, has_request_context, redirect, render_template_string, request, session
 
+from dashboard import login_limit
 from dashboard.db import connection
 
 logger = logging.getLogger(__name__)
@@ -26,13 +26,15 @@ logger = logging.getLogger(__name__)
 ROLES = ("viewer", "officer", "admin")
 RANK = {"kiosk": 0, "viewer": 1, "officer": 2, "admin": 3}
 _HASHER = PasswordHasher()
-LOGIN_LIMIT = (5, 300.0)  # failed logins per user and address in this many seconds
-
+# A new password or role revokes every session of the user (their cookies carry the old version).
 ADD_USER = """
 INSERT INTO users (username, password_hash, role, display_name) VALUES (%(u)s, %(h)s, %(r)s, %(n)s)
 ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,
-    display_name = EXCLUDED.display_name, disabled_at = NULL"""
-GET_USER = "SELECT password_hash, role, display_name FROM users WHERE username = %(u)s AND disabled_at IS NULL"
+    display_name = EXCLUDED.display_name, disabled_at = NULL, session_version = users.session_version + 1"""
+GET_USER = """SELECT password_hash, role, display_name, session_version FROM users
+WHERE username = %(u)s AND disabled_at IS NULL"""
+SESSION_USER = "SELECT role, display_name, session_version FROM users WHERE username = %(u)s AND disabled_at IS NULL"
+REVOKE_SESSIONS = "UPDATE users SET session_version = session_version + 1 WHERE username = %(u)s"
 
 LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>SafeCampus - log in</title>
 <link rel="stylesheet" href="/assets/safecampus.css"></head><body class="sc-login-body">
@@ -61,18 +63,55 @@ def add_user(conn: psycopg.Connection, username: str, password: str, role: str, 
         conn.execute(ADD_USER, {"u": username, "h": hash_password(password), "r": role, "n": display_name or username})
 
 
-def check_password(username: str, password: str) -> dict[str, str] | None:
-    """The user's role and name when the password is right, else None."""
+class TooManyAttemptsError(Exception):
+    """Password attempts for this account or address are paused; the message says how long."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"Too many wrong passwords: try again in {seconds} s.")
+        self.seconds = seconds
+
+
+def check_password(username: str, password: str) -> dict[str, Any] | None:
+    """The user's role, name and session version when the password is right, else None.
+
+    Every check counts against the account and the client's address (login and handover
+    sign-off alike, in the database, so all dashboard processes share the limit); raises
+    TooManyAttemptsError while either is paused.
+    """
+    address = (request.remote_addr if has_request_context() else None) or "?"
     with connection() as conn:
+        wait = login_limit.blocked(conn, username, address)
+        if wait:
+            raise TooManyAttemptsError(wait.seconds())
         row = conn.execute(GET_USER, {"u": username}).fetchone()
-    if not row:
-        _HASHER.hash(password)  # same work either way: no user enumeration by timing
-        return None
+        ok = False
+        if not row:
+            _HASHER.hash(password)  # same work either way: no user enumeration by timing
+        else:
+            try:
+                ok = _HASHER.verify(row["password_hash"], password)
+            except (VerifyMismatchError, InvalidHashError):
+                ok = False
+        if not ok:
+            login_limit.failed(conn, username, address)
+            logger.warning("wrong password for %r from %s", username, address)
+            return None
+        login_limit.succeeded(conn, username)
+    return {"role": row["role"], "name": row["display_name"], "v": row["session_version"]}
+
+
+def same_origin(origin: str, host_url: str) -> bool:
+    """True when ``origin`` (an Origin or Referer header) is exactly our scheme, host and port."""
     try:
-        _HASHER.verify(row["password_hash"], password)
-    except (VerifyMismatchError, InvalidHashError):
-        return None
-    return {"role": row["role"], "name": row["display_name"]}
+        theirs, ours = urlsplit(origin), urlsplit(host_url)
+        return (theirs.scheme, theirs.hostname, theirs.port or _default_port(theirs.scheme)) == \
+            (ours.scheme, ours.hostname, ours.port or _default_port(ours.scheme))
+    except ValueError:  # a malformed port
+        return False
+
+
+def _default_port(scheme: str) -> int | None:
+    return {"http": 80, "https": 443}.get(scheme)
 
 
 def current_user() -> dict[str, Any] | None:
@@ -96,53 +135,36 @@ def refusal(minimum: str, what: str) -> str | None:
     return f"Refused: {who} may not {what}."
 
 
-SWEEP_OVER = 10_000  # remembered (user, address) pairs before expired ones are swept
-
-
-class LoginLimiter:
-    """Counts failed logins per (user, address); too many in the window locks them out."""
-
-    def __init__(self) -> None:
-        self._fails: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-
-    def blocked(self, key: tuple[str, str]) -> bool:
-        """True while ``key`` has too many recent failures."""
-        q = self._fails.get(key)
-        if q is None:
-            return False
-        while q and q[0] < time.monotonic() - LOGIN_LIMIT[1]:
-            q.popleft()
-        if not q:
-            del self._fails[key]  # forget old failures: random user names must not grow this map
-            return False
-        return len(q) >= LOGIN_LIMIT[0]
-
-    def failed(self, key: tuple[str, str]) -> None:
-        """Record a failure (and, now and then, forget the failures that are out of the window)."""
-        self._fails[key].append(time.monotonic())
-        if len(self._fails) > SWEEP_OVER:
-            for k in list(self._fails):
-                self.blocked(k)
-
-
 def install(server: Flask, secret_key: str, kiosk_token: str | None, *, secure_cookies: bool = False) -> None:
     """Add login, logout, kiosk links, CSRF origin checks and security headers to ``server``."""
     server.secret_key = secret_key
     server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
                          SESSION_COOKIE_SECURE=secure_cookies, PERMANENT_SESSION_LIFETIME=12 * 3600)
-    limiter = LoginLimiter()
-
     @server.before_request
     def _guard():  # type: ignore[no-untyped-def]
         if request.method == "POST":
             origin = request.headers.get("Origin") or request.headers.get("Referer") or ""
-            if origin and not origin.startswith(request.host_url.rstrip("/")):
+            if origin and not same_origin(origin, request.host_url):
                 abort(403)
         token = request.args.get("kiosk")
         if token is not None and kiosk_token and hmac.compare_digest(token, kiosk_token):
             session.clear()
             session["user"] = {"name": "wall screen", "role": "kiosk", "username": "kiosk"}
+        _check_session()
         return None
+
+    def _check_session() -> None:
+        """Every request: the cookie's user still exists, is enabled and has its version."""
+        user = current_user()
+        if not user or user.get("role") == "kiosk" or request.path.startswith("/assets/"):
+            return
+        with connection() as conn:
+            row = conn.execute(SESSION_USER, {"u": user.get("username")}).fetchone()
+        if not row or row["session_version"] != user.get("v"):
+            session.clear()  # revoked: role or password changed, logged out elsewhere, or disabled
+            return
+        if row["role"] != user.get("role"):
+            session.clear()
 
     @server.after_request
     def _headers(resp):  # type: ignore[no-untyped-def]
@@ -163,13 +185,11 @@ def install(server: Flask, secret_key: str, kiosk_token: str | None, *, secure_c
         if request.method == "GET":
             return render_template_string(LOGIN_PAGE, error=None, next=nxt)
         username = request.form.get("username", "").strip()[:64]
-        key = (username, request.remote_addr or "?")
-        if limiter.blocked(key):
-            return render_template_string(LOGIN_PAGE, error="Too many failed attempts; wait five minutes.", next=nxt), 429
-        user = check_password(username, request.form.get("password", ""))
+        try:
+            user = check_password(username, request.form.get("password", ""))
+        except TooManyAttemptsError as exc:
+            return render_template_string(LOGIN_PAGE, error=str(exc), next=nxt), 429
         if not user:
-            limiter.failed(key)
-            logger.warning("failed login for %r from %s", username, key[1])
             return render_template_string(LOGIN_PAGE, error="Wrong user or password.", next=nxt), 401
         session.clear()
         session.permanent = True
@@ -180,5 +200,10 @@ def install(server: Flask, secret_key: str, kiosk_token: str | None, *, secure_c
 
     @server.route("/logout", methods=["POST", "GET"])
     def logout():  # type: ignore[no-untyped-def]
+        user = current_user()
+        if user and user.get("role") != "kiosk":
+            with connection() as conn:  # every cookie of this user from before now stops working
+                conn.execute(REVOKE_SESSIONS, {"u": user.get("username")})
+                conn.commit()
         session.clear()
         return redirect("/login")

@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 
 from ingest import clock
 from dashboard import queries as q
-from dashboard.auth import allowed, check_password, current_user, refusal
+from dashboard.auth import TooManyAttemptsError, allowed, check_password, current_user, refusal
 from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
 
@@ -114,7 +114,10 @@ def write(_add: int | None, _sign: int | None, kind: str, note: str | None, inco
         msg = "Entry added."
     else:
         other = (incoming or "").strip()
-        user = check_password(other, incoming_pw or "") if other else None
+        try:
+            user = check_password(other, incoming_pw or "") if other else None
+        except TooManyAttemptsError as exc:
+            return str(exc), dash.no_update
         if not user or user["role"] not in ("officer", "admin"):
             return "The incoming officer's name or password is wrong.", dash.no_update
         if other == me:

@@ -10,6 +10,7 @@ import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.cookiejar import CookieJar
 
 import pytest
@@ -69,14 +70,14 @@ def users(db_url: str) -> None:
         add_user(conn, *ADMIN, "admin", "Admin Wu")
 
 
-@pytest.fixture(scope="module")
-def dashboard_url(db_url: str, users: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A dashboard process on a free port against this module's database."""
+@contextmanager
+def dashboard_process(db_url: str, log_dir, **env_extra: str) -> Iterator[str]:
+    """``safecampus dashboard`` on a free port against ``db_url`` (extra environment allowed, e.g. TZ)."""
     port = pick_port(0)
-    log = tmp_path_factory.mktemp("dash") / "dashboard.log"
+    log = log_dir / f"dashboard-{port}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
     env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port),
-            "SAFECAMPUS_KIOSK_TOKEN": KIOSK, "SAFECAMPUS_SECRET_KEY": "test-secret-key"}
+            "SAFECAMPUS_KIOSK_TOKEN": KIOSK, "SAFECAMPUS_SECRET_KEY": "test-secret-key"} | env_extra
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "ingest.cli", "dashboard"], env=env, cwd=ROOT,
                                 stdout=out, stderr=subprocess.STDOUT)
@@ -87,6 +88,13 @@ def dashboard_url(db_url: str, users: None, tmp_path_factory: pytest.TempPathFac
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(db_url: str, users: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A dashboard process on a free port against this module's database."""
+    with dashboard_process(db_url, tmp_path_factory.mktemp("dash")) as url:
+        yield url
 
 
 def login(driver: webdriver.Chrome, base: str, user: tuple[str, str], next_path: str = "/console") -> None:
