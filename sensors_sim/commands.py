@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import secrets
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
@@ -14,7 +16,7 @@ from ingest.contract import service_topic
 from ingest.errors import BrokerUnavailableError, SafeCampusError
 from ingest.mqtt_client import MqttLink
 from sensors_sim.life import CampusLife
-from sensors_sim.publisher import publish_paced
+from sensors_sim.publisher import PublishStats, publish_paced
 from sensors_sim.site import load_site
 
 logger = logging.getLogger(__name__)
@@ -40,11 +42,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", help="replay --from-db: end (RFC 3339, default now)")
     parser.add_argument("--rate", type=float, default=1000, help="load: events per second")
     parser.add_argument("--processes", type=int, default=2, help="load: publisher processes")
+    parser.add_argument("--flush-timeout", type=float, default=30.0,
+                        help="replay, verify: seconds to wait for a subscriber to take what is left (default 30)")
 
 
 def sim_link(settings: Settings, name: str) -> MqttLink:
     """A publishing client for simulator commands, connected or failing clearly."""
-    link = MqttLink(settings.mqtt_endpoint(), f"safecampus-sim-{name}", status_topic=service_topic("sim", name))
+    # A client id of its own: two replays with one id take the broker connection from each other
+    # (MQTT session takeover), and what either had in flight is lost.
+    link = MqttLink(settings.mqtt_endpoint(), f"safecampus-sim-{name}-{os.getpid()}-{secrets.token_hex(3)}",
+                    status_topic=service_topic("sim", name))
     link.start()
     if not link.wait_connected(15):
         link.stop()
@@ -120,11 +127,21 @@ def _replay(settings: Settings, args: argparse.Namespace, stop: threading.Event)
     feed = list(to_feed(iter(records), shift_to_now=args.shift_to_now, drill=args.drill))
     link = sim_link(settings, "replay")
     try:
-        stats = publish_paced(link, feed, speed=speed, stop=stop, progress=sys.stderr.isatty(), total=len(feed))
+        stats = publish_paced(link, feed, speed=speed, stop=stop, progress=sys.stderr.isatty(), total=len(feed),
+                              flush_timeout=args.flush_timeout)
     finally:
         link.stop()
-    print(f"replayed {stats.published} of {len(feed)} messages in {stats.seconds:.1f} s")  # noqa: T201
-    return 0 if stats.published == len(feed) or stop.is_set() else 1
+    print(delivery_line("replayed", stats, len(feed)))  # noqa: T201 - CLI output
+    return 0 if stats.delivered == len(feed) else 1
+
+
+def delivery_line(verb: str, stats: PublishStats, total: int) -> str:
+    """What a publishing command says at the end: delivered of total, and what was not."""
+    line = f"{verb} {stats.delivered} of {total} messages in {stats.seconds:.1f} s"
+    lost = [f"{n} {what}" for n, what in ((total - stats.published, "not sent (stopped)"),
+                                           (stats.undelivered, "not taken by any subscriber"),
+                                           (stats.refused, "refused by the broker")) if n]
+    return line + (f"; NOT DELIVERED: {', '.join(lost)}" if lost else "")
 
 
 def _verify(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
@@ -139,7 +156,10 @@ def _verify(settings: Settings, args: argparse.Namespace, stop: threading.Event)
     link = sim_link(settings, "verify")
     try:
         def publish(feed, spd):  # noqa: ANN001, ANN202 - local adapter
-            publish_paced(link, feed, speed=spd, stop=stop)
+            feed = list(feed)
+            stats = publish_paced(link, feed, speed=spd, stop=stop, flush_timeout=args.flush_timeout)
+            if stats.delivered != len(feed):
+                raise RuntimeError(delivery_line("the scenario's feed: delivered", stats, len(feed)))
 
         try:
             outcomes, unexpected = verify(scenario, site, settings.require_db_url(), publish, speed)

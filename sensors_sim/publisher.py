@@ -34,6 +34,13 @@ class PublishStats:
     published: int = 0
     resent: int = 0
     seconds: float = 0.0
+    undelivered: int = 0  # never taken by a subscriber, after every resend
+    refused: int = 0  # refused by the broker (ACL, size)
+
+    @property
+    def delivered(self) -> int:
+        """Messages a subscriber took."""
+        return self.published - self.undelivered - self.refused
 
     @property
     def rate(self) -> float:
@@ -153,6 +160,8 @@ def publish_paced(
             break
     if not pub.flush(5.0 if stop.is_set() else flush_timeout):
         logger.warning("%d messages were not taken by any subscriber", pub.outstanding())
+    stats.undelivered = pub.outstanding()
+    stats.refused = pub.refused
     stats.resent = pub.resent
     stats.seconds = time.monotonic() - t0
     if progress:

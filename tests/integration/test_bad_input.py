@@ -83,3 +83,65 @@ def test_thousands_of_random_payloads_are_stored_or_dead_lettered_and_ingest_kee
                                                                  "state": "normal"})])
     wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE sensor_id = 'after' AND building_id = %s",
                               (building,)) == 1, 10)
+
+
+CORPUS = [
+    b'{"event_id":"h","ts":"0001-01-01T00:30:00+01:00","state":"normal"}',
+    b'{"event_id":"h","ts":"9999-12-31T23:59:59-01:00","state":"normal"}',
+    b'{"event_id":"h","ts":"2026-11-29T10:00:00Z","readings":{"o2_pct":' + b"9" * 400 + b"}}",
+    b'{"event_id":"h","ts":"2026-11-29T10:00:00Z","readings":{"o2_pct":' + b"1" * 4400 + b"}}",
+    b'{"event_id":"h","ts":"2026-11-29T10:00:00Z","state":"normal","seq":' + b"9" * 30 + b"}",
+    b'{"event_id":"h","ts":"1970-01-01T00:00:01Z","state":"normal"}',
+    b'{"event_id":"h","ts":"2026-11-29T10:00:00Z","state":"normal","x":1e999}',
+    b'{"event_id":"h","ts":"2026-11-29T10:00:00Z","state":"normal","x":NaN}',
+    b'{"event_id":"h","ts":"2026-11-29T10:00:00Z","state":"\\u0000"}',
+    b'{"event_id":"h","ts":"2026-11-29T10:00:00Z","state":"\\ud800"}',
+    b"[" * 5000 + b"]" * 5000,
+    b'{"event_id":"' + b"e" * 200 + b'","ts":"2026-11-29T10:00:00Z","state":"normal"}',
+    b"\xff\xfe\x00",
+    b"",
+]
+BAD_TOPICS = ["campus/v1/{b}/lab", "campus/v1/{b}/lab/x/y", "campus/v1/{b}x/lab/", "campus/v1/{b}/fire/x",
+              "campus/v1/{b}" + "b" * 70 + "/lab/x", "campus/v1/{b}/lab/实验室", "campus/v2/{b}/lab/x", "x{b}",
+              "campus/v1/{b}/lab/" + "s" * 70, "campus/v1/{b}/lab/-x"]
+
+
+def test_a_hostile_corpus_and_random_topics_interleaved_with_valid_events(ingest, db_url, mqtt_url):
+    """Every valid event stored once, every other message dead-lettered with a reason, nothing left
+    unacknowledged, ingest healthy; topics too are hostile."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.contract import format_ts
+
+    b = f"c{secrets.token_hex(4)}"
+    ts = format_ts(datetime.now(UTC) - timedelta(minutes=1))
+    received_before = ingest.metrics.received._value.get()  # noqa: SLF001
+    handled_before = _handled(ingest)
+    messages, valid = [], 0
+    rng = __import__("random").Random(14)
+    for i in range(3000):
+        if i % 3 == 0:
+            valid += 1
+            messages.append((f"campus/v1/{b}/smoke/{b}-s{i % 11}",
+                             json.dumps({"event_id": f"v{i}", "ts": ts, "state": "normal"}).encode()))
+        elif i % 3 == 1:
+            messages.append((f"campus/v1/{b}/{rng.choice(['smoke', 'lab', 'door', 'status'])}/x{i % 5}",
+                             rng.choice(CORPUS)))
+        else:
+            topic = rng.choice(BAD_TOPICS).format(b=b)
+            messages.append((topic, rng.choice(CORPUS + [json.dumps({"event_id": "t", "ts": ts}).encode()])))
+    with publisher(mqtt_url) as pub:
+        infos = [pub.publish(t, p, qos=1) for t, p in messages]
+        for info in infos:
+            info.wait_for_publish(30)
+    # Messages on topics outside the subscription never reach ingest (the broker routes by topic).
+    ours = [m for m in messages if m[0].startswith("campus/v1/") and len(m[0].split("/")) == 5]
+    wait_until(lambda: _handled(ingest) - handled_before >= len(ours), 60, what="every message handled")
+    stored = scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (b,))
+    assert stored == valid
+    assert scalar(db_url, "SELECT count(DISTINCT event_id) FROM events WHERE building_id = %s", (b,)) == valid
+    dead = scalar(db_url, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s AND reason <> ''",
+                  (f"campus/v1/{b}%",))
+    assert stored + dead == len(ours)
+    assert ingest.metrics.received._value.get() - received_before == len(ours)  # noqa: SLF001
+    assert ingest.health()["status"] == "ok" and ingest.health()["queue_depth"] == 0

@@ -53,3 +53,34 @@ def test_migrate_unreachable_database_is_a_clear_error():
                          capture_output=True, text=True)
     assert out.returncode == 1
     assert "cannot connect" in out.stderr and "Traceback" not in out.stderr
+
+
+DIE_ON_CREATE_EXTENSION = """
+CREATE FUNCTION die_on_create_extension() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); END $$;
+CREATE EVENT TRIGGER die_on_create_extension ON ddl_command_start WHEN TAG IN ('CREATE EXTENSION')
+    EXECUTE FUNCTION die_on_create_extension();
+"""
+
+
+def test_a_server_that_ends_the_connection_on_create_extension_still_migrates(fresh_db, caplog):
+    """TimescaleDB installed but not preloaded ends the connection on CREATE EXTENSION (FATAL).
+
+    On this server that is emulated for any extension by an event trigger, and where timescaledb is
+    really installed without being preloaded (as on the CI machine) it is the real thing as well.
+    """
+    from ingest.db.migrate import create_timescaledb
+
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(DIE_ON_CREATE_EXTENSION)
+        available = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_available_extensions"
+                                 " WHERE name = 'timescaledb')").fetchone()[0]
+    why = create_timescaledb(fresh_db)
+    assert why and "shared_preload_libraries" in why
+    with caplog.at_level("WARNING"):
+        mode, applied = migrate(fresh_db)  # before: "the connection is closed" when timescaledb was available
+    assert (mode, applied) == ("postgresql", [m.version for m in load_migrations()])
+    if available:
+        assert "shared_preload_libraries" in caplog.text
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'mode'").fetchone()[0] == "postgresql"

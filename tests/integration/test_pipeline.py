@@ -196,3 +196,26 @@ def test_events_at_the_same_instant_reach_the_rules_in_the_order_sent(db_url):
     finally:
         pool.close()
     assert [e.event_id for e in result.inserted] == ["e0", "e1", "e2"]
+
+
+def test_a_taken_health_port_is_a_one_line_error(db_url, mqtt_url):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+        env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url,
+                "SAFECAMPUS_INGEST_HEALTH_PORT": str(port)}
+        out = subprocess.run([sys.executable, "-m", "ingest.cli", "ingest"], env=env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if line.startswith("safecampus:")]
+    assert len(errors) == 1 and f"SAFECAMPUS_INGEST_HEALTH_PORT: cannot listen on 127.0.0.1:{port}" in errors[0]
+    assert "Traceback" not in out.stderr

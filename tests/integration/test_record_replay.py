@@ -83,3 +83,46 @@ def test_replay_from_stored_events_of_a_time_range(make_settings, db_url, mqtt_u
             assert out.returncode == 0, out.stderr[-2000:]
             assert f"replayed {expected} of {expected} messages" in out.stdout
             wait_until(lambda: scalar(target_url, "SELECT count(*) FROM events") == expected, 20, what="replayed events")
+
+
+def _recording(path, n, seed):
+    life = CampusLife(load_site(), seed=seed, start=datetime.now(UTC) - timedelta(minutes=30))
+    import json as _json
+
+    with path.open("w") as f:
+        for i, m in enumerate(itertools.islice(life, n)):
+            f.write(_json.dumps({"t": 1_700_000_000 + i * 0.001, "topic": m.topic, "text": encode(m.payload).decode()})
+                    + "\n")
+
+
+def test_two_replays_at_once_deliver_everything_and_report_it(make_settings, db_url, mqtt_url, tmp_path):
+    # Both once used the client id "safecampus-sim-replay": the broker threw one off for the other,
+    # again and again, and what either had in flight was lost while both said "replayed N of N".
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+    env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url}
+    files = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
+    _recording(files[0], 5000, seed=101)
+    _recording(files[1], 5000, seed=202)
+    before = scalar(db_url, "SELECT count(*) FROM events")
+    with running_ingest(make_settings()):
+        procs = [subprocess.Popen([sys.executable, "-m", "ingest.cli", "sim", "replay", str(f), "--speed", "1000"],
+                                  env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for f in files]
+        outs = [p.communicate(timeout=180)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        assert all("replayed 5000 of 5000 messages" in o and "NOT DELIVERED" not in o for o in outs), outs
+        wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events") - before == 10_000, 30,
+                   what="both replays stored in full")
+
+
+def test_a_replay_nobody_takes_says_so_and_exits_non_zero(own_broker, tmp_path):
+    from tests.integration.conftest import broker_url
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+    env |= {"SAFECAMPUS_MQTT_URL": broker_url(own_broker)}  # a broker with no ingest subscribed
+    rec = tmp_path / "c.jsonl"
+    _recording(rec, 50, seed=303)
+    out = subprocess.run([sys.executable, "-m", "ingest.cli", "sim", "replay", str(rec), "--speed", "1000",
+                          "--flush-timeout", "2"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "replayed 0 of 50 messages" in out.stdout and "NOT DELIVERED: 50 not taken by any subscriber" in out.stdout
