@@ -50,16 +50,8 @@ def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, m
     with temporary_database(pg_admin_url, "sct_upgrade") as url:
         migrate(url, up_to=previous)
         assert scalar(url, "SELECT max(version) FROM schema_migrations") == previous
-        # The current writer appends rollup markers to a table the previous schema kept as one
-        # `meta` row: give it the table while it makes the history, then leave what the
-        # previous release left (the meta row) for the migration to carry over.
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CREATE TABLE rollup_dirty (from_ts timestamptz NOT NULL)")
         ids = seed_alarm_history(make_settings(db_url=url), mqtt_url, url)
-        with psycopg.connect(url, autocommit=True) as conn:
-            marker = conn.execute("SELECT min(from_ts) FROM rollup_dirty").fetchone()[0]
-            conn.execute("DROP TABLE rollup_dirty")
-            conn.execute("INSERT INTO meta (key, value) VALUES ('rollup_dirty_from', %s)", (marker.isoformat(),))
+        marker = scalar(url, "SELECT min(from_ts) FROM rollup_dirty")
         before = snapshot(url)
         out = cli(url, "db", "migrate")
         assert out.returncode == 0, out.stderr
@@ -70,7 +62,6 @@ def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, m
                 assert after[table] == before[table], table
         # The rollups still know where to recompute from.
         assert scalar(url, "SELECT min(from_ts) FROM rollup_dirty") == marker
-        assert scalar(url, "SELECT count(*) FROM meta WHERE key = 'rollup_dirty_from'") == 0
         # History recorded before the upgrade counts in the alarm-system health figures.
         assert scalar(url, "SELECT count(*) FROM alarm_activations WHERE alarm_id = ANY(%s)", (ids,)) == len(ids)
         # The upgraded database serves the current code: the dashboard's view and new alarms.
@@ -83,3 +74,14 @@ def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, m
             from tests.conftest import wait_until
             wait_until(lambda: any(a["condition"] == "door_forced" for a in alarms_for(url, sensor)), 10,
                        what="an alarm after the upgrade")
+
+
+def test_the_rollup_marker_of_release_0006_is_carried_into_rollup_dirty(pg_admin_url):
+    with temporary_database(pg_admin_url, "sct_upgrade7") as url:
+        migrate(url, up_to=6)
+        marker = "2026-11-20T03:05:00+00:00"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('rollup_dirty_from', %s)", (marker,))
+        migrate(url, up_to=7)
+        assert scalar(url, "SELECT min(from_ts) FROM rollup_dirty").isoformat() == marker
+        assert scalar(url, "SELECT count(*) FROM meta WHERE key = 'rollup_dirty_from'") == 0

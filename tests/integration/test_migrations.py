@@ -63,12 +63,19 @@ CREATE EVENT TRIGGER die_on_create_extension ON ddl_command_start WHEN TAG IN ('
 """
 
 
-def test_a_server_that_ends_the_connection_on_create_extension_still_migrates(fresh_db, caplog):
+def test_a_server_that_ends_the_connection_on_create_extension_still_migrates(pg_admin_url, caplog):
     """TimescaleDB installed but not preloaded ends the connection on CREATE EXTENSION (FATAL).
 
     On this server that is emulated for any extension by an event trigger, and where timescaledb is
     really installed without being preloaded (as on the CI machine) it is the real thing as well.
     """
+    from tests.conftest import temporary_database
+
+    with temporary_database(pg_admin_url, "sct_nopreload") as url:
+        _migrate_where_create_extension_kills(url, caplog)
+
+
+def _migrate_where_create_extension_kills(fresh_db, caplog):
     from ingest.db.migrate import create_timescaledb
 
     with psycopg.connect(fresh_db, autocommit=True) as conn:

@@ -61,6 +61,12 @@ def test_broker_requires_auth_keeps_messages_and_every_app_user_exists():
     assert "allow_anonymous false" in conf and "password_file" in conf and "acl_file" in conf
     assert "persistence true" in conf
     assert int(re.search(r"max_queued_messages (\d+)", conf).group(1)) >= 100_000
+    # The broker refuses packets larger than ingest's payload limit plus topic and headers.
+    from ingest.config import Settings
+    from ingest.services import MAX_PACKET_BYTES
+
+    limit = int(re.search(r"max_packet_size (\d+)", conf).group(1))
+    assert limit == MAX_PACKET_BYTES and Settings.model_fields["ingest_max_payload_bytes"].default < limit
     # The ACL is made from the site file by a one-shot service, before the broker starts.
     made = SERVICES["broker-acl"]["command"]
     assert made[1:3] == ["site", "acl"] and SERVICES["mosquitto"]["depends_on"]["broker-acl"]
