@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import psycopg
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ingest import contract
@@ -98,6 +99,7 @@ def test_2_a_row_the_database_refuses_is_split_out_and_dead_lettered_the_rest_st
     assert reason.startswith("could not be stored") and "int" in reason.lower()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the crash is the point
 def test_2_a_dead_writer_makes_ingest_report_failed_and_the_process_exit_non_zero(make_settings, db_url, monkeypatch):
     from ingest import service_main
 
