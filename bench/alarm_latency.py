@@ -17,13 +17,13 @@ import time
 from datetime import UTC, datetime
 
 import psycopg
-
 from common import fresh_database, percentile, private_broker, start_publishers  # noqa: I001
+
 from ingest.alarms.engine import AlarmEngine
-from ingest.config import MqttEndpoint, load_settings
-from ingest.contract import format_ts
+from ingest.core.settings import MqttEndpoint, load_settings
 from ingest.db.pool import open_pool
-from ingest.maintainer import IngestService
+from ingest.mqtt.contract import format_ts
+from ingest.service.maintainer import IngestService
 
 
 def main() -> None:
@@ -34,8 +34,13 @@ def main() -> None:
     ap.add_argument("--triggers", type=int, default=100)
     args = ap.parse_args()
     with private_broker() as mqtt_url, fresh_database() as db_url:
-        settings = load_settings(db_url=db_url, mqtt_url=mqtt_url, ingest_id=f"lat{secrets.token_hex(3)}",
-                                 ingest_share_group="lat", ingest_health_port=0)
+        settings = load_settings(
+            db_url=db_url,
+            mqtt_url=mqtt_url,
+            ingest_id=f"lat{secrets.token_hex(3)}",
+            ingest_share_group="lat",
+            ingest_health_port=0,
+        )
         sent: dict[str, float] = {}
         committed: dict[str, float] = {}
         notified: dict[str, float] = {}
@@ -93,10 +98,16 @@ def main() -> None:
     to_commit = [committed[s] - sent[s] for s in sent if s in committed]
     to_notify = [notified[s] - sent[s] for s in sent if s in notified]
     print(f"background load      : {args.rate:.0f} events/s for {args.seconds:.0f} s; {len(sent)} triggers")
-    print(f"publish -> committed : p50 {percentile(to_commit, 50) * 1000:.0f} ms, p99 {percentile(to_commit, 99) * 1000:.0f} ms "
-          f"({len(to_commit)}/{len(sent)})")
-    print(f"publish -> NOTIFY    : p50 {percentile(to_notify, 50) * 1000:.0f} ms, p99 {percentile(to_notify, 99) * 1000:.0f} ms "
-          f"({len(to_notify)}/{len(sent)}) (target p99 < 300 ms)")
+    print(
+        f"publish -> committed : p50 {percentile(to_commit, 50) * 1000:.0f} ms, "
+        f"p99 {percentile(to_commit, 99) * 1000:.0f} ms "
+        f"({len(to_commit)}/{len(sent)})"
+    )
+    print(
+        f"publish -> NOTIFY    : p50 {percentile(to_notify, 50) * 1000:.0f} ms, "
+        f"p99 {percentile(to_notify, 99) * 1000:.0f} ms "
+        f"({len(to_notify)}/{len(sent)}) (target p99 < 300 ms)"
+    )
 
 
 if __name__ == "__main__":

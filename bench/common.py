@@ -15,8 +15,8 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ingest.app.embedded import EmbeddedBroker  # noqa: E402
 from ingest.db.migrate import migrate  # noqa: E402
-from ingest.services import EmbeddedBroker  # noqa: E402
 from sensors_sim import load  # noqa: E402
 
 ADMIN_URL = os.environ.get("SAFECAMPUS_BENCH_DB_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -19,20 +19,21 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
+from common import fresh_database, percentile, private_broker, start_publishers  # noqa: I001
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from common import fresh_database, percentile, private_broker, start_publishers  # noqa: I001
-from ingest.config import MqttEndpoint, load_settings
-from ingest.contract import subscription
+from ingest.core.settings import MqttEndpoint, load_settings
 from ingest.db.pool import open_pool
-from ingest.maintainer import IngestService
-from ingest.mqtt_client import MqttLink
+from ingest.mqtt.contract import subscription
+from ingest.mqtt.link import MqttLink
+from ingest.service.maintainer import IngestService
 
 
-def _publish_and_wait(mqtt_url: str, events: int, processes: int, done: threading.Event,
-                      rate: float = 0.0) -> tuple[int, float]:
+def _publish_and_wait(
+    mqtt_url: str, events: int, processes: int, done: threading.Event, rate: float = 0.0
+) -> tuple[int, float]:
     """Start the publishers a second from now, wait until ``done``; (events sent, start time)."""
     time.sleep(1)
     procs, _done, start_at, total = start_publishers(mqtt_url, events, processes, rate=rate)
@@ -54,8 +55,11 @@ def baseline(mqtt_url: str, events: int, processes: int) -> float:
             got["last"] = time.time()
             done.set()
 
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id=f"bench-base-{secrets.token_hex(3)}", protocol=mqtt.MQTTv5)
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"bench-base-{secrets.token_hex(3)}",
+        protocol=mqtt.MQTTv5,
+    )
     client.on_message = on_message
     client.on_connect = lambda c, *_: c.subscribe(subscription("base"), qos=1)
     props = Properties(PacketTypes.CONNECT)
@@ -85,9 +89,14 @@ def receive_only(mqtt_url: str, events: int, processes: int) -> float:
             got["last"] = time.time()
             done.set()
 
-    link = MqttLink(MqttEndpoint.from_url(mqtt_url), f"bench-recv-{secrets.token_hex(3)}",
-                    subscriptions=[subscription("recv")], on_message=on_message, manual_ack=True,
-                    receive_maximum=20000)
+    link = MqttLink(
+        MqttEndpoint.from_url(mqtt_url),
+        f"bench-recv-{secrets.token_hex(3)}",
+        subscriptions=[subscription("recv")],
+        on_message=on_message,
+        manual_ack=True,
+        receive_maximum=20000,
+    )
     link.start()
     link.wait_subscribed(10)
     total, start_at = _publish_and_wait(mqtt_url, events, processes, done)
@@ -97,8 +106,13 @@ def receive_only(mqtt_url: str, events: int, processes: int) -> float:
 
 def pipeline(mqtt_url: str, db_url: str, events: int, processes: int, rate: float = 0.0):
     """Events/s the real pipeline stores, and publish->commit latencies."""
-    settings = load_settings(db_url=db_url, mqtt_url=mqtt_url, ingest_id=f"bench{secrets.token_hex(3)}",
-                             ingest_share_group=f"bench{secrets.token_hex(3)}", ingest_health_port=0)
+    settings = load_settings(
+        db_url=db_url,
+        mqtt_url=mqtt_url,
+        ingest_id=f"bench{secrets.token_hex(3)}",
+        ingest_share_group=f"bench{secrets.token_hex(3)}",
+        ingest_health_port=0,
+    )
     latencies: list[float] = []
     state = {"stored": 0, "last": 0.0}
     done = threading.Event()
@@ -131,11 +145,23 @@ def pipeline_processes(mqtt_url: str, db_url: str, events: int, processes: int, 
 
     group = f"bench{secrets.token_hex(3)}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-    procs = [subprocess.Popen([sys.executable, "-m", "ingest.cli", "ingest"], cwd=Path(__file__).resolve().parent.parent,
-                              env=env | {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url,
-                                         "SAFECAMPUS_INGEST_ID": f"{group}-{i}", "SAFECAMPUS_INGEST_SHARE_GROUP": group,
-                                         "SAFECAMPUS_INGEST_HEALTH_PORT": "0"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ingest.app.cli", "ingest"],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env
+            | {
+                "SAFECAMPUS_DB_URL": db_url,
+                "SAFECAMPUS_MQTT_URL": mqtt_url,
+                "SAFECAMPUS_INGEST_ID": f"{group}-{i}",
+                "SAFECAMPUS_INGEST_SHARE_GROUP": group,
+                "SAFECAMPUS_INGEST_HEALTH_PORT": "0",
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i in range(workers)
+    ]
     with psycopg.connect(db_url, autocommit=True) as conn:
         before = conn.execute("SELECT count(*) FROM events").fetchone()[0]
         time.sleep(4)  # connected and subscribed
@@ -157,15 +183,20 @@ def cpu_seconds() -> dict[str, float]:
     import psutil
 
     t = os.times()
-    out = {"subscriber or ingest (this process)": t.user + t.system, "publishers": t.children_user + t.children_system,
-           "postgresql": 0.0, "mosquitto": 0.0}
+    out = {
+        "subscriber or ingest (this process)": t.user + t.system,
+        "publishers": t.children_user + t.children_system,
+        "postgresql": 0.0,
+        "mosquitto": 0.0,
+    }
     for p in psutil.process_iter(["name"]):
         try:
             if p.info["name"] in ("postgres", "mosquitto"):
                 t = p.cpu_times()
                 # children: the postmaster collects the time of backends that have exited
                 out["postgresql" if p.info["name"] == "postgres" else "mosquitto"] += (
-                    t.user + t.system + t.children_user + t.children_system)
+                    t.user + t.system + t.children_user + t.children_system
+                )
         except psutil.Error:
             continue
     return out
@@ -178,8 +209,9 @@ def main() -> None:
     ap.add_argument("--publishers", type=int, default=2)
     ap.add_argument("--latency-rate", type=float, default=2000)
     ap.add_argument("--latency-seconds", type=float, default=20)
-    ap.add_argument("--workers", type=int, default=0,
-                    help="also measure N `safecampus ingest` processes on one shared subscription")
+    ap.add_argument(
+        "--workers", type=int, default=0, help="also measure N `safecampus ingest` processes on one shared subscription"
+    )
     args = ap.parse_args()
     with private_broker() as mqtt_url, fresh_database() as db_url:
         c0 = cpu_seconds()
@@ -193,13 +225,20 @@ def main() -> None:
         for name, (a, b) in (("baseline", (c0, c1)), ("pipeline", (c1, c2))):
             per = {k: (b[k] - a[k]) / args.events * 1e6 for k in b}
             totals.append(sum(per.values()))
-            print(f"  CPU per event, {name}: " + ", ".join(f"{k} {v:.0f} us" for k, v in per.items())
-                  + f"; machine total {totals[-1]:.0f} us")
-        print(f"  when the {os.cpu_count()} cores are the limit, the pipeline can reach at most "
-              f"{totals[0] / totals[1]:.2f} x the baseline")
+            print(
+                f"  CPU per event, {name}: "
+                + ", ".join(f"{k} {v:.0f} us" for k, v in per.items())
+                + f"; machine total {totals[-1]:.0f} us"
+            )
+        print(
+            f"  when the {os.cpu_count()} cores are the limit, the pipeline can reach at most "
+            f"{totals[0] / totals[1]:.2f} x the baseline"
+        )
         lean = receive_only(mqtt_url, args.events, args.publishers)
-        print(f"receive-only, ingest's receive path: {lean:9.0f} events/s  (pipeline = {rate / lean:.2f} x this: "
-              "the share storing leaves)")
+        print(
+            f"receive-only, ingest's receive path: {lean:9.0f} events/s  (pipeline = {rate / lean:.2f} x this: "
+            "the share storing leaves)"
+        )
         if args.workers:
             many = pipeline_processes(mqtt_url, db_url, args.events, args.publishers, args.workers)
             print(f"{args.workers} ingest processes : {many:9.0f} events/s  -> {many / base:.2f} x baseline")
@@ -210,9 +249,11 @@ def main() -> None:
             conn.execute("VACUUM ANALYZE")
         n = int(args.latency_rate * args.latency_seconds)
         _, lat = pipeline(mqtt_url, db_url, n, args.publishers, rate=args.latency_rate)
-        print(f"latency at {args.latency_rate:.0f}/s   : publish->commit p50 {percentile(lat, 50) * 1000:.0f} ms, "
-              f"p99 {percentile(lat, 99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms over {len(lat)} events "
-              "(target p99 < 250 ms)")
+        print(
+            f"latency at {args.latency_rate:.0f}/s   : publish->commit p50 {percentile(lat, 50) * 1000:.0f} ms, "
+            f"p99 {percentile(lat, 99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms over {len(lat)} events "
+            "(target p99 < 250 ms)"
+        )
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from common import fresh_database  # noqa: I001
 from psycopg.rows import dict_row
 
-from common import fresh_database  # noqa: I001
 from dashboard import queries as q
 from ingest.db import rollups
 
@@ -40,7 +40,9 @@ def load(conn: psycopg.Connection, sensors: int, days: int) -> int:
                     copy.write_row((t, f"s{i}", "humidity_pct", 40 + (i % 11)))
                     n += 2
                 t += timedelta(minutes=5)
-        with cur.copy("COPY events (time, sensor_id, building_id, kind, event_id, state, payload, received_at) FROM STDIN") as copy:
+        with cur.copy(
+            "COPY events (time, sensor_id, building_id, kind, event_id, state, payload, received_at) FROM STDIN"
+        ) as copy:
             t = start
             k = 0
             while t < end:
@@ -81,11 +83,14 @@ def main() -> None:
         a = {"since": since, "sensor": "s42", "metric": "temperature_c", "building": "b3", "tz": "Asia/Shanghai"}
         base, _ = timed(conn, RAW_SENSOR_30D, a)
         print(f"{'baseline: one sensor 30 d from raw rows':44} {base * 1000:8.1f} ms")
-        for name, sql in (("sensor 30 d (hourly rollup)", q.SERIES_SENSOR_1H),
-                          ("sensor 24 h (5-minute rollup)", q.SERIES_SENSOR_5M),
-                          ("building 30 d (hourly rollup)", q.SERIES_BUILDING_1H),
-                          ("event rates 30 d", q.EVENT_RATES), ("door heat map 30 d", q.DOOR_HEATMAP),
-                          ("alarms per day 30 d", q.ALARMS_PER_DAY)):
+        for name, sql in (
+            ("sensor 30 d (hourly rollup)", q.SERIES_SENSOR_1H),
+            ("sensor 24 h (5-minute rollup)", q.SERIES_SENSOR_5M),
+            ("building 30 d (hourly rollup)", q.SERIES_BUILDING_1H),
+            ("event rates 30 d", q.EVENT_RATES),
+            ("door heat map 30 d", q.DOOR_HEATMAP),
+            ("alarms per day 30 d", q.ALARMS_PER_DAY),
+        ):
             args_ = a | ({"since": datetime.now(UTC) - timedelta(hours=24)} if "24 h" in name else {})
             secs, rows = timed(conn, sql, args_)
             ratio = f"; {base / secs:.1f}x the raw-row baseline" if name.startswith("sensor 30 d") else ""

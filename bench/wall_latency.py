@@ -24,14 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
-
 from common import fresh_database, percentile, private_broker  # noqa: I001
+
 from ingest.alarms.engine import AlarmEngine, Ticker
-from ingest.config import MqttEndpoint, load_settings
-from ingest.contract import format_ts
+from ingest.app.embedded import pick_port, wait_for_port
+from ingest.core.settings import MqttEndpoint, load_settings
 from ingest.db.pool import open_pool
-from ingest.maintainer import IngestService
-from ingest.services import pick_port, wait_for_port
+from ingest.mqtt.contract import format_ts
+from ingest.service.maintainer import IngestService
 
 ROOT = Path(__file__).resolve().parent.parent
 KIOSK = "bench-kiosk"
@@ -106,7 +106,7 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
         env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port),
                 "SAFECAMPUS_KIOSK_TOKEN": KIOSK, "SAFECAMPUS_SECRET_KEY": secrets.token_hex(16)}
-        dash = subprocess.Popen([sys.executable, "-m", "ingest.cli", "dashboard"], env=env, cwd=ROOT,
+        dash = subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "dashboard"], env=env, cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(port, 30)
         received: dict[str, list[float]] = {}

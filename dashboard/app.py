@@ -12,11 +12,11 @@ from dash import Dash, dcc, html
 from psycopg_pool import ConnectionPool
 
 from dashboard import auth, live
-from dashboard.report import routes as report_routes
 from dashboard.db import POOL_KEY
 from dashboard.ids import LIVE_SIGNAL, URL
-from ingest import clock
-from ingest.config import Settings
+from dashboard.report import routes as report_routes
+from ingest.core import clock
+from ingest.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -30,7 +30,7 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
         pages_folder=str(HERE / "pages"),
         assets_folder=str(HERE / "assets"),
         title="SafeCampus",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # Dash documents None: no "Updating..." title
         suppress_callback_exceptions=False,
     )
     server = app.server
@@ -46,7 +46,7 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
     server.extensions["safecampus_feed"] = feed
     server.extensions["safecampus_wall_cache"] = live.SharedRead()
     live.install(server, feed)
-    report_routes.install(server, settings.site_timezone)
+    report_routes.install(server, settings.site_timezone, settings.escalation_limits())
     app.layout = html.Div([dcc.Location(id=URL), dcc.Store(id=LIVE_SIGNAL), dash.page_container], className="sc-root")
     # Pages show a login notice to strangers, so give Dash every page's full frame to check
     # callbacks against (typos still fail; absent pages do not).
@@ -57,5 +57,5 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
 
     @server.before_request
     def _validation_layout() -> None:
-        app.validation_layout = validation
+        app.validation_layout = validation  # type: ignore[assignment]  # Dash types it as None
     return app

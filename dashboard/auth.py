@@ -13,26 +13,15 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import Flask, abort, has_request_context, redirect, render_template_string, request, session
 
 from dashboard import login_limit
 from dashboard.db import connection
+from ingest import accounts
 
 logger = logging.getLogger(__name__)
 
-ROLES = ("viewer", "officer", "admin")
 RANK = {"kiosk": 0, "viewer": 1, "officer": 2, "admin": 3}
-_HASHER = PasswordHasher()
-# A new password or role revokes every session of the user (their cookies carry the old version).
-ADD_USER = """
-INSERT INTO users (username, password_hash, role, display_name) VALUES (%(u)s, %(h)s, %(r)s, %(n)s)
-ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,
-    display_name = EXCLUDED.display_name, disabled_at = NULL, session_version = users.session_version + 1"""
-GET_USER = """SELECT password_hash, role, display_name, session_version FROM users
-WHERE username = %(u)s AND disabled_at IS NULL"""
 SESSION_USER = "SELECT role, display_name, session_version FROM users WHERE username = %(u)s AND disabled_at IS NULL"
 REVOKE_SESSIONS = "UPDATE users SET session_version = session_version + 1 WHERE username = %(u)s"
 
@@ -46,21 +35,6 @@ LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><titl
 <input type="hidden" name="next" value="{{ next }}">
 <button type="submit" id="login-submit">Log in</button>
 </form></body></html>"""
-
-
-def hash_password(password: str) -> str:
-    """An Argon2id hash of ``password``."""
-    return _HASHER.hash(password)
-
-
-def add_user(conn: psycopg.Connection, username: str, password: str, role: str, display_name: str | None = None) -> None:
-    """Create or replace a user (admin CLI)."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < 10:
-        raise ValueError("a password needs at least 10 characters")
-    with conn.transaction():
-        conn.execute(ADD_USER, {"u": username, "h": hash_password(password), "r": role, "n": display_name or username})
 
 
 class TooManyAttemptsError(Exception):
@@ -83,21 +57,14 @@ def check_password(username: str, password: str) -> dict[str, Any] | None:
         wait = login_limit.blocked(conn, username, address)
         if wait:
             raise TooManyAttemptsError(wait.seconds())
-        row = conn.execute(GET_USER, {"u": username}).fetchone()
-        ok = False
-        if not row:
-            _HASHER.hash(password)  # same work either way: no user enumeration by timing
-        else:
-            try:
-                ok = _HASHER.verify(row["password_hash"], password)
-            except (VerifyMismatchError, InvalidHashError):
-                ok = False
-        if not ok:
+        row = accounts.verify(conn, username, password)
+        if row is None:
             login_limit.failed(conn, username, address)
             logger.warning("wrong password for %r from %s", username, address)
             return None
         login_limit.succeeded(conn, username)
     return {"role": row["role"], "name": row["display_name"], "v": row["session_version"]}
+
 
 
 def same_origin(origin: str, host_url: str) -> bool:
@@ -123,7 +90,7 @@ def current_user() -> dict[str, Any] | None:
 def allowed(minimum: str) -> bool:
     """Whether this request's user has at least role ``minimum``."""
     user = current_user()
-    return bool(user) and RANK.get(user["role"], -1) >= RANK[minimum]
+    return user is not None and RANK.get(user["role"], -1) >= RANK[minimum]
 
 
 def refusal(minimum: str, what: str) -> str | None:

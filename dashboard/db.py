@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 import psycopg
 from flask import current_app
@@ -13,9 +14,9 @@ POOL_KEY = "safecampus_pool"
 
 
 @contextmanager
-def connection() -> Iterator[psycopg.Connection]:
+def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
     """A pooled connection (dict rows) for the current request."""
     pool = current_app.extensions[POOL_KEY]
     with pool.connection() as conn:
-        conn.row_factory = dict_row  # type: ignore[assignment]
-        yield conn
+        conn.row_factory = dict_row
+        yield cast("psycopg.Connection[dict[str, Any]]", conn)

@@ -27,19 +27,37 @@ def site_plan(buildings: list[dict[str, Any]]) -> go.Figure:
         xs = [p[0] for p in pts] + [pts[0][0]]
         ys = [p[1] for p in pts] + [pts[0][1]]
         worst = b.get("worst")
-        fill = PRIORITY_COLOURS.get(worst, NORMAL_FILL)
-        fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", fillcolor=fill,
-                                 line={"color": "#8a8f96" if not worst else fill, "width": 2},
-                                 hoverinfo="text", text=plain(b["name"]), showlegend=False))
+        fill = PRIORITY_COLOURS.get(worst or "", NORMAL_FILL)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                fill="toself",
+                mode="lines",
+                fillcolor=fill,
+                line={"color": "#8a8f96" if not worst else fill, "width": 2},
+                hoverinfo="text",
+                text=plain(b["name"]),
+                showlegend=False,
+            )
+        )
         cx = sum(p[0] for p in pts) / len(pts)
         cy = sum(p[1] for p in pts) / len(pts)
-        fig.add_annotation(x=cx, y=cy, text=plain(b["name"].replace(" and ", " & ")), showarrow=False,
-                           font={"color": "#111" if worst in ("medium", "low", "high", "critical") else "#c9ccd1",
-                                 "size": 11})
-    fig.update_layout(margin={"l": 4, "r": 4, "t": 4, "b": 4}, paper_bgcolor=BG, plot_bgcolor=BG,
-                      xaxis={"visible": False, "fixedrange": True},
-                      yaxis={"visible": False, "fixedrange": True, "scaleanchor": "x", "scaleratio": 1},
-                      dragmode=False)
+        fig.add_annotation(
+            x=cx,
+            y=cy,
+            text=plain(b["name"].replace(" and ", " & ")),
+            showarrow=False,
+            font={"color": "#111" if worst in ("medium", "low", "high", "critical") else "#c9ccd1", "size": 11},
+        )
+    fig.update_layout(
+        margin={"l": 4, "r": 4, "t": 4, "b": 4},
+        paper_bgcolor=BG,
+        plot_bgcolor=BG,
+        xaxis={"visible": False, "fixedrange": True},
+        yaxis={"visible": False, "fixedrange": True, "scaleanchor": "x", "scaleratio": 1},
+        dragmode=False,
+    )
     return fig
 
 
@@ -50,39 +68,73 @@ def sparkline(rows: list[dict[str, Any]]) -> go.Figure:
     for m in metrics:
         pts = [r for r in rows if r["metric"] == m]
         fig.add_trace(go.Scatter(x=[r["time"] for r in pts], y=[r["value"] for r in pts], mode="lines", name=m))
-    fig.update_layout(height=180, margin={"l": 40, "r": 8, "t": 8, "b": 24}, paper_bgcolor=BG, plot_bgcolor="#33363a",
-                      font={"color": "#c9ccd1"}, legend={"orientation": "h", "y": -0.25},
-                      xaxis={"gridcolor": "#44484d"}, yaxis={"gridcolor": "#44484d"})
+    fig.update_layout(
+        height=180,
+        margin={"l": 40, "r": 8, "t": 8, "b": 24},
+        paper_bgcolor=BG,
+        plot_bgcolor="#33363a",
+        font={"color": "#c9ccd1"},
+        legend={"orientation": "h", "y": -0.25},
+        xaxis={"gridcolor": "#44484d"},
+        yaxis={"gridcolor": "#44484d"},
+    )
     return fig
 
 
 def _dark(fig: go.Figure, height: int = 260) -> go.Figure:
-    fig.update_layout(height=height, margin={"l": 48, "r": 12, "t": 30, "b": 36}, paper_bgcolor=BG,
-                      plot_bgcolor="#33363a", font={"color": "#c9ccd1"},
-                      legend={"orientation": "h", "y": 1.12, "x": 0},
-                      xaxis={"gridcolor": "#44484d"}, yaxis={"gridcolor": "#44484d"})
+    fig.update_layout(
+        height=height,
+        margin={"l": 48, "r": 12, "t": 30, "b": 36},
+        paper_bgcolor=BG,
+        plot_bgcolor="#33363a",
+        font={"color": "#c9ccd1"},
+        legend={"orientation": "h", "y": 1.12, "x": 0},
+        xaxis={"gridcolor": "#44484d"},
+        yaxis={"gridcolor": "#44484d"},
+    )
     return fig
 
 
 def series(rows: list[dict[str, Any]], title: str) -> go.Figure:
     """An average line with a min-max band (rows: bucket, avg, min, max)."""
     x = [r["bucket"] for r in rows]
-    fig = go.Figure([
-        go.Scatter(x=x, y=[r["max"] for r in rows], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"),
-        go.Scatter(x=x, y=[r["min"] for r in rows], mode="lines", line={"width": 0}, fill="tonexty",
-                   fillcolor="rgba(120,144,156,0.3)", name="min-max"),
-        go.Scatter(x=x, y=[r["avg"] for r in rows], mode="lines", line={"color": "#cfd8dc"}, name="average"),
-    ])
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=x, y=[r["max"] for r in rows], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"
+            ),
+            go.Scatter(
+                x=x,
+                y=[r["min"] for r in rows],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor="rgba(120,144,156,0.3)",
+                name="min-max",
+            ),
+            go.Scatter(x=x, y=[r["avg"] for r in rows], mode="lines", line={"color": "#cfd8dc"}, name="average"),
+        ]
+    )
     fig.update_layout(title={"text": title, "font": {"size": 14}})
     return _dark(fig)
 
 
-def stacked_counts(rows: list[dict[str, Any]], x_key: str, group_key: str, title: str,
-                   colours: dict[str, str] | None = None) -> go.Figure:
+def stacked_counts(
+    rows: list[dict[str, Any]], x_key: str, group_key: str, title: str, colours: dict[str, str] | None = None
+) -> go.Figure:
     """Stacked bars of counts per x and group."""
     groups = sorted({r[group_key] for r in rows})
-    fig = go.Figure([go.Bar(x=[r[x_key] for r in rows if r[group_key] == g], y=[r["n"] for r in rows if r[group_key] == g],
-                            name=g, marker_color=(colours or {}).get(g)) for g in groups])
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=[r[x_key] for r in rows if r[group_key] == g],
+                y=[r["n"] for r in rows if r[group_key] == g],
+                name=g,
+                marker_color=(colours or {}).get(g),
+            )
+            for g in groups
+        ]
+    )
     fig.update_layout(barmode="stack", title={"text": title, "font": {"size": 14}})
     return _dark(fig)
 
@@ -92,7 +144,14 @@ def week_heatmap(rows: list[dict[str, Any]], title: str) -> go.Figure:
     grid = [[0] * 24 for _ in range(7)]
     for r in rows:
         grid[r["dow"] - 1][r["hour"]] = int(r["n"])
-    fig = go.Figure(go.Heatmap(z=grid, x=list(range(24)), y=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-                               colorscale="Cividis", colorbar={"title": "accesses"}))
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid,
+            x=list(range(24)),
+            y=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+            colorscale="Cividis",
+            colorbar={"title": "accesses"},
+        )
+    )
     fig.update_layout(title={"text": title, "font": {"size": 14}}, yaxis={"autorange": "reversed"})
     return _dark(fig)

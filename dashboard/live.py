@@ -13,11 +13,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
-from psycopg import sql
 from flask import Flask, Response
+from psycopg import sql
 
 from dashboard.auth import current_user
 
@@ -50,7 +51,8 @@ class AlarmFeed:
 
     def subscribe(self, wait_s: float = 2.0) -> queue.Queue[str]:
         """A new page's queue. Waits (a little) until the feed is listening, so that a page
-        that refreshes once its stream is open cannot miss a change made in between."""
+        that refreshes once its stream is open cannot miss a change made in between.
+        """
         q: queue.Queue[str] = queue.Queue(maxsize=1000)
         with self._lock:
             self._subs.add(q)
@@ -110,7 +112,7 @@ def install(server: Flask, feed: AlarmFeed) -> None:
     """Add ``/events/alarms`` (server-sent events) to ``server``."""
 
     @server.route("/events/alarms")
-    def alarm_events():  # type: ignore[no-untyped-def]
+    def alarm_events() -> Any:
         if current_user() is None:
             return Response("log in or use a kiosk link\n", status=401, mimetype="text/plain")
         q = feed.subscribe()
@@ -151,7 +153,7 @@ class SharedRead:
         self._at = 0.0
         self._version = -1
 
-    def get(self, version: int, compute):  # noqa: ANN001, ANN201 - any callable, any value
+    def get(self, version: int, compute: Callable[[], Any]) -> Any:
         """The cached value for this change ``version``, or a freshly computed one."""
         with self._lock:
             if self._version == version and time.monotonic() - self._at < self._ttl:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -50,7 +51,7 @@ class Wait:
         return max(1, int((self.until - datetime.now(UTC)).total_seconds() + 0.999))
 
 
-def blocked(conn: psycopg.Connection, account: str, address: str) -> Wait | None:
+def blocked(conn: psycopg.Connection[Any], account: str, address: str) -> Wait | None:
     """When either counter is blocking, until when."""
     with conn.cursor(row_factory=tuple_row) as cur:
         row = cur.execute(BLOCKED_UNTIL, {"account": account, "address": address}).fetchone()
@@ -58,7 +59,7 @@ def blocked(conn: psycopg.Connection, account: str, address: str) -> Wait | None
     return Wait(until) if until else None
 
 
-def failed(conn: psycopg.Connection, account: str, address: str) -> None:
+def failed(conn: psycopg.Connection[Any], account: str, address: str) -> None:
     """Count one wrong password against the account and the address."""
     with conn.transaction():
         for scope, key in (("account", account), ("address", address)):
@@ -67,7 +68,7 @@ def failed(conn: psycopg.Connection, account: str, address: str) -> None:
         conn.execute(FORGET_OLD, {"forget": FORGET_S})
 
 
-def succeeded(conn: psycopg.Connection, account: str) -> None:
+def succeeded(conn: psycopg.Connection[Any], account: str) -> None:
     """A right password: the account starts again (the address keeps its count)."""
     with conn.transaction():
         conn.execute(CLEAR_ACCOUNT, {"account": account})

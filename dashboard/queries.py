@@ -3,35 +3,57 @@
 # Open alarms an operator should see: not shelved, not suppressed.
 VISIBLE = "a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now())"
 
-WALL_COUNTS = """
+WALL_COUNTS = (
+    """
 SELECT
     (SELECT count(*) FROM sensors WHERE retired_at IS NULL)                                     AS sensors,
     (SELECT count(*) FROM alarms a WHERE a.condition = 'offline' AND a.active AND a.state <> 'closed') AS offline,
-    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.priority = 'critical' AND NOT a.drill) AS critical,
-    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.priority = 'high' AND NOT a.drill)     AS high,
-    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.priority = 'medium' AND NOT a.drill)   AS medium,
-    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.priority = 'low' AND NOT a.drill)      AS low,
-    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.state = 'active_unacked')             AS unacked,
-    (SELECT count(*) FROM alarms a WHERE """ + VISIBLE + """ AND a.drill)                                AS drills,
+    (SELECT count(*) FROM alarms a WHERE """
+    + VISIBLE
+    + """ AND a.priority = 'critical' AND NOT a.drill) AS critical,
+    (SELECT count(*) FROM alarms a WHERE """
+    + VISIBLE
+    + """ AND a.priority = 'high' AND NOT a.drill)     AS high,
+    (SELECT count(*) FROM alarms a WHERE """
+    + VISIBLE
+    + """ AND a.priority = 'medium' AND NOT a.drill)   AS medium,
+    (SELECT count(*) FROM alarms a WHERE """
+    + VISIBLE
+    + """ AND a.priority = 'low' AND NOT a.drill)      AS low,
+    (SELECT count(*) FROM alarms a WHERE """
+    + VISIBLE
+    + """ AND a.state = 'active_unacked')             AS unacked,
+    (SELECT count(*) FROM alarms a WHERE """
+    + VISIBLE
+    + """ AND a.drill)                                AS drills,
     (SELECT count(*) FROM alarms a WHERE a.state <> 'closed' AND a.shelved_until > now())                AS shelved,
     (SELECT max(last_seen) FROM sensors)                                                                 AS last_event,
-    (SELECT count(*) FROM dead_letters WHERE received_at > now() - interval '1 hour')                   AS dead_letters_1h"""
+    (SELECT count(*) FROM dead_letters WHERE received_at > now() - interval '1 hour') AS dead_letters_1h"""
+)
 
-WALL_ALARMS = """
+WALL_ALARMS = (
+    """
 SELECT a.id, a.priority, a.state, a.condition, a.message, a.raised_at, a.drill, a.confirmed, a.occurrences,
        a.sensor_id, a.building, a.room, a.zone
 FROM alarm_places a
-WHERE """ + VISIBLE + """
+WHERE """
+    + VISIBLE
+    + """
 ORDER BY (a.condition = 'fire' AND NOT a.drill) DESC, (a.state = 'active_unacked') DESC,
          array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at DESC
 LIMIT %(limit)s"""
+)
 
-BUILDINGS = """
+BUILDINGS = (
+    """
 SELECT b.id, b.name, b.outline, d.name AS department,
-       (SELECT a.priority FROM alarms a WHERE a.building_id = b.id AND """ + VISIBLE + """ AND NOT a.drill
+       (SELECT a.priority FROM alarms a WHERE a.building_id = b.id AND """
+    + VISIBLE
+    + """ AND NOT a.drill
         ORDER BY array_position(ARRAY['critical','high','medium','low'], a.priority) LIMIT 1) AS worst
 FROM buildings b LEFT JOIN departments d ON d.id = b.department_id
 WHERE b.retired_at IS NULL ORDER BY b.id"""
+)
 
 QUEUE = """
 SELECT a.id, a.priority, a.state, a.condition, a.family, a.message, a.raised_at, a.drill, a.occurrences,
@@ -137,7 +159,8 @@ SELECT a.id, a.priority, a.state, a.message, a.raised_at, a.shelved_until, a.she
        coalesce(a.building, a.building_id) AS building
 FROM alarm_places a
 WHERE a.state <> 'closed' AND NOT a.suppressed
-ORDER BY (a.shelved_until > now()) NULLS FIRST, array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at"""
+ORDER BY (a.shelved_until > now()) NULLS FIRST,
+         array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at"""
 OUT_OF_SERVICE = """
 SELECT id, out_of_service_since, out_of_service_reason FROM sensors
 WHERE out_of_service_since IS NOT NULL AND retired_at IS NULL ORDER BY out_of_service_since"""

@@ -16,7 +16,7 @@ import socket
 from pydantic import SecretStr
 
 from dashboard.app import create_app
-from ingest.config import Settings
+from ingest.core.settings import Settings
 from ingest.db.pool import open_pool
 
 logger = logging.getLogger(__name__)

@@ -8,16 +8,17 @@ import os
 import secrets
 import sys
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ingest.config import Settings
-from ingest.contract import service_topic
-from ingest.errors import BrokerUnavailableError, SafeCampusError
-from ingest.mqtt_client import MqttLink
-from sensors_sim.life import CampusLife
+from ingest.core.errors import BrokerUnavailableError, SafeCampusError
+from ingest.core.settings import Settings
+from ingest.core.site import load_site
+from ingest.mqtt.contract import service_topic
+from ingest.mqtt.link import MqttLink
+from sensors_sim.life import CampusLife, SimMessage
 from sensors_sim.publisher import PublishStats, publish_paced
-from sensors_sim.site import load_site
 
 logger = logging.getLogger(__name__)
 
@@ -26,14 +27,21 @@ ACTIONS = ("run", "record", "replay", "verify", "load")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``safecampus sim``."""
-    parser.add_argument("action", nargs="?", default="run", choices=ACTIONS,
-                        help="run: normal campus life (default); record: live traffic to a file; replay FILE; "
-                             "verify SCENARIO; load: a steady rate for benchmarks")
+    parser.add_argument(
+        "action",
+        nargs="?",
+        default="run",
+        choices=ACTIONS,
+        help="run: normal campus life (default); record: live traffic to a file; replay FILE; "
+        "verify SCENARIO; load: a steady rate for benchmarks",
+    )
     parser.add_argument("file", nargs="?", help="recording (record, replay) or scenario file or name (verify)")
     parser.add_argument("--site", help="site file (default: settings, else the demo campus)")
     parser.add_argument("--seed", type=int, help="random seed (default SAFECAMPUS_SIM_SEED)")
     parser.add_argument("--speed", type=float, help="event time runs N times faster than wall time (0.5 to 1000)")
-    parser.add_argument("--duration", type=float, help="stop after N seconds (of event time for run, wall for record/load)")
+    parser.add_argument(
+        "--duration", type=float, help="stop after N seconds (of event time for run, wall for record/load)"
+    )
     parser.add_argument("--max-messages", type=int, help="stop after N messages")
     parser.add_argument("--shift-to-now", action="store_true", help="replay: move timestamps to the present")
     parser.add_argument("--drill", action="store_true", help="replay: mark every message as a drill")
@@ -42,16 +50,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", help="replay --from-db: end (RFC 3339, default now)")
     parser.add_argument("--rate", type=float, default=1000, help="load: events per second")
     parser.add_argument("--processes", type=int, default=2, help="load: publisher processes")
-    parser.add_argument("--flush-timeout", type=float, default=30.0,
-                        help="replay, verify: seconds to wait for a subscriber to take what is left (default 30)")
+    parser.add_argument(
+        "--flush-timeout",
+        type=float,
+        default=30.0,
+        help="replay, verify: seconds to wait for a subscriber to take what is left (default 30)",
+    )
 
 
 def sim_link(settings: Settings, name: str) -> MqttLink:
     """A publishing client for simulator commands, connected or failing clearly."""
     # A client id of its own: two replays with one id take the broker connection from each other
     # (MQTT session takeover), and what either had in flight is lost.
-    link = MqttLink(settings.mqtt_endpoint(), f"safecampus-sim-{name}-{os.getpid()}-{secrets.token_hex(3)}",
-                    status_topic=service_topic("sim", name))
+    link = MqttLink(
+        settings.mqtt_endpoint(),
+        f"safecampus-sim-{name}-{os.getpid()}-{secrets.token_hex(3)}",
+        status_topic=service_topic("sim", name),
+    )
     link.start()
     if not link.wait_connected(15):
         link.stop()
@@ -69,7 +84,8 @@ def _speed(args: argparse.Namespace, settings: Settings) -> float:
 def run_sim(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
     """Dispatch to the action."""
     return {"run": _run, "record": _record, "replay": _replay, "verify": _verify, "load": _load}[args.action](
-        settings, args, stop)
+        settings, args, stop
+    )
 
 
 def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
@@ -83,8 +99,9 @@ def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event) ->
     until = start + timedelta(seconds=args.duration) if args.duration else None
     logger.info("simulating %s: %d sensors, seed %d, speed x%g", site.name, len(site.sensors), seed, speed)
     try:
-        stats = publish_paced(link, CampusLife(site, seed, start), speed=speed, stop=stop, until=until,
-                              max_messages=args.max_messages)
+        stats = publish_paced(
+            link, CampusLife(site, seed, start), speed=speed, stop=stop, until=until, max_messages=args.max_messages
+        )
     finally:
         link.stop()
     logger.info("published %d messages in %.1f s (%.0f/s)", stats.published, stats.seconds, stats.rate)
@@ -112,7 +129,7 @@ def _replay(settings: Settings, args: argparse.Namespace, stop: threading.Event)
     if args.from_db:
         import psycopg
 
-        from ingest.contract import parse_ts
+        from ingest.mqtt.contract import parse_ts
 
         if not args.since:
             raise SafeCampusError("replay --from-db needs --since")
@@ -127,8 +144,15 @@ def _replay(settings: Settings, args: argparse.Namespace, stop: threading.Event)
     feed = list(to_feed(iter(records), shift_to_now=args.shift_to_now, drill=args.drill))
     link = sim_link(settings, "replay")
     try:
-        stats = publish_paced(link, feed, speed=speed, stop=stop, progress=sys.stderr.isatty(), total=len(feed),
-                              flush_timeout=args.flush_timeout)
+        stats = publish_paced(
+            link,
+            feed,
+            speed=speed,
+            stop=stop,
+            progress=sys.stderr.isatty(),
+            total=len(feed),
+            flush_timeout=args.flush_timeout,
+        )
     finally:
         link.stop()
     print(delivery_line("replayed", stats, len(feed)))  # noqa: T201 - CLI output
@@ -138,9 +162,15 @@ def _replay(settings: Settings, args: argparse.Namespace, stop: threading.Event)
 def delivery_line(verb: str, stats: PublishStats, total: int) -> str:
     """What a publishing command says at the end: delivered of total, and what was not."""
     line = f"{verb} {stats.delivered} of {total} messages in {stats.seconds:.1f} s"
-    lost = [f"{n} {what}" for n, what in ((total - stats.published, "not sent (stopped)"),
-                                           (stats.undelivered, "not taken by any subscriber"),
-                                           (stats.refused, "refused by the broker")) if n]
+    lost = [
+        f"{n} {what}"
+        for n, what in (
+            (total - stats.published, "not sent (stopped)"),
+            (stats.undelivered, "not taken by any subscriber"),
+            (stats.refused, "refused by the broker"),
+        )
+        if n
+    ]
     return line + (f"; NOT DELIVERED: {', '.join(lost)}" if lost else "")
 
 
@@ -155,7 +185,8 @@ def _verify(settings: Settings, args: argparse.Namespace, stop: threading.Event)
     speed = _speed(args, settings)
     link = sim_link(settings, "verify")
     try:
-        def publish(feed, spd):  # noqa: ANN001, ANN202 - local adapter
+
+        def publish(feed: Iterable[SimMessage], spd: float) -> None:
             feed = list(feed)
             stats = publish_paced(link, feed, speed=spd, stop=stop, flush_timeout=args.flush_timeout)
             if stats.delivered != len(feed):

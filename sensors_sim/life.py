@@ -18,8 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ingest.alarms.limits import limits_for
-from ingest.contract import encode, event_topic, format_ts
-from sensors_sim.site import Schedule, Site, SiteSensor
+from ingest.core.site import Schedule, Site, SiteSensor
+from ingest.mqtt.contract import encode, event_topic, format_ts
 
 HEARTBEAT_MIN_S = 60
 

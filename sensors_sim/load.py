@@ -9,15 +9,17 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from ingest.config import MqttEndpoint
-from ingest.contract import format_ts
+from ingest.core.settings import MqttEndpoint
+from ingest.mqtt.contract import format_ts
 
 
 @dataclass(frozen=True)
 class LoadPlan:
     """What one publisher process sends: at ``rate`` events/s (0 = as fast as it can),
-    for ``seconds`` or ``count`` events, starting at wall time ``start_at``."""
+    for ``seconds`` or ``count`` events, starting at wall time ``start_at``.
+    """
 
     mqtt_url: str
     index: int
@@ -38,8 +40,11 @@ def publisher(plan: LoadPlan, out: mp.Queue) -> None:
     from paho.mqtt.enums import CallbackAPIVersion
 
     ep = MqttEndpoint.from_url(plan.mqtt_url)
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id=f"safecampus-load-{plan.index}-{secrets.token_hex(3)}", protocol=mqtt.MQTTv5)
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"safecampus-load-{plan.index}-{secrets.token_hex(3)}",
+        protocol=mqtt.MQTTv5,
+    )
     if ep.username:
         client.username_pw_set(ep.username, ep.password)
     client.max_inflight_messages_set(1000)
@@ -63,9 +68,17 @@ def publisher(plan: LoadPlan, out: mp.Queue) -> None:
             while time.monotonic() < due:
                 time.sleep(max(0.0, min(due - time.monotonic(), 0.002)))
         now = time.time()
-        body = json.dumps({"event_id": f"{run}-{plan.index}-{sent}", "ts": format_ts(datetime.fromtimestamp(now, UTC)),
-                           "pub_t": now, "readings": {"temperature_c": 21.0 + (sent % 10) / 10, "humidity_pct": 40}})
-        pending.append(client.publish(f"campus/v1/{plan.building}/lab/{plan.building}-{plan.index}-{sent % 100}", body, qos=1))
+        body = json.dumps(
+            {
+                "event_id": f"{run}-{plan.index}-{sent}",
+                "ts": format_ts(datetime.fromtimestamp(now, UTC)),
+                "pub_t": now,
+                "readings": {"temperature_c": 21.0 + (sent % 10) / 10, "humidity_pct": 40},
+            }
+        )
+        pending.append(
+            client.publish(f"campus/v1/{plan.building}/lab/{plan.building}-{plan.index}-{sent % 100}", body, qos=1)
+        )
         sent += 1
         if len(pending) >= 500:
             for p in pending:
@@ -78,7 +91,7 @@ def publisher(plan: LoadPlan, out: mp.Queue) -> None:
     out.put((sent, time.monotonic() - t0))
 
 
-def start(plans: list[LoadPlan]) -> tuple[list[mp.Process], mp.Queue]:
+def start(plans: list[LoadPlan]) -> tuple[list[Any], mp.Queue]:
     """Start one process per plan."""
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()

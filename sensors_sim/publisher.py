@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ingest.mqtt_client import MqttLink
+from ingest.mqtt.link import MqttLink
 from sensors_sim.life import SimMessage
 
 logger = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from typing import Any
 
 import psycopg
 
-from ingest.contract import ContractError, event_topic, format_ts, parse_ts, subscription
-from ingest.mqtt_client import MqttLink
+from ingest.mqtt.contract import ContractError, event_topic, format_ts, parse_ts, subscription
+from ingest.mqtt.link import MqttLink
 from sensors_sim.life import SimMessage
 
 logger = logging.getLogger(__name__)

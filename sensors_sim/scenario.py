@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ingest.contract import DOOR_EVENTS, LAB_METRICS, SMOKE_STATES, event_topic, format_ts
+from ingest.core.site import Site, SiteError, load_yaml_model
+from ingest.mqtt.contract import DOOR_EVENTS, LAB_METRICS, SMOKE_STATES, event_topic, format_ts
 from sensors_sim.life import SimMessage
-from sensors_sim.site import Site, SiteError, load_yaml_model
 
 HEARTBEAT_S = 10.0
 
@@ -101,7 +101,8 @@ def _one(step: Step, at: float) -> tuple[str, dict[str, Any]]:
         return "door", {"event": step.door}
     if step.readings is not None:
         return "lab", {"readings": dict(step.readings)}
-    assert step.ramp is not None and step.metric is not None
+    if step.ramp is None or step.metric is None:  # the model's validator guarantees both
+        raise ValueError("a ramp step needs a ramp and a metric")
     r = step.ramp
     span = max(r["until"] - step.at, 1e-9)
     frac = min(max((at - step.at) / span, 0.0), 1.0)

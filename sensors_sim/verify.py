@@ -11,8 +11,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from ingest.core.site import Site
 from sensors_sim.scenario import Expect, Scenario, events
-from sensors_sim.site import Site
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ def verify(scenario: Scenario, site: Site, db_url: str, publish: Any, speed: flo
     """Publish the scenario at ``speed`` and wait (up to ``settle_s``) for its alarms."""
     scenario.check_against(site)
     with psycopg.connect(db_url, row_factory=dict_row) as conn:
-        open_now = conn.execute(OPEN_ON, {"sensors": scenario.sensors}).fetchone()["count"]
+        row = conn.execute(OPEN_ON, {"sensors": scenario.sensors}).fetchone()
+        open_now = row["count"] if row else 0
     if open_now:
         raise RuntimeError(f"{open_now} alarm(s) are already open on this scenario's sensors; close them first")
     start = start_time(scenario, speed)

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from ingest.config import Settings, load_settings
+from ingest.app.embedded import wait_for_port
+from ingest.core.settings import Settings, load_settings
 from ingest.db.migrate import migrate
-from ingest.services import wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

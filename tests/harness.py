@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from ingest.services import EmbeddedBroker, EmbeddedPostgres, wait_for_port
+from ingest.app.embedded import EmbeddedBroker, EmbeddedPostgres, wait_for_port
 
 logger = logging.getLogger("harness")
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 // Live updates: one server-sent-events stream per page nudges the page's callbacks.
 (function () {
-  var LIVE_PAGES = ["/wall", "/console"];
+  var LIVE_PAGES = ["/wall", "/console", "/console/handover"];
   var audio = null;
   function beep() {
     if (new URLSearchParams(location.search).get("sound") !== "1") return;

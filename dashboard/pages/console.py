@@ -9,19 +9,25 @@ import dash
 from dash import Input, Output, State, callback, ctx, dash_table, dcc, html
 from dash.exceptions import PreventUpdate
 
-from ingest import clock
 from dashboard import figures
 from dashboard import queries as q
 from dashboard.auth import allowed, current_user, refusal
 from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
 from ingest.alarms import actions
-from ingest.alarms.types import DISPOSITIONS, PRIORITIES
+from ingest.core import clock
+from ingest.core.vocabulary import DISPOSITIONS, PRIORITIES
 
 dash.register_page(__name__, path="/console", title="SafeCampus console")
 
 F_PRIORITY, F_STATE, F_BUILDING, F_DEPARTMENT, F_FAMILY, F_SHELVED = (
-    "f-priority", "f-state", "f-building", "f-department", "f-family", "f-shelved")
+    "f-priority",
+    "f-state",
+    "f-building",
+    "f-department",
+    "f-family",
+    "f-shelved",
+)
 QUEUE = "console-queue"
 SELECTED = "console-selected"
 VERSION = "console-version"
@@ -49,8 +55,14 @@ def layout(**_query: str) -> html.Div:
     """The console, for logged-in users (viewers may look, officers may act)."""
     user = current_user()
     if not user or user["role"] == "kiosk":
-        return html.Div([html.H1("SafeCampus console"), html.P("Duty officers log in first."),
-                         html.A("Log in", href="/login?next=/console")], className="sc-home")
+        return html.Div(
+            [
+                html.H1("SafeCampus console"),
+                html.P("Duty officers log in first."),
+                html.A("Log in", href="/login?next=/console"),
+            ],
+            className="sc-home",
+        )
     with connection() as conn:
         choices = conn.execute(q.FILTER_CHOICES).fetchall()
     buildings = [{"label": c["name"], "value": c["id"]} for c in choices if c["what"] == "building"]
@@ -60,70 +72,154 @@ def layout(**_query: str) -> html.Div:
 
 def frame(user_label: str = "", buildings: list | None = None, departments: list | None = None) -> html.Div:
     """Every component of the console (callbacks fill them)."""
-    return html.Div([
-        html.Header([html.H1("Alarm console"),
-                     html.Span(user_label, className="sc-user", id="console-user"),
-                     html.A("Wall", href="/wall"), html.A("Handover", href="/console/handover"),
-                     html.A("Trends", href="/trends"), html.A("Sensors", href="/sensors"),
-                     html.A("Weekly review", href="/reports/weekly"),
-                     html.A("Alarm health", href="/reports/health"),
-                     html.A("Log out", href="/logout")], className="sc-console-header"),
-        html.Div([
-            _dropdown(F_PRIORITY, list(PRIORITIES), "priority", multi=True),
-            _dropdown(F_STATE, [{"label": s.replace("_", " "), "value": s} for s in STATES], "state", multi=True),
-            _dropdown(F_BUILDING, buildings or [], "building"),
-            _dropdown(F_DEPARTMENT, departments or [], "department"),
-            _dropdown(F_FAMILY, list(FAMILIES), "kind"),
-            dcc.Checklist(id=F_SHELVED, options=[{"label": " show shelved", "value": "yes"}], value=[]),
-        ], className="sc-filters"),
-        html.Div([
-            html.Div([
-                dash_table.DataTable(
-                    id=QUEUE, row_selectable="single", selected_rows=[], sort_action="native", page_size=18,
-                    columns=[{"name": n, "id": i} for n, i in (("priority", "priority"), ("state", "state"),
-                             ("what", "what"), ("where", "where"), ("raised", "raised"), ("×", "occurrences"),
-                             ("assigned", "assigned_to"))],
-                    style_as_list_view=True,
-                    style_table={"overflowX": "auto", "width": "100%"},
-                    style_cell_conditional=[{"if": {"column_id": c}, "maxWidth": w, "overflow": "hidden",
-                                             "textOverflow": "ellipsis"} for c, w in (("what", "300px"), ("where", "260px"))],
-                    style_header={"backgroundColor": "#35383c", "color": "#9a9ea3", "border": "none"},
-                    style_cell={"backgroundColor": "#2b2d30", "color": "#d8dadc", "border": "none",
-                                "textAlign": "left", "fontSize": "15px", "padding": "6px"},
-                    style_data_conditional=[
-                        {"if": {"filter_query": f"{{priority}} = '{p}'", "column_id": "priority"}, "color": c, "fontWeight": "bold"}
-                        for p, c in figures.PRIORITY_COLOURS.items()
-                    ] + [{"if": {"filter_query": "{state} = 'active unacked'"}, "fontWeight": "bold"}],
-                ),
-                html.Div([html.Button("◀ previous (k)", id=PREV), html.Button("next (j) ▶", id=NEXT)], className="sc-nav"),
-            ], className="sc-queue"),
-            html.Div([
-                html.Div(id=MSG, className="sc-msg", role="status"),
-                html.Div(id=DETAIL),
-                dcc.Graph(id=CHART, config={"displayModeBar": False}, className="sc-chart"),
-                html.H3("Procedure"),
-                dcc.Checklist(id=STEPS, options=[], value=[], className="sc-steps"),
-                html.Div([
-                    html.Button("Acknowledge (a)", id=ACK, className="sc-primary"),
-                    html.Button("Assign to me", id=ASSIGN),
-                    html.Button("Reset", id=RESET),
-                ], className="sc-actions"),
-                html.Div([dcc.Textarea(id=NOTE, placeholder="note", className="sc-note"),
-                          html.Button("Add note", id=NOTE_BTN)], className="sc-actions"),
-                html.Div([dcc.Input(id=SHELVE_MIN, type="number", placeholder="minutes", min=1, className="sc-num"),
-                          dcc.Input(id=SHELVE_REASON, placeholder="reason for shelving", className="sc-text"),
-                          html.Button("Shelve", id=SHELVE_BTN)], className="sc-actions"),
-                html.Div([dcc.Dropdown(id=DISPOSITION, options=list(DISPOSITIONS), placeholder="disposition",
-                                       className="sc-filter"),
-                          dcc.Input(id=CLOSE_NOTE, placeholder="reason / note", className="sc-text"),
-                          html.Button("Close", id=CLOSE_BTN)], className="sc-actions"),
-                html.H3("Journal"),
-                html.Div(id=JOURNAL, className="sc-journal"),
-            ], className="sc-detail"),
-        ], className="sc-console-main"),
-        dcc.Store(id=SELECTED), dcc.Store(id=VERSION), dcc.Store(id=DONE),
-        dcc.Interval(id=TICK, interval=30_000),
-    ], className="sc-console")
+    return html.Div(
+        [
+            html.Header(
+                [
+                    html.H1("Alarm console"),
+                    html.Span(user_label, className="sc-user", id="console-user"),
+                    html.A("Wall", href="/wall"),
+                    html.A("Handover", href="/console/handover"),
+                    html.A("Trends", href="/trends"),
+                    html.A("Sensors", href="/sensors"),
+                    html.A("Weekly review", href="/reports/weekly"),
+                    html.A("Alarm health", href="/reports/health"),
+                    html.A("Log out", href="/logout"),
+                ],
+                className="sc-console-header",
+            ),
+            html.Div(
+                [
+                    _dropdown(F_PRIORITY, list(PRIORITIES), "priority", multi=True),
+                    _dropdown(
+                        F_STATE, [{"label": s.replace("_", " "), "value": s} for s in STATES], "state", multi=True
+                    ),
+                    _dropdown(F_BUILDING, buildings or [], "building"),
+                    _dropdown(F_DEPARTMENT, departments or [], "department"),
+                    _dropdown(F_FAMILY, list(FAMILIES), "kind"),
+                    dcc.Checklist(id=F_SHELVED, options=[{"label": " show shelved", "value": "yes"}], value=[]),
+                ],
+                className="sc-filters",
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            dash_table.DataTable(
+                                id=QUEUE,
+                                row_selectable="single",
+                                selected_rows=[],
+                                sort_action="native",
+                                page_size=18,
+                                columns=[
+                                    {"name": n, "id": i}
+                                    for n, i in (
+                                        ("priority", "priority"),
+                                        ("state", "state"),
+                                        ("what", "what"),
+                                        ("where", "where"),
+                                        ("raised", "raised"),
+                                        ("×", "occurrences"),
+                                        ("assigned", "assigned_to"),
+                                    )
+                                ],
+                                style_as_list_view=True,
+                                style_table={"overflowX": "auto", "width": "100%"},
+                                style_cell_conditional=[
+                                    {
+                                        "if": {"column_id": c},
+                                        "maxWidth": w,
+                                        "overflow": "hidden",
+                                        "textOverflow": "ellipsis",
+                                    }
+                                    for c, w in (("what", "300px"), ("where", "260px"))
+                                ],
+                                style_header={"backgroundColor": "#35383c", "color": "#9a9ea3", "border": "none"},
+                                style_cell={
+                                    "backgroundColor": "#2b2d30",
+                                    "color": "#d8dadc",
+                                    "border": "none",
+                                    "textAlign": "left",
+                                    "fontSize": "15px",
+                                    "padding": "6px",
+                                },
+                                style_data_conditional=[
+                                    {
+                                        "if": {"filter_query": f"{{priority}} = '{p}'", "column_id": "priority"},
+                                        "color": c,
+                                        "fontWeight": "bold",
+                                    }
+                                    for p, c in figures.PRIORITY_COLOURS.items()
+                                ]
+                                + [{"if": {"filter_query": "{state} = 'active unacked'"}, "fontWeight": "bold"}],
+                            ),
+                            html.Div(
+                                [html.Button("◀ previous (k)", id=PREV), html.Button("next (j) ▶", id=NEXT)],
+                                className="sc-nav",
+                            ),
+                        ],
+                        className="sc-queue",
+                    ),
+                    html.Div(
+                        [
+                            html.Div(id=MSG, className="sc-msg", role="status"),
+                            html.Div(id=DETAIL),
+                            dcc.Graph(id=CHART, config={"displayModeBar": False}, className="sc-chart"),
+                            html.H3("Procedure"),
+                            dcc.Checklist(id=STEPS, options=[], value=[], className="sc-steps"),
+                            html.Div(
+                                [
+                                    html.Button("Acknowledge (a)", id=ACK, className="sc-primary"),
+                                    html.Button("Assign to me", id=ASSIGN),
+                                    html.Button("Reset", id=RESET),
+                                ],
+                                className="sc-actions",
+                            ),
+                            html.Div(
+                                [
+                                    dcc.Textarea(id=NOTE, placeholder="note", className="sc-note"),
+                                    html.Button("Add note", id=NOTE_BTN),
+                                ],
+                                className="sc-actions",
+                            ),
+                            html.Div(
+                                [
+                                    dcc.Input(
+                                        id=SHELVE_MIN, type="number", placeholder="minutes", min=1, className="sc-num"
+                                    ),
+                                    dcc.Input(id=SHELVE_REASON, placeholder="reason for shelving", className="sc-text"),
+                                    html.Button("Shelve", id=SHELVE_BTN),
+                                ],
+                                className="sc-actions",
+                            ),
+                            html.Div(
+                                [
+                                    dcc.Dropdown(
+                                        id=DISPOSITION,
+                                        options=list(DISPOSITIONS),
+                                        placeholder="disposition",
+                                        className="sc-filter",
+                                    ),
+                                    dcc.Input(id=CLOSE_NOTE, placeholder="reason / note", className="sc-text"),
+                                    html.Button("Close", id=CLOSE_BTN),
+                                ],
+                                className="sc-actions",
+                            ),
+                            html.H3("Journal"),
+                            html.Div(id=JOURNAL, className="sc-journal"),
+                        ],
+                        className="sc-detail",
+                    ),
+                ],
+                className="sc-console-main",
+            ),
+            dcc.Store(id=SELECTED),
+            dcc.Store(id=VERSION),
+            dcc.Store(id=DONE),
+            dcc.Interval(id=TICK, interval=30_000),
+        ],
+        className="sc-console",
+    )
 
 
 def _age(ts: datetime) -> str:
@@ -131,27 +227,58 @@ def _age(ts: datetime) -> str:
     return f"{secs // 60} min ago" if secs < 3600 else f"{secs // 3600} h {secs % 3600 // 60} min ago"
 
 
-@callback(Output(QUEUE, "data"), Input(F_PRIORITY, "value"), Input(F_STATE, "value"), Input(F_BUILDING, "value"),
-          Input(F_DEPARTMENT, "value"), Input(F_FAMILY, "value"), Input(F_SHELVED, "value"),
-          Input(LIVE_SIGNAL, "data"), Input(DONE, "data"), Input(TICK, "n_intervals"))
+@callback(
+    Output(QUEUE, "data"),
+    Input(F_PRIORITY, "value"),
+    Input(F_STATE, "value"),
+    Input(F_BUILDING, "value"),
+    Input(F_DEPARTMENT, "value"),
+    Input(F_FAMILY, "value"),
+    Input(F_SHELVED, "value"),
+    Input(LIVE_SIGNAL, "data"),
+    Input(DONE, "data"),
+    Input(TICK, "n_intervals"),
+)
 def load_queue(priorities, states, building, department, family, shelved, *_triggers) -> list[dict[str, Any]]:
     """The open alarms, unacknowledged first, then by priority and age."""
     if not allowed("viewer"):
         raise PreventUpdate
     with connection() as conn:
-        rows = conn.execute(q.QUEUE, {"priorities": priorities or None, "states": states or None,
-                                      "building": building or None, "department": department or None,
-                                      "family": family or None, "shelved": bool(shelved)}).fetchall()
-    return [{"id": r["id"], "priority": r["priority"], "state": r["state"].replace("_", " "),
-             "what": (("DRILL " if r["drill"] else "") + (r["message"] or r["condition"]))[:80],
-             "where": " / ".join(x for x in (r["building"], r["room"]) if x) or r["sensor_id"],
-             "raised": clock.fmt(r["raised_at"], "%m-%d %H:%M:%S"), "occurrences": r["occurrences"],
-             "assigned_to": r["assigned_to"] or ""} for r in rows]
+        rows = conn.execute(
+            q.QUEUE,
+            {
+                "priorities": priorities or None,
+                "states": states or None,
+                "building": building or None,
+                "department": department or None,
+                "family": family or None,
+                "shelved": bool(shelved),
+            },
+        ).fetchall()
+    return [
+        {
+            "id": r["id"],
+            "priority": r["priority"],
+            "state": r["state"].replace("_", " "),
+            "what": (("DRILL " if r["drill"] else "") + (r["message"] or r["condition"]))[:80],
+            "where": " / ".join(x for x in (r["building"], r["room"]) if x) or r["sensor_id"],
+            "raised": clock.fmt(r["raised_at"], "%m-%d %H:%M:%S"),
+            "occurrences": r["occurrences"],
+            "assigned_to": r["assigned_to"] or "",
+        }
+        for r in rows
+    ]
 
 
-@callback(Output(SELECTED, "data"), Output(QUEUE, "selected_rows"),
-          Input(QUEUE, "selected_rows"), Input(NEXT, "n_clicks"), Input(PREV, "n_clicks"), Input(QUEUE, "data"),
-          State(SELECTED, "data"))
+@callback(
+    Output(SELECTED, "data"),
+    Output(QUEUE, "selected_rows"),
+    Input(QUEUE, "selected_rows"),
+    Input(NEXT, "n_clicks"),
+    Input(PREV, "n_clicks"),
+    Input(QUEUE, "data"),
+    State(SELECTED, "data"),
+)
 def select(rows, _n, _p, data, selected) -> tuple:
     """Which alarm the detail shows: the clicked row, next/previous, or the first one."""
     data = data or []
@@ -171,9 +298,18 @@ def select(rows, _n, _p, data, selected) -> tuple:
     return ids[idx], [idx]
 
 
-@callback(Output(DETAIL, "children"), Output(STEPS, "options"), Output(STEPS, "value"), Output(VERSION, "data"),
-          Output(JOURNAL, "children"), Output(CHART, "figure"), Output(CHART, "style"),
-          Input(SELECTED, "data"), Input(LIVE_SIGNAL, "data"), Input(DONE, "data"))
+@callback(
+    Output(DETAIL, "children"),
+    Output(STEPS, "options"),
+    Output(STEPS, "value"),
+    Output(VERSION, "data"),
+    Output(JOURNAL, "children"),
+    Output(CHART, "figure"),
+    Output(CHART, "style"),
+    Input(SELECTED, "data"),
+    Input(LIVE_SIGNAL, "data"),
+    Input(DONE, "data"),
+)
 def detail(alarm_id, *_triggers) -> tuple:
     """Where, what, the procedure, the journal and the sensor's last hour."""
     if not allowed("viewer") or alarm_id is None:
@@ -183,39 +319,87 @@ def detail(alarm_id, *_triggers) -> tuple:
         if a is None:
             raise PreventUpdate
         journal = conn.execute(q.JOURNAL, {"id": alarm_id}).fetchall()
-        readings = conn.execute(q.RECENT_READINGS, {"sensor": a["sensor_id"],
-                                                    "since": datetime.now(UTC) - timedelta(hours=1)}).fetchall()
-    facts = [("Where", " / ".join(str(x) for x in (a["building"], a["floor"] is not None and f"floor {a['floor'] + 1}",
-                                                    a["room"]) if x)),
-             ("Responsible", a["department"] or "?"), ("Sensor", f"{a['sensor_name'] or ''} ({a['sensor_id']})"),
-             ("What", a["message"] or a["condition"]), ("Priority", f"{a['priority']} {a['signal_class']}"),
-             ("State", a["state"].replace("_", " ") + ("" if a["active"] else ", condition cleared")
-              + (", latched" if a["latched"] else "")),
-             ("Raised", f"{clock.fmt(a['raised_at'])} ({_age(a['raised_at'])})"),
-             ("Occurrences", str(a["occurrences"]))]
+        readings = conn.execute(
+            q.RECENT_READINGS, {"sensor": a["sensor_id"], "since": datetime.now(UTC) - timedelta(hours=1)}
+        ).fetchall()
+    facts = [
+        (
+            "Where",
+            " / ".join(
+                str(x) for x in (a["building"], a["floor"] is not None and f"floor {a['floor'] + 1}", a["room"]) if x
+            ),
+        ),
+        ("Responsible", a["department"] or "?"),
+        ("Sensor", f"{a['sensor_name'] or ''} ({a['sensor_id']})"),
+        ("What", a["message"] or a["condition"]),
+        ("Priority", f"{a['priority']} {a['signal_class']}"),
+        (
+            "State",
+            a["state"].replace("_", " ")
+            + ("" if a["active"] else ", condition cleared")
+            + (", latched" if a["latched"] else ""),
+        ),
+        ("Raised", f"{clock.fmt(a['raised_at'])} ({_age(a['raised_at'])})"),
+        ("Occurrences", str(a["occurrences"])),
+    ]
     if a["acked_by"]:
         facts.append(("Acknowledged", f"{a['acked_by']} at {clock.fmt(a['acked_at'], '%H:%M:%S')}"))
     if a["shelved_until"]:
-        facts.append(("Shelved", f"until {clock.fmt(a['shelved_until'], '%H:%M')} by {a['shelved_by']}: {a['shelve_reason']}"))
+        facts.append(
+            ("Shelved", f"until {clock.fmt(a['shelved_until'], '%H:%M')} by {a['shelved_by']}: {a['shelve_reason']}")
+        )
     if a["drill"]:
         facts.append(("Drill", "yes: left out of statistics"))
-    box = html.Div([html.H2(a["message"] or a["condition"], className=f"sc-p-text-{a['priority']}"),
-                    html.Dl([x for k, v in facts for x in (html.Dt(k), html.Dd(v))])], id="console-detail-box")
+    box = html.Div(
+        [
+            html.H2(a["message"] or a["condition"], className=f"sc-p-text-{a['priority']}"),
+            html.Dl([x for k, v in facts for x in (html.Dt(k), html.Dd(v))]),
+        ],
+        id="console-detail-box",
+    )
     steps = a["procedure"] or []
-    options = [{"label": f" {s['step']}" + (f"  ✓ {s.get('by')}" if s.get("done") else ""), "value": i}
-               for i, s in enumerate(steps)]
+    options = [
+        {"label": f" {s['step']}" + (f"  ✓ {s.get('by')}" if s.get("done") else ""), "value": i}
+        for i, s in enumerate(steps)
+    ]
     done = [i for i, s in enumerate(steps) if s.get("done")]
-    jrows = html.Table([html.Tr([html.Td(clock.fmt(j['at'], '%H:%M:%S')), html.Td(j["actor"]), html.Td(j["action"]),
-                                 html.Td(j["note"] or "")]) for j in journal], className="sc-table sc-journal-table")
+    jrows = html.Table(
+        [
+            html.Tr(
+                [
+                    html.Td(clock.fmt(j["at"], "%H:%M:%S")),
+                    html.Td(j["actor"]),
+                    html.Td(j["action"]),
+                    html.Td(j["note"] or ""),
+                ]
+            )
+            for j in journal
+        ],
+        className="sc-table sc-journal-table",
+    )
     return box, options, done, a["version"], jrows, figures.sparkline(readings), ({} if readings else HIDDEN)
 
 
-@callback(Output(MSG, "children"), Output(DONE, "data"),
-          Input(ACK, "n_clicks"), Input(ASSIGN, "n_clicks"), Input(RESET, "n_clicks"), Input(NOTE_BTN, "n_clicks"),
-          Input(SHELVE_BTN, "n_clicks"), Input(CLOSE_BTN, "n_clicks"), Input(STEPS, "value"),
-          State(SELECTED, "data"), State(VERSION, "data"), State(NOTE, "value"), State(SHELVE_MIN, "value"),
-          State(SHELVE_REASON, "value"), State(DISPOSITION, "value"), State(CLOSE_NOTE, "value"),
-          State(STEPS, "options"), prevent_initial_call=True)
+@callback(
+    Output(MSG, "children"),
+    Output(DONE, "data"),
+    Input(ACK, "n_clicks"),
+    Input(ASSIGN, "n_clicks"),
+    Input(RESET, "n_clicks"),
+    Input(NOTE_BTN, "n_clicks"),
+    Input(SHELVE_BTN, "n_clicks"),
+    Input(CLOSE_BTN, "n_clicks"),
+    Input(STEPS, "value"),
+    State(SELECTED, "data"),
+    State(VERSION, "data"),
+    State(NOTE, "value"),
+    State(SHELVE_MIN, "value"),
+    State(SHELVE_REASON, "value"),
+    State(DISPOSITION, "value"),
+    State(CLOSE_NOTE, "value"),
+    State(STEPS, "options"),
+    prevent_initial_call=True,
+)
 def act(*args) -> tuple:
     """Do the officer's action on the server, after checking the role; say what happened."""
     alarm_id, version, note, minutes, reason, disposition, close_note, step_options = args[7:]
@@ -229,8 +413,15 @@ def act(*args) -> tuple:
             raise PreventUpdate
     if alarm_id is None:
         return "Select an alarm first.", dash.no_update
-    what = {ACK: "acknowledge alarms", ASSIGN: "take alarms", RESET: "reset alarms", NOTE_BTN: "add notes",
-            SHELVE_BTN: "shelve alarms", CLOSE_BTN: "close alarms", STEPS: "tick procedure steps"}[trig]
+    what = {
+        ACK: "acknowledge alarms",
+        ASSIGN: "take alarms",
+        RESET: "reset alarms",
+        NOTE_BTN: "add notes",
+        SHELVE_BTN: "shelve alarms",
+        CLOSE_BTN: "close alarms",
+        STEPS: "tick procedure steps",
+    }[trig]
     denied = refusal("officer", what)
     if denied:
         return denied, dash.no_update

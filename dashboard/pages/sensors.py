@@ -7,53 +7,88 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html
 from dash.exceptions import PreventUpdate
 from psycopg.types.json import Jsonb
 
-from ingest import clock
 from dashboard import queries as q
 from dashboard.auth import allowed, current_user, refusal
 from dashboard.db import connection
+from ingest.core import clock
 
 dash.register_page(__name__, path="/sensors", title="SafeCampus sensors")
 
 STATUS, SEARCH, TABLE = "sensors-status", "sensors-search", "sensors-table"
 OOS_ID, OOS_REASON, OOS_BTN, BACK_BTN, MSG, DONE = (
-    "sensors-oos-id", "sensors-oos-reason", "sensors-oos-btn", "sensors-back-btn", "sensors-msg", "sensors-done")
+    "sensors-oos-id",
+    "sensors-oos-reason",
+    "sensors-oos-btn",
+    "sensors-back-btn",
+    "sensors-msg",
+    "sensors-done",
+)
 STATUSES = ("online", "offline", "unregistered", "out of service", "never seen")
 
 
 def layout(**_query: str) -> html.Div:
     """The registry, for logged-in users."""
     if not allowed("viewer"):
-        return html.Div([html.H1("SafeCampus sensors"), html.A("Log in", href="/login?next=/sensors")], className="sc-home")
+        return html.Div(
+            [html.H1("SafeCampus sensors"), html.A("Log in", href="/login?next=/sensors")], className="sc-home"
+        )
     return frame()
 
 
 def frame() -> html.Div:
     """Every component of the sensors page."""
-    return html.Div([
-        html.Header([html.H1("Sensors"), html.A("Console", href="/console"), html.A("Trends", href="/trends")],
-                    className="sc-console-header"),
-        html.Div([dcc.Dropdown(id=STATUS, options=list(STATUSES), placeholder="any status", className="sc-filter"),
-                  dcc.Input(id=SEARCH, placeholder="search id or building", debounce=True, className="sc-text")],
-                 className="sc-filters"),
-        dash_table.DataTable(
-            id=TABLE, page_size=25, sort_action="native",
-            columns=[{"name": n, "id": i} for n, i in (("sensor", "id"), ("kind", "kind"), ("building", "building"),
-                     ("room", "room"), ("status", "status"), ("last seen", "last_seen"), ("battery %", "battery_pct"),
-                     ("out of service because", "out_of_service_reason"))],
-            style_as_list_view=True,
-            style_header={"backgroundColor": "#35383c", "color": "#9a9ea3", "border": "none"},
-            style_cell={"backgroundColor": "#2b2d30", "color": "#d8dadc", "border": "none", "textAlign": "left"},
-            style_data_conditional=[{"if": {"filter_query": "{status} = 'offline'", "column_id": "status"},
-                                     "color": "#fdd835"}],
-        ),
-        html.H3("Out of service (admins)"),
-        html.Div([dcc.Input(id=OOS_ID, placeholder="sensor id", className="sc-text"),
-                  dcc.Input(id=OOS_REASON, placeholder="reason", className="sc-text"),
-                  html.Button("Put out of service", id=OOS_BTN), html.Button("Return to service", id=BACK_BTN)],
-                 className="sc-actions"),
-        html.Div(id=MSG, className="sc-msg", role="status"),
-        dcc.Store(id=DONE),
-    ], className="sc-console")
+    return html.Div(
+        [
+            html.Header(
+                [html.H1("Sensors"), html.A("Console", href="/console"), html.A("Trends", href="/trends")],
+                className="sc-console-header",
+            ),
+            html.Div(
+                [
+                    dcc.Dropdown(id=STATUS, options=list(STATUSES), placeholder="any status", className="sc-filter"),
+                    dcc.Input(id=SEARCH, placeholder="search id or building", debounce=True, className="sc-text"),
+                ],
+                className="sc-filters",
+            ),
+            dash_table.DataTable(
+                id=TABLE,
+                page_size=25,
+                sort_action="native",
+                columns=[
+                    {"name": n, "id": i}
+                    for n, i in (
+                        ("sensor", "id"),
+                        ("kind", "kind"),
+                        ("building", "building"),
+                        ("room", "room"),
+                        ("status", "status"),
+                        ("last seen", "last_seen"),
+                        ("battery %", "battery_pct"),
+                        ("out of service because", "out_of_service_reason"),
+                    )
+                ],
+                style_as_list_view=True,
+                style_header={"backgroundColor": "#35383c", "color": "#9a9ea3", "border": "none"},
+                style_cell={"backgroundColor": "#2b2d30", "color": "#d8dadc", "border": "none", "textAlign": "left"},
+                style_data_conditional=[
+                    {"if": {"filter_query": "{status} = 'offline'", "column_id": "status"}, "color": "#fdd835"}
+                ],
+            ),
+            html.H3("Out of service (admins)"),
+            html.Div(
+                [
+                    dcc.Input(id=OOS_ID, placeholder="sensor id", className="sc-text"),
+                    dcc.Input(id=OOS_REASON, placeholder="reason", className="sc-text"),
+                    html.Button("Put out of service", id=OOS_BTN),
+                    html.Button("Return to service", id=BACK_BTN),
+                ],
+                className="sc-actions",
+            ),
+            html.Div(id=MSG, className="sc-msg", role="status"),
+            dcc.Store(id=DONE),
+        ],
+        className="sc-console",
+    )
 
 
 @callback(Output(TABLE, "data"), Input(STATUS, "value"), Input(SEARCH, "value"), Input(DONE, "data"))
@@ -63,12 +98,25 @@ def load(status: str | None, search: str | None, _done: object) -> list[dict]:
         raise PreventUpdate
     with connection() as conn:
         rows = conn.execute(q.SENSORS, {"status": status, "search": (search or "").strip() or None}).fetchall()
-    return [r | {"last_seen": clock.fmt(r["last_seen"]),
-                 "battery_pct": round(r["battery_pct"]) if r["battery_pct"] is not None else ""} for r in rows]
+    return [
+        r
+        | {
+            "last_seen": clock.fmt(r["last_seen"]),
+            "battery_pct": round(r["battery_pct"]) if r["battery_pct"] is not None else "",
+        }
+        for r in rows
+    ]
 
 
-@callback(Output(MSG, "children"), Output(DONE, "data"), Input(OOS_BTN, "n_clicks"), Input(BACK_BTN, "n_clicks"),
-          State(OOS_ID, "value"), State(OOS_REASON, "value"), prevent_initial_call=True)
+@callback(
+    Output(MSG, "children"),
+    Output(DONE, "data"),
+    Input(OOS_BTN, "n_clicks"),
+    Input(BACK_BTN, "n_clicks"),
+    State(OOS_ID, "value"),
+    State(OOS_REASON, "value"),
+    prevent_initial_call=True,
+)
 def change(_oos: int | None, _back: int | None, sensor: str | None, reason: str | None) -> tuple:
     """Put a sensor out of service (with a reason) or back; admins only; logged in the duty log."""
     denied = refusal("admin", "change a sensor's service state")
@@ -82,10 +130,22 @@ def change(_oos: int | None, _back: int | None, sensor: str | None, reason: str 
         return "Say why it goes out of service.", dash.no_update
     user = current_user()["username"]  # type: ignore[index]
     with connection() as conn, conn.transaction():
-        cur = conn.execute(q.SET_OUT_OF_SERVICE if out else q.SET_IN_SERVICE, {"id": sensor, "reason": (reason or "").strip()})
+        cur = conn.execute(
+            q.SET_OUT_OF_SERVICE if out else q.SET_IN_SERVICE, {"id": sensor, "reason": (reason or "").strip()}
+        )
         if cur.rowcount == 0:
-            return f"No change: {sensor} is unknown, retired, or already {'out of' if out else 'in'} service.", dash.no_update
+            return (
+                f"No change: {sensor} is unknown, retired, or already {'out of' if out else 'in'} service.",
+                dash.no_update,
+            )
         note = f"{sensor} {'out of service: ' + reason.strip() if out else 'back in service'}"  # type: ignore[union-attr]
-        conn.execute(q.DUTY_LOG_ADD, {"author": user, "kind": "equipment", "note": note,
-                                      "details": Jsonb({"sensor": sensor, "out_of_service": out})})
+        conn.execute(
+            q.DUTY_LOG_ADD,
+            {
+                "author": user,
+                "kind": "equipment",
+                "note": note,
+                "details": Jsonb({"sensor": sensor, "out_of_service": out}),
+            },
+        )
     return f"Done: {note}.", {"sensor": sensor, "out": out}

@@ -12,7 +12,7 @@ from dashboard import figures
 from dashboard import queries as q
 from dashboard.auth import allowed
 from dashboard.db import connection
-from ingest.contract import LAB_METRICS
+from ingest.mqtt.contract import LAB_METRICS
 
 dash.register_page(__name__, path="/trends", title="SafeCampus trends")
 
@@ -26,30 +26,57 @@ GRAPH = {"displayModeBar": False}
 def layout(**_query: str) -> html.Div:
     """Trends, for logged-in users."""
     if not allowed("viewer"):
-        return html.Div([html.H1("SafeCampus trends"), html.A("Log in", href="/login?next=/trends")], className="sc-home")
+        return html.Div(
+            [html.H1("SafeCampus trends"), html.A("Log in", href="/login?next=/trends")], className="sc-home"
+        )
     with connection() as conn:
-        buildings = [{"label": c["name"], "value": c["id"]} for c in conn.execute(q.FILTER_CHOICES).fetchall()
-                     if c["what"] == "building"]
+        buildings = [
+            {"label": c["name"], "value": c["id"]}
+            for c in conn.execute(q.FILTER_CHOICES).fetchall()
+            if c["what"] == "building"
+        ]
     return frame(buildings)
 
 
 def frame(buildings: list | None = None) -> html.Div:
     """Every component of the trends page."""
-    return html.Div([
-        html.Header([html.H1("Trends"), html.A("Console", href="/console"), html.A("Wall", href="/wall")],
-                    className="sc-console-header"),
-        html.Div([
-            dcc.RadioItems(id=RANGE, options=list(RANGES), value="24h", inline=True, className="sc-range"),
-            dcc.Dropdown(id=BUILDING, options=buildings or [], placeholder="all buildings", className="sc-filter"),
-            dcc.Dropdown(id=SENSOR, options=[], placeholder="sensor (else the building)", className="sc-filter"),
-            dcc.Dropdown(id=METRIC, options=list(LAB_METRICS), value="temperature_c", clearable=False,
-                         className="sc-filter"),
-        ], className="sc-filters"),
-        dcc.Graph(id=SERIES, config=GRAPH),
-        html.Div([dcc.Graph(id=RATES, config=GRAPH, className="sc-half"),
-                  dcc.Graph(id=ALARMS, config=GRAPH, className="sc-half")], className="sc-row"),
-        dcc.Graph(id=HEAT, config=GRAPH),
-    ], className="sc-console sc-trends")
+    return html.Div(
+        [
+            html.Header(
+                [html.H1("Trends"), html.A("Console", href="/console"), html.A("Wall", href="/wall")],
+                className="sc-console-header",
+            ),
+            html.Div(
+                [
+                    dcc.RadioItems(id=RANGE, options=list(RANGES), value="24h", inline=True, className="sc-range"),
+                    dcc.Dropdown(
+                        id=BUILDING, options=buildings or [], placeholder="all buildings", className="sc-filter"
+                    ),
+                    dcc.Dropdown(
+                        id=SENSOR, options=[], placeholder="sensor (else the building)", className="sc-filter"
+                    ),
+                    dcc.Dropdown(
+                        id=METRIC,
+                        options=list(LAB_METRICS),
+                        value="temperature_c",
+                        clearable=False,
+                        className="sc-filter",
+                    ),
+                ],
+                className="sc-filters",
+            ),
+            dcc.Graph(id=SERIES, config=GRAPH),
+            html.Div(
+                [
+                    dcc.Graph(id=RATES, config=GRAPH, className="sc-half"),
+                    dcc.Graph(id=ALARMS, config=GRAPH, className="sc-half"),
+                ],
+                className="sc-row",
+            ),
+            dcc.Graph(id=HEAT, config=GRAPH),
+        ],
+        className="sc-console sc-trends",
+    )
 
 
 @callback(Output(SENSOR, "options"), Input(BUILDING, "value"))
@@ -62,8 +89,16 @@ def sensors(building: str | None) -> list[dict[str, str]]:
     return [{"label": r["name"], "value": r["id"]} for r in rows]
 
 
-@callback(Output(SERIES, "figure"), Output(RATES, "figure"), Output(ALARMS, "figure"), Output(HEAT, "figure"),
-          Input(RANGE, "value"), Input(BUILDING, "value"), Input(SENSOR, "value"), Input(METRIC, "value"))
+@callback(
+    Output(SERIES, "figure"),
+    Output(RATES, "figure"),
+    Output(ALARMS, "figure"),
+    Output(HEAT, "figure"),
+    Input(RANGE, "value"),
+    Input(BUILDING, "value"),
+    Input(SENSOR, "value"),
+    Input(METRIC, "value"),
+)
 def charts(span: str, building: str | None, sensor: str | None, metric: str) -> tuple:
     """All four charts from the rollups (5-minute buckets up to a day, hourly beyond)."""
     if not allowed("viewer"):
@@ -81,9 +116,13 @@ def charts(span: str, building: str | None, sensor: str | None, metric: str) -> 
         else:
             rows, title = [], "choose a building or a sensor"
         rates = conn.execute(q.EVENT_RATES, args).fetchall()
-        heat = conn.execute(q.DOOR_HEATMAP, args | {"since": min(since, datetime.now(UTC) - timedelta(days=7))}).fetchall()
+        heat = conn.execute(
+            q.DOOR_HEATMAP, args | {"since": min(since, datetime.now(UTC) - timedelta(days=7))}
+        ).fetchall()
         per_day = conn.execute(q.ALARMS_PER_DAY, args).fetchall()
-    return (figures.series(rows, title),
-            figures.stacked_counts(rates, "bucket", "kind", "Events per hour by kind"),
-            figures.stacked_counts(per_day, "day", "priority", "Alarms per day by priority", figures.PRIORITY_COLOURS),
-            figures.week_heatmap(heat, "Door accesses by hour of week"))
+    return (
+        figures.series(rows, title),
+        figures.stacked_counts(rates, "bucket", "kind", "Events per hour by kind"),
+        figures.stacked_counts(per_day, "day", "priority", "Alarms per day by priority", figures.PRIORITY_COLOURS),
+        figures.week_heatmap(heat, "Door accesses by hour of week"),
+    )

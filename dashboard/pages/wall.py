@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dash
-from flask import current_app
 from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
+from flask import current_app
 
 from dashboard import figures
 from dashboard import queries as q
@@ -31,9 +31,14 @@ STATUS = "wall-status"
 def layout(**_query: str) -> html.Div:
     """The wall for kiosks and logged-in users; a pointer to the kiosk link for anyone else."""
     if not allowed("kiosk"):
-        return html.Div([html.H1("SafeCampus wall screen"),
-                         html.P("Open this screen with its kiosk link, or log in."),
-                         html.A("Log in", href="/login?next=/wall")], className="sc-home")
+        return html.Div(
+            [
+                html.H1("SafeCampus wall screen"),
+                html.P("Open this screen with its kiosk link, or log in."),
+                html.A("Log in", href="/login?next=/wall"),
+            ],
+            className="sc-home",
+        )
     return frame()
 
 
@@ -41,16 +46,30 @@ def frame() -> html.Div:
     """Every component of the wall (callbacks fill them)."""
     return html.Div(
         [
-            html.Header([html.H1("SafeCampus"), html.Div(id=STATUS, className="sc-status"),
-                         html.Div(id=FLOW, className="sc-flow"), html.Div(id=CLOCK, className="sc-clock")],
-                        className="sc-header"),
+            html.Header(
+                [
+                    html.H1("SafeCampus"),
+                    html.Div(id=STATUS, className="sc-status"),
+                    html.Div(id=FLOW, className="sc-flow"),
+                    html.Div(id=CLOCK, className="sc-clock"),
+                ],
+                className="sc-header",
+            ),
             html.Section(id=COUNTS, className="sc-counts"),
-            html.Div([
-                dcc.Graph(id=PLAN, className="sc-plan", config={"displayModeBar": False, "staticPlot": True}),
-                html.Section(id=ALARMS, className="sc-alarms"),
-            ], className="sc-wall-main"),
-            html.Footer([html.Span("Days without a real incident:", className="sc-streak-title"),
-                         html.Div(id=STREAKS, className="sc-streak-list")], className="sc-streaks"),
+            html.Div(
+                [
+                    dcc.Graph(id=PLAN, className="sc-plan", config={"displayModeBar": False, "staticPlot": True}),
+                    html.Section(id=ALARMS, className="sc-alarms"),
+                ],
+                className="sc-wall-main",
+            ),
+            html.Footer(
+                [
+                    html.Span("Days without a real incident:", className="sc-streak-title"),
+                    html.Div(id=STREAKS, className="sc-streak-list"),
+                ],
+                className="sc-streaks",
+            ),
             dcc.Interval(id=SLOW_TICK, interval=15_000),
             dcc.Interval(id=CLOCK_TICK, interval=1_000),
         ],
@@ -58,7 +77,9 @@ def frame() -> html.Div:
     )
 
 
-clientside_callback(ClientsideFunction("safecampus", "clock"), Output(CLOCK, "children"), Input(CLOCK_TICK, "n_intervals"))
+clientside_callback(
+    ClientsideFunction("safecampus", "clock"), Output(CLOCK, "children"), Input(CLOCK_TICK, "n_intervals")
+)
 
 
 def _age(ts: datetime, now: datetime) -> str:
@@ -89,23 +110,31 @@ def _alarm_row(a: dict, now: datetime) -> html.Div:
     cls = f"sc-alarm sc-p-{a['priority']}" + (" sc-unacked" if a["state"] == "active_unacked" else "")
     if a["state"] == "rtn_unacked":
         cls += " sc-rtn"
-    return html.Div([
-        html.Span(a["priority"].upper(), className="sc-badge"),
-        html.Div([html.Div(a["message"] or a["condition"], className="sc-what"),
-                  html.Div(where, className="sc-where")], className="sc-alarm-text"),
-        html.Div(tags, className="sc-tags"),
-        html.Span(_age(a["raised_at"], now), className="sc-age"),
-    ], className=cls, id=f"wall-alarm-{a['id']}")
+    return html.Div(
+        [
+            html.Span(a["priority"].upper(), className="sc-badge"),
+            html.Div(
+                [html.Div(a["message"] or a["condition"], className="sc-what"), html.Div(where, className="sc-where")],
+                className="sc-alarm-text",
+            ),
+            html.Div(tags, className="sc-tags"),
+            html.Span(_age(a["raised_at"], now), className="sc-age"),
+        ],
+        className=cls,
+        id=f"wall-alarm-{a['id']}",
+    )
 
 
 def _read(now: datetime) -> tuple:
     """Everything the wall shows, the same for every screen."""
     with connection() as conn:
-        return (conn.execute(q.WALL_COUNTS).fetchone() or {},
-                conn.execute(q.WALL_ALARMS, {"limit": 14}).fetchall(),
-                conn.execute(q.BUILDINGS).fetchall(),
-                conn.execute(q.INGEST_HEALTH).fetchall(),
-                [r for r in conn.execute(report_q.STREAKS, {"end": now}).fetchall() if r["level"] != "building"])
+        return (
+            conn.execute(q.WALL_COUNTS).fetchone() or {},
+            conn.execute(q.WALL_ALARMS, {"limit": 14}).fetchall(),
+            conn.execute(q.BUILDINGS).fetchall(),
+            conn.execute(q.INGEST_HEALTH).fetchall(),
+            [r for r in conn.execute(report_q.STREAKS, {"end": now}).fetchall() if r["level"] != "building"],
+        )
 
 
 def _services(ingest: list[dict]) -> html.Span:
@@ -117,15 +146,21 @@ def _services(ingest: list[dict]) -> html.Span:
     bad_db = [r for r in live if r["status"].get("database") != "ok"]
     bad_broker = [r for r in live if r["status"].get("broker") != "connected"]
     if failed or bad_db or bad_broker:
-        what = ("stalled: nothing stored" if failed else "database unavailable" if bad_db
-                else "broker disconnected")
+        what = "stalled: nothing stored" if failed else "database unavailable" if bad_db else "broker disconnected"
         return html.Span(f" · ingest: {what}", className="sc-bad", id="wall-services")
     return html.Span(f" · ingest ×{len(live)} ok · broker ok", className="sc-ok", id="wall-services")
 
 
-@callback(Output(COUNTS, "children"), Output(ALARMS, "children"), Output(PLAN, "figure"),
-          Output(STREAKS, "children"), Output(FLOW, "children"), Output(STATUS, "children"),
-          Input(LIVE_SIGNAL, "data"), Input(SLOW_TICK, "n_intervals"))
+@callback(
+    Output(COUNTS, "children"),
+    Output(ALARMS, "children"),
+    Output(PLAN, "figure"),
+    Output(STREAKS, "children"),
+    Output(FLOW, "children"),
+    Output(STATUS, "children"),
+    Input(LIVE_SIGNAL, "data"),
+    Input(SLOW_TICK, "n_intervals"),
+)
 def refresh(_signal: object, _n: int | None) -> tuple:
     """Re-read the open alarms; runs when an alarm changes (push) and every 15 s."""
     if not allowed("kiosk"):
@@ -139,24 +174,38 @@ def _render(now: datetime) -> tuple:
     """The wall's outputs at ``now``."""
     c, alarms, buildings, ingest, streaks = _read(now)
     tiles = [
-        _tile("critical", c["critical"], "critical"), _tile("high", c["high"], "high"),
-        _tile("medium", c["medium"], "medium"), _tile("low", c["low"], "low"),
-        _tile("unacknowledged", c["unacked"], "unacked"), _tile("sensors offline", c["offline"], "medium"),
-        _tile("shelved", c["shelved"], "muted"), _tile("drills", c["drills"], "muted"),
+        _tile("critical", c["critical"], "critical"),
+        _tile("high", c["high"], "high"),
+        _tile("medium", c["medium"], "medium"),
+        _tile("low", c["low"], "low"),
+        _tile("unacknowledged", c["unacked"], "unacked"),
+        _tile("sensors offline", c["offline"], "medium"),
+        _tile("shelved", c["shelved"], "muted"),
+        _tile("drills", c["drills"], "muted"),
     ]
     rows = [_alarm_row(a, now) for a in alarms] or [html.Div("All normal", className="sc-calm")]
     streak_items = []
     for s in streaks:
         days = (now - s["last_real"]).days if s["last_real"] else None
         text = f"{days} d" if days is not None else "none on record"
-        streak_items.append(html.Div([html.Span(s["name"], className="sc-streak-name"),
-                                      html.Span(text, className="sc-streak-days")],
-                                     className="sc-streak sc-streak-campus" if s["level"] == "campus" else "sc-streak"))
+        streak_items.append(
+            html.Div(
+                [html.Span(s["name"], className="sc-streak-name"), html.Span(text, className="sc-streak-days")],
+                className="sc-streak sc-streak-campus" if s["level"] == "campus" else "sc-streak",
+            )
+        )
     last = c.get("last_event")
     lag = int((now - last).total_seconds()) if last else None
-    flow = [html.Span("data: live", className="sc-ok") if lag is not None and lag < 120
-            else html.Span(f"data: stalled {lag // 60 if lag else '?'} min" if lag else "data: none yet", className="sc-bad"),
-            _services(ingest)]
+    flow = [
+        html.Span("data: live", className="sc-ok")
+        if lag is not None and lag < 120
+        else html.Span(
+            f"data: stalled {lag // 60 if lag else '?'} min" if lag else "data: none yet", className="sc-bad"
+        ),
+        _services(ingest),
+    ]
     worst = next((p for p in ("critical", "high", "medium", "low") if c.get(p)), None)
-    status = html.Span("NORMAL" if not worst else f"{worst.upper()} ALARM", className=f"sc-state sc-state-{worst or 'normal'}")
+    status = html.Span(
+        "NORMAL" if not worst else f"{worst.upper()} ALARM", className=f"sc-state sc-state-{worst or 'normal'}"
+    )
     return tiles, rows, figures.site_plan(buildings), streak_items, flow, status

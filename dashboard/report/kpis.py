@@ -81,7 +81,8 @@ def compute(acts: list[Activation], start: datetime, end: datetime, *, tens: lis
             stale: int = 0, shelved: int = 0, shelved_hours: float = 0.0, out_of_service: int = 0,
             out_of_service_hours: float = 0.0) -> Kpis:
     """Every KPI for [start, end). ``tens``: activations per 10 minutes from start, when a rollup
-    has counted them already (else they are counted from ``acts``)."""
+    has counted them already (else they are counted from ``acts``).
+    """
     acts = sorted((a for a in acts if start <= a.at < end), key=lambda a: a.at)
     k = Kpis(start, end, total=len(acts), stale=stale, shelved=shelved, shelved_hours=round(shelved_hours, 2),
              out_of_service=out_of_service, out_of_service_hours=round(out_of_service_hours, 2))

@@ -33,7 +33,9 @@ SELECT count(*) FILTER (WHERE shelved_until IS NULL OR shelved_until <= %(end)s)
        count(*) FILTER (WHERE shelved_until > %(end)s) AS shelved
 FROM alarms WHERE NOT drill AND raised_at < %(end)s AND (closed_at IS NULL OR closed_at >= %(end)s)"""
 OFFLINE_LONGEST = """
-SELECT sensor_id, sum(extract(epoch FROM least(coalesce(cleared_at, %(end)s), %(end)s) - greatest(raised_at, %(start)s))) / 3600 AS hours
+SELECT sensor_id,
+       sum(extract(epoch FROM least(coalesce(cleared_at, %(end)s), %(end)s) - greatest(raised_at, %(start)s)))
+       / 3600 AS hours
 FROM alarms WHERE condition = 'offline' AND raised_at < %(end)s AND coalesce(cleared_at, %(end)s) > %(start)s
 GROUP BY sensor_id ORDER BY hours DESC LIMIT 10"""
 COUNTS_BY_WEEK = """

@@ -9,18 +9,18 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, request
 
-from ingest import clock
 from dashboard import queries as q
-from dashboard.report.spreadsheet import csv_cell
 from dashboard.auth import allowed
 from dashboard.db import connection
 from dashboard.report import weekly
+from dashboard.report.spreadsheet import csv_cell
+from ingest.core import clock
 
 MAX_PERIOD = timedelta(days=366)
 
 
-def install(server: Flask, tz: str) -> None:
-    """Add the report routes."""
+def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None) -> None:
+    """Add the report routes (``escalation_s``: the configured limits the review measures against)."""
 
     def _report():  # type: ignore[no-untyped-def]
         if not allowed("viewer"):
@@ -31,7 +31,9 @@ def install(server: Flask, tz: str) -> None:
         except (ValueError, TypeError):
             abort(400, "week must look like 2026-W48")
         with connection() as conn:
-            return weekly.build(conn, week, include_drills=request.args.get("drills") == "1", tz=tz)
+            return weekly.build(
+                conn, week, include_drills=request.args.get("drills") == "1", tz=tz, escalation_s=escalation_s
+            )
 
     @server.route("/reports/weekly")
     def weekly_html():  # type: ignore[no-untyped-def]
@@ -52,9 +54,17 @@ def install(server: Flask, tz: str) -> None:
         w = csv.writer(buf)
         w.writerow(["time", "author", "kind", "note"])
         for r in rows:
-            w.writerow([clock.local(r["at"]).isoformat(timespec="seconds"), r["author"], r["kind"], csv_cell(r["note"])])
-        return buf.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
-                                     "Content-Disposition": f"attachment; filename=duty-log-{day}.csv"}
+            w.writerow(
+                [clock.local(r["at"]).isoformat(timespec="seconds"), r["author"], r["kind"], csv_cell(r["note"])]
+            )
+        return (
+            buf.getvalue(),
+            200,
+            {
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f"attachment; filename=duty-log-{day}.csv",
+            },
+        )
 
     def _period() -> tuple[str, str, datetime | None, datetime | None, str]:
         """The period asked for as (since, until) form values, the parsed bounds, and an error."""
@@ -84,8 +94,11 @@ def install(server: Flask, tz: str) -> None:
         if start and end:
             with connection() as conn:
                 kpis = weekly.health(conn, start, end)
-        return weekly.health_page(kpis, since, until, error), 400 if error else 200, {
-            "Content-Type": "text/html; charset=utf-8"}
+        return (
+            weekly.health_page(kpis, since, until, error),
+            400 if error else 200,
+            {"Content-Type": "text/html; charset=utf-8"},
+        )
 
     @server.route("/reports/health.csv")
     def health_csv():  # type: ignore[no-untyped-def]
@@ -96,13 +109,23 @@ def install(server: Flask, tz: str) -> None:
             abort(400, error)
         with connection() as conn:
             kpis = weekly.health(conn, start, end)
-        return weekly.health_to_csv(kpis), 200, {
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f"attachment; filename=alarm-health-{start:%Y%m%d%H%M}-{end:%Y%m%d%H%M}.csv"}
+        return (
+            weekly.health_to_csv(kpis),
+            200,
+            {
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f"attachment; filename=alarm-health-{start:%Y%m%d%H%M}-{end:%Y%m%d%H%M}.csv",
+            },
+        )
 
     @server.route("/reports/weekly.csv")
     def weekly_csv():  # type: ignore[no-untyped-def]
         report = _report()
-        return weekly.to_csv(report), 200, {
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f"attachment; filename=weekly-{report['week']}.csv"}
+        return (
+            weekly.to_csv(report),
+            200,
+            {
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f"attachment; filename=weekly-{report['week']}.csv",
+            },
+        )

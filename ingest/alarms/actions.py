@@ -13,15 +13,19 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from ingest import clock
 from ingest.alarms import queries as q
 from ingest.alarms.lifecycle import Change, journal, notify, update
-from ingest.alarms.types import DISPOSITIONS
-from ingest.errors import SafeCampusError
+from ingest.core import clock
+from ingest.core.errors import SafeCampusError
+from ingest.core.vocabulary import DISPOSITIONS
 
 # Longest shelve an officer may set, per priority.
-MAX_SHELVE = {"critical": timedelta(minutes=30), "high": timedelta(hours=2),
-              "medium": timedelta(hours=8), "low": timedelta(hours=24)}
+MAX_SHELVE = {
+    "critical": timedelta(minutes=30),
+    "high": timedelta(hours=2),
+    "medium": timedelta(hours=8),
+    "low": timedelta(hours=24),
+}
 
 
 class ActionRefusedError(SafeCampusError):
@@ -39,7 +43,9 @@ def _lock(conn: psycopg.Connection, alarm_id: int, expected_version: int | None)
     if row is None:
         raise ActionRefusedError(f"alarm {alarm_id} does not exist")
     if row["state"] == "closed":
-        raise ActionRefusedError(f"alarm {alarm_id} was already closed by {row['closed_by']} at {_when(row['closed_at'])}")
+        raise ActionRefusedError(
+            f"alarm {alarm_id} was already closed by {row['closed_by']} at {_when(row['closed_at'])}"
+        )
     if expected_version is not None and row["version"] != expected_version:
         raise ActionRefusedError(
             f"alarm {alarm_id} changed since you opened it (now {row['state'].replace('_', ' ')}); "
@@ -48,22 +54,32 @@ def _lock(conn: psycopg.Connection, alarm_id: int, expected_version: int | None)
     return row
 
 
-def _done(conn: psycopg.Connection, row: dict[str, Any], actor: str, action: str, old: str,
-          note: str | None = None, details: dict[str, Any] | None = None) -> Change:
+def _done(
+    conn: psycopg.Connection,
+    row: dict[str, Any],
+    actor: str,
+    action: str,
+    old: str,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Change:
     journal(conn, row, actor, action, from_state=old, note=note, details=details)
     change = Change(row, action)
     notify(conn, change)
     return change
 
 
-def acknowledge(conn: psycopg.Connection, alarm_id: int, actor: str, note: str | None = None,
-                expected_version: int | None = None) -> Change:
+def acknowledge(
+    conn: psycopg.Connection, alarm_id: int, actor: str, note: str | None = None, expected_version: int | None = None
+) -> Change:
     """Acknowledge: active -> acknowledged; returned-to-normal -> closed."""
     with conn.transaction():
         row = _lock(conn, alarm_id, expected_version)
         old = row["state"]
         if old == "active_acked":
-            raise ActionRefusedError(f"alarm {alarm_id} was already acknowledged by {row['acked_by']} at {_when(row['acked_at'])}")
+            raise ActionRefusedError(
+                f"alarm {alarm_id} was already acknowledged by {row['acked_by']} at {_when(row['acked_at'])}"
+            )
         now = datetime.now(UTC)
         changes: dict[str, Any] = {"acked_set": True, "acked_at": now, "acked_by": actor}
         if old == "rtn_unacked":
@@ -96,8 +112,14 @@ def assign(conn: psycopg.Connection, alarm_id: int, actor: str, expected_version
         return _done(conn, new, actor, "assigned", row["state"], details={"previous": row["assigned_to"]})
 
 
-def shelve(conn: psycopg.Connection, alarm_id: int, actor: str, minutes: float, reason: str,
-           expected_version: int | None = None) -> Change:
+def shelve(
+    conn: psycopg.Connection,
+    alarm_id: int,
+    actor: str,
+    minutes: float,
+    reason: str,
+    expected_version: int | None = None,
+) -> Change:
     """Hide the alarm for a bounded time, with a reason."""
     if not reason or not reason.strip():
         raise ActionRefusedError("shelving needs a reason")
@@ -107,9 +129,13 @@ def shelve(conn: psycopg.Connection, alarm_id: int, actor: str, minutes: float, 
         row = _lock(conn, alarm_id, expected_version)
         limit = MAX_SHELVE[row["priority"]]
         if timedelta(minutes=minutes) > limit:
-            raise ActionRefusedError(f"a {row['priority']} alarm can be shelved for at most {int(limit.total_seconds() // 60)} minutes")
+            raise ActionRefusedError(
+                f"a {row['priority']} alarm can be shelved for at most {int(limit.total_seconds() // 60)} minutes"
+            )
         until = datetime.now(UTC) + timedelta(minutes=minutes)
-        new = update(conn, alarm_id, shelved_set=True, shelved_until=until, shelved_by=actor, shelve_reason=reason.strip())
+        new = update(
+            conn, alarm_id, shelved_set=True, shelved_until=until, shelved_by=actor, shelve_reason=reason.strip()
+        )
         return _done(conn, new, actor, "shelved", row["state"], reason.strip(), {"until": until.isoformat()})
 
 
@@ -123,8 +149,9 @@ def unshelve(conn: psycopg.Connection, alarm_id: int, actor: str, reason: str = 
         return _done(conn, new, actor, reason, row["state"])
 
 
-def reset(conn: psycopg.Connection, alarm_id: int, actor: str, note: str | None = None,
-          expected_version: int | None = None) -> Change:
+def reset(
+    conn: psycopg.Connection, alarm_id: int, actor: str, note: str | None = None, expected_version: int | None = None
+) -> Change:
     """Reset a latched alarm whose condition has cleared."""
     with conn.transaction():
         row = _lock(conn, alarm_id, expected_version)
@@ -140,8 +167,14 @@ def reset(conn: psycopg.Connection, alarm_id: int, actor: str, note: str | None 
         return _done(conn, new, actor, "reset", old, note)
 
 
-def close(conn: psycopg.Connection, alarm_id: int, actor: str, disposition: str, note: str | None = None,
-          expected_version: int | None = None) -> Change:
+def close(
+    conn: psycopg.Connection,
+    alarm_id: int,
+    actor: str,
+    disposition: str,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> Change:
     """Close with a disposition; a real alarm with unticked procedure steps needs a reason."""
     if disposition not in DISPOSITIONS:
         raise ActionRefusedError(f"disposition must be one of {', '.join(DISPOSITIONS)}")
@@ -167,8 +200,16 @@ def tick_step(conn: psycopg.Connection, alarm_id: int, actor: str, index: int, d
         steps = list(row["procedure"])
         if not 0 <= index < len(steps):
             raise ActionRefusedError(f"alarm {alarm_id} has no procedure step {index + 1}")
-        steps[index] = dict(steps[index], done=done, by=actor if done else None,
-                            at=datetime.now(UTC).isoformat() if done else None)
+        steps[index] = dict(
+            steps[index], done=done, by=actor if done else None, at=datetime.now(UTC).isoformat() if done else None
+        )
         new = update(conn, alarm_id, procedure=Jsonb(steps))
-        return _done(conn, new, actor, "step done" if done else "step undone", row["state"],
-                     steps[index]["step"], {"index": index})
+        return _done(
+            conn,
+            new,
+            actor,
+            "step done" if done else "step undone",
+            row["state"],
+            steps[index]["step"],
+            {"index": index},
+        )

@@ -20,26 +20,29 @@ import psycopg
 import yaml
 from psycopg.types.json import Jsonb
 
-from ingest.alarms import limits as L
 from ingest.alarms import lifecycle, rules
+from ingest.alarms import limits as L
 from ingest.alarms import queries as q
 from ingest.alarms.actions import unshelve
 from ingest.alarms.types import Clear, Raise, SensorInfo
-from ingest.background import BackgroundLoop
-from ingest.contract import Event
+from ingest.core.background import BackgroundLoop
+from ingest.core.vocabulary import ESCALATION_DEFAULT_S
+from ingest.mqtt.contract import Event
 
 logger = logging.getLogger(__name__)
 
 TICK_LOCK_KEY = 0x5AFEC1
 DIRECTORY_TTL_S = 30.0
 STALL_S = 30.0  # no new event for this long: timers follow the wall clock
-DEFAULT_ESCALATION_S = {"critical": 60, "high": 180, "medium": 1200, "low": 3600}
 
 
 def load_procedures(path: Path | None = None) -> dict[str, list[str]]:
     """Checklists per condition (or family), from the shipped file or ``path``."""
-    text = Path(path).read_text(encoding="utf-8") if path else (
-        resources.files("ingest.alarms") / "procedures.yaml").read_text(encoding="utf-8")
+    text = (
+        Path(path).read_text(encoding="utf-8")
+        if path
+        else (resources.files("ingest.alarms") / "procedures.yaml").read_text(encoding="utf-8")
+    )
     data = yaml.safe_load(text) or {}
     return {str(k): [str(s) for s in v] for k, v in data.items()}
 
@@ -70,31 +73,43 @@ class SensorDirectory:
 class AlarmEngine:
     """Evaluates rules for ingest and keeps alarms' timers."""
 
-    def __init__(self, *, timezone: str = "Asia/Shanghai", procedures: dict[str, list[str]] | None = None,
-                 escalation_s: dict[str, float] | None = None,
-                 on_changes: Callable[[list[lifecycle.Change]], None] | None = None,
-                 clock_tolerance_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        timezone: str = "Asia/Shanghai",
+        procedures: dict[str, list[str]] | None = None,
+        escalation_s: dict[str, float] | None = None,
+        on_changes: Callable[[list[lifecycle.Change]], None] | None = None,
+        clock_tolerance_s: float = 2.0,
+    ) -> None:
         self.tz = timezone
         self.clock_tolerance_s = clock_tolerance_s
         self.procedures = procedures if procedures is not None else load_procedures()
-        self.escalation_s = dict(DEFAULT_ESCALATION_S, **(escalation_s or {}))
+        defaults = {k: float(v) for k, v in ESCALATION_DEFAULT_S.items()}
+        self.escalation_s: dict[str, float] = defaults | dict(escalation_s or {})
         self.directory = SensorDirectory()
         self.on_changes = on_changes
         self._mark = 0.0
         self._mark_seen = 0.0
 
     def _procedure(self, condition: str, family: str) -> list[dict[str, Any]]:
-        steps = self.procedures.get(condition) or self.procedures.get(condition.split(":")[0]) \
-            or self.procedures.get(family) or []
+        steps = (
+            self.procedures.get(condition)
+            or self.procedures.get(condition.split(":")[0])
+            or self.procedures.get(family)
+            or []
+        )
         return [{"step": s, "done": False} for s in steps]
 
-    def _apply(self, conn: psycopg.Connection, sensor: SensorInfo, signals: list, drill: bool,
-               changes: list[lifecycle.Change]) -> None:
+    def _apply(
+        self, conn: psycopg.Connection, sensor: SensorInfo, signals: list, drill: bool, changes: list[lifecycle.Change]
+    ) -> None:
         for sig in signals:
             if isinstance(sig, Raise):
                 by_design = rules.suppressed_by_design(sensor, sig.at.timestamp(), self.tz)
-                ch = lifecycle.apply_raise(conn, sensor, sig, drill, self._procedure(sig.condition, sig.family),
-                                           suppressed=by_design)
+                ch = lifecycle.apply_raise(
+                    conn, sensor, sig, drill, self._procedure(sig.condition, sig.family), suppressed=by_design
+                )
                 if ch:
                     changes.append(ch)
                     changes.extend(lifecycle.confirm_fire(conn, ch, L.FIRE_VERIFY_S))
@@ -184,12 +199,28 @@ class AlarmEngine:
                 self._apply(conn, sensor, signals, False, changes)
                 conn.execute(q.SAVE_RULE_STATE, {"sensor": sid, "state": Jsonb(state)})
             for (sid,) in conn.execute(q.SILENT_SENSORS, {"now": at, "factor": L.OFFLINE_FACTOR}).fetchall():
-                if conn.execute(q.STILL_SILENT, {"sensor": sid, "now": at, "factor": L.OFFLINE_FACTOR}).fetchone() is None:
+                if (
+                    conn.execute(q.STILL_SILENT, {"sensor": sid, "now": at, "factor": L.OFFLINE_FACTOR}).fetchone()
+                    is None
+                ):
                     continue
                 sensor = self.directory.get(conn, sid, "", "")
-                self._apply(conn, sensor, [Raise("offline", "heartbeat", "medium", "trouble",
-                                                 "Sensor silent for more than 3 reporting intervals", at)],
-                            False, changes)
+                self._apply(
+                    conn,
+                    sensor,
+                    [
+                        Raise(
+                            "offline",
+                            "heartbeat",
+                            "medium",
+                            "trouble",
+                            "Sensor silent for more than 3 reporting intervals",
+                            at,
+                        )
+                    ],
+                    False,
+                    changes,
+                )
             self._escalate(conn, at, changes)
             self._finish(conn, changes)
         for (alarm_id,) in conn.execute(q.SHELVES_EXPIRED, {"now": datetime.now(UTC)}).fetchall():
@@ -201,8 +232,15 @@ class AlarmEngine:
         for (alarm_id,) in rows:
             new = lifecycle.update(conn, alarm_id, escalated_at=at)
             limit = self.escalation_s[new["priority"]]
-            lifecycle.journal(conn, new, lifecycle.SYSTEM, "escalated", from_state=new["state"],
-                              note=f"not acknowledged within {limit:g} s", event_time=at)
+            lifecycle.journal(
+                conn,
+                new,
+                lifecycle.SYSTEM,
+                "escalated",
+                from_state=new["state"],
+                note=f"not acknowledged within {limit:g} s",
+                event_time=at,
+            )
             conn.execute(q.NOTIFY_ESCALATION, {"payload": json.dumps({"id": alarm_id, "priority": new["priority"]})})
             changes.append(lifecycle.Change(new, "escalated"))
 

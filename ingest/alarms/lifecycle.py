@@ -24,11 +24,30 @@ from ingest.alarms.types import Clear, Raise, SensorInfo, rank
 SYSTEM = "system"
 
 _NO_CHANGE: dict[str, Any] = {
-    "state": None, "priority": None, "active": None, "message": None, "value": None, "occurrences": 0,
-    "last_seen_at": None, "cleared_set": False, "cleared_at": None, "acked_set": False, "acked_at": None,
-    "acked_by": None, "assigned_set": False, "assigned_to": None, "shelved_set": False, "shelved_until": None,
-    "shelved_by": None, "shelve_reason": None, "escalated_at": None, "confirmed": False, "closed_at": None,
-    "closed_by": None, "disposition": None, "procedure": None,
+    "state": None,
+    "priority": None,
+    "active": None,
+    "message": None,
+    "value": None,
+    "occurrences": 0,
+    "last_seen_at": None,
+    "cleared_set": False,
+    "cleared_at": None,
+    "acked_set": False,
+    "acked_at": None,
+    "acked_by": None,
+    "assigned_set": False,
+    "assigned_to": None,
+    "shelved_set": False,
+    "shelved_until": None,
+    "shelved_by": None,
+    "shelve_reason": None,
+    "escalated_at": None,
+    "confirmed": False,
+    "closed_at": None,
+    "closed_by": None,
+    "disposition": None,
+    "procedure": None,
 }
 
 
@@ -50,52 +69,115 @@ def update(conn: psycopg.Connection, alarm_id: int, **changes: Any) -> dict[str,
     return row
 
 
-def journal(conn: psycopg.Connection, alarm: dict[str, Any], actor: str, action: str, *,
-            from_state: str | None = None, note: str | None = None, event_time: datetime | None = None,
-            details: dict[str, Any] | None = None) -> None:
+def journal(
+    conn: psycopg.Connection,
+    alarm: dict[str, Any],
+    actor: str,
+    action: str,
+    *,
+    from_state: str | None = None,
+    note: str | None = None,
+    event_time: datetime | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
     """Append one journal entry."""
-    conn.execute(q.JOURNAL, {
-        "alarm_id": alarm["id"], "event_time": event_time, "actor": actor, "action": action,
-        "from_state": from_state, "to_state": alarm["state"], "note": note,
-        "details": Jsonb(details) if details else None,
-    })
+    conn.execute(
+        q.JOURNAL,
+        {
+            "alarm_id": alarm["id"],
+            "event_time": event_time,
+            "actor": actor,
+            "action": action,
+            "from_state": from_state,
+            "to_state": alarm["state"],
+            "note": note,
+            "details": Jsonb(details) if details else None,
+        },
+    )
 
 
 def notify(conn: psycopg.Connection, change: Change) -> None:
     """Tell listeners (dashboards, the MQTT publisher) at commit."""
     a = change.alarm
-    payload = {"id": a["id"], "action": change.action, "state": a["state"], "priority": a["priority"],
-               "sensor_id": a["sensor_id"], "building_id": a["building_id"], "condition": a["condition"],
-               "version": a["version"]}
+    payload = {
+        "id": a["id"],
+        "action": change.action,
+        "state": a["state"],
+        "priority": a["priority"],
+        "sensor_id": a["sensor_id"],
+        "building_id": a["building_id"],
+        "condition": a["condition"],
+        "version": a["version"],
+    }
     conn.execute(q.NOTIFY, {"payload": json.dumps(payload)})
 
 
-def apply_raise(conn: psycopg.Connection, sensor: SensorInfo, sig: Raise, drill: bool,
-                procedure: list[dict[str, Any]], suppressed: bool = False) -> Change | None:
+def apply_raise(
+    conn: psycopg.Connection,
+    sensor: SensorInfo,
+    sig: Raise,
+    drill: bool,
+    procedure: list[dict[str, Any]],
+    suppressed: bool = False,
+) -> Change | None:
     """A rule raised a condition: open a new alarm or count a repeat on the open one."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(q.OPEN_FOR_UPDATE, {"sensor": sensor.id, "condition": sig.condition, "drill": drill})
         row = cur.fetchone()
         if row is None:
-            cur.execute(q.INSERT, {
-                "sensor": sensor.id, "building": sensor.building, "zone": sensor.zone, "condition": sig.condition,
-                "family": sig.family, "signal_class": sig.signal_class, "priority": sig.priority,
-                "latched": sig.latched, "drill": drill, "suppressed": sensor.out_of_service or suppressed,
-                "message": sig.message, "value": sig.value, "at": sig.at, "procedure": Jsonb(procedure),
-            })
+            cur.execute(
+                q.INSERT,
+                {
+                    "sensor": sensor.id,
+                    "building": sensor.building,
+                    "zone": sensor.zone,
+                    "condition": sig.condition,
+                    "family": sig.family,
+                    "signal_class": sig.signal_class,
+                    "priority": sig.priority,
+                    "latched": sig.latched,
+                    "drill": drill,
+                    "suppressed": sensor.out_of_service or suppressed,
+                    "message": sig.message,
+                    "value": sig.value,
+                    "at": sig.at,
+                    "procedure": Jsonb(procedure),
+                },
+            )
             new = cur.fetchone()
             assert new is not None
-            journal(conn, new, SYSTEM, "raised", event_time=sig.at, note=sig.message,
-                    details={"priority": sig.priority, "value": sig.value, "drill": drill} if sig.value is not None or drill else None)
+            journal(
+                conn,
+                new,
+                SYSTEM,
+                "raised",
+                event_time=sig.at,
+                note=sig.message,
+                details={"priority": sig.priority, "value": sig.value, "drill": drill}
+                if sig.value is not None or drill
+                else None,
+            )
             return Change(new, "raised")
     old_state = row["state"]
     escalate = rank(sig.priority) > rank(row["priority"])
-    changes: dict[str, Any] = {"occurrences": 1, "last_seen_at": sig.at, "active": True,
-                               "cleared_set": True, "cleared_at": None, "value": sig.value}
+    changes: dict[str, Any] = {
+        "occurrences": 1,
+        "last_seen_at": sig.at,
+        "active": True,
+        "cleared_set": True,
+        "cleared_at": None,
+        "value": sig.value,
+    }
     action = "repeat"
     if escalate:
-        changes.update(priority=sig.priority, state="active_unacked", message=sig.message,
-                       acked_set=True, acked_at=None, acked_by=None)
+        changes.update(
+            priority=sig.priority,
+            state="active_unacked",
+            message=sig.message,
+            acked_set=True,
+            acked_at=None,
+            acked_by=None,
+        )
         action = "re-alarm"
     elif old_state == "rtn_unacked":
         changes["state"] = "active_unacked"
@@ -121,8 +203,14 @@ def apply_clear(conn: psycopg.Connection, sensor_id: str, sig: Clear, drill: boo
         elif old_state == "active_acked":
             changes.update(state="closed", closed_at=sig.at, closed_by=SYSTEM)
     new = update(conn, row["id"], **changes)
-    journal(conn, new, SYSTEM, "cleared" if not row["latched"] else "cleared, awaiting reset",
-            from_state=old_state, event_time=sig.at)
+    journal(
+        conn,
+        new,
+        SYSTEM,
+        "cleared" if not row["latched"] else "cleared, awaiting reset",
+        from_state=old_state,
+        event_time=sig.at,
+    )
     return Change(new, "cleared")
 
 
@@ -132,10 +220,15 @@ def confirm_fire(conn: psycopg.Connection, change: Change, window_s: float) -> l
     if alarm["condition"] != "fire" or change.action != "raised" or not alarm["zone"]:
         return []
     since = alarm["raised_at"].timestamp() - window_s
-    rows = conn.execute(q.FIRE_IN_ZONE, {
-        "zone": alarm["zone"], "drill": alarm["drill"], "sensor": alarm["sensor_id"],
-        "since": datetime.fromtimestamp(since, tz=alarm["raised_at"].tzinfo),
-    }).fetchall()
+    rows = conn.execute(
+        q.FIRE_IN_ZONE,
+        {
+            "zone": alarm["zone"],
+            "drill": alarm["drill"],
+            "sensor": alarm["sensor_id"],
+            "since": datetime.fromtimestamp(since, tz=alarm["raised_at"].tzinfo),
+        },
+    ).fetchall()
     if not rows:
         return []
     out = []

@@ -98,7 +98,7 @@ def limits_for(metric: str, overrides: dict[str, Any]) -> list[Limit]:
     ov = overrides.get(metric)
     if not isinstance(ov, dict):
         return base
-    timing = {k: float(ov[k]) for k in ("deadband", "on_delay_s", "off_delay_s") if k in ov}
+    timing: dict[str, Any] = {k: float(ov[k]) for k in ("deadband", "on_delay_s", "off_delay_s") if k in ov}
     out = []
     for lim in base:
         if lim.direction == "high" and "high" in ov:

@@ -22,9 +22,9 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest.alarms import queries as q
-from ingest.background import BackgroundLoop
-from ingest.contract import ROOT, alarm_topic
-from ingest.mqtt_client import MqttLink
+from ingest.core.background import BackgroundLoop
+from ingest.mqtt.contract import ROOT, alarm_topic
+from ingest.mqtt.link import MqttLink
 
 RETAINED_QUIET_S = 0.5  # the broker sends retained messages at once; this long without one: all read
 RETAINED_MAX_S = 10.0

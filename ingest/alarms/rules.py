@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from ingest.alarms import limits as L
 from ingest.alarms.types import Clear, Raise, SensorInfo, Signal
-from ingest.contract import Event
+from ingest.mqtt.contract import Event
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -43,11 +43,14 @@ def evaluate(event: Event, sensor: SensorInfo, state: dict[str, Any], tz: str = 
 
 # -- smoke detectors (fire signal classes) ---------------------------------------------
 
+
 def smoke(detector_state: str, at: datetime) -> list[Signal]:
     """Pre-alarm, fire alarm (latched), fault (trouble); ``normal`` clears them."""
     if detector_state == "alarm":
-        return [Raise("fire", "fire", "critical", "alarm", "Fire alarm: smoke detector in alarm", at, latched=True),
-                Clear("smoke_pre_alarm", at)]
+        return [
+            Raise("fire", "fire", "critical", "alarm", "Fire alarm: smoke detector in alarm", at, latched=True),
+            Clear("smoke_pre_alarm", at),
+        ]
     if detector_state == "pre_alarm":
         return [Raise("smoke_pre_alarm", "fire", "high", "alarm", "Smoke pre-alarm", at)]
     if detector_state == "fault":
@@ -56,6 +59,7 @@ def smoke(detector_state: str, at: datetime) -> list[Signal]:
 
 
 # -- doors -------------------------------------------------------------------------------
+
 
 def outside_schedule(restricted: dict[str, Any] | None, at: float, tz: str) -> bool:
     """True when ``at`` falls outside a restricted room's allowed schedule."""
@@ -69,8 +73,9 @@ def outside_schedule(restricted: dict[str, Any] | None, at: float, tz: str) -> b
     return not inside
 
 
-def door(kind: str, t: float, sensor: SensorInfo, state: dict[str, Any], tz: str,
-         payload: dict[str, Any] | None = None) -> list[Signal]:
+def door(
+    kind: str, t: float, sensor: SensorInfo, state: dict[str, Any], tz: str, payload: dict[str, Any] | None = None
+) -> list[Signal]:
     """Door access events: forced, held open, denied bursts, after-hours access, tamper."""
     d = state.setdefault("door", {"open_since": None, "granted_at": None, "denied": [], "held": False})
     at = _ts(t)
@@ -78,13 +83,23 @@ def door(kind: str, t: float, sensor: SensorInfo, state: dict[str, Any], tz: str
     if kind == "access_granted":
         d["granted_at"] = t
         if outside_schedule(sensor.restricted, t, tz):
-            out.append(Raise("after_hours", "door", "high", "alarm", "Access to a restricted room outside its hours", at))
+            out.append(
+                Raise("after_hours", "door", "high", "alarm", "Access to a restricted room outside its hours", at)
+            )
     elif kind == "access_denied":
         count, window = L.DENIED_BURST
         d["denied"] = [x for x in d["denied"] if x > t - window] + [t]
         if len(d["denied"]) >= count:
-            out.append(Raise("denied_burst", "door", "medium", "alarm",
-                             f"{len(d['denied'])} access denials within {int(window)} s", at))
+            out.append(
+                Raise(
+                    "denied_burst",
+                    "door",
+                    "medium",
+                    "alarm",
+                    f"{len(d['denied'])} access denials within {int(window)} s",
+                    at,
+                )
+            )
     elif kind == "door_forced":
         granted = d.get("granted_at")
         d["open_since"] = d.get("open_since") or t
@@ -121,12 +136,14 @@ def held_open_s(sensor: SensorInfo) -> float:
 
 # -- analogue limits with on-delay, off-delay and deadband ---------------------------------
 
+
 def analogue(metric: str, value: float, t: float, sensor: SensorInfo, state: dict[str, Any]) -> list[Signal]:
     """Two-stage limits for one reading."""
     out: list[Signal] = []
     for lim in L.limits_for(metric, sensor.thresholds):
-        s = state.setdefault("limits", {}).setdefault(lim.condition, {"phase": "normal", "since": None,
-                                                                      "stage": 0, "clear_since": None})
+        s = state.setdefault("limits", {}).setdefault(
+            lim.condition, {"phase": "normal", "since": None, "stage": 0, "clear_since": None}
+        )
         out += step_limit(lim, s, value, t)
     return out
 
@@ -164,9 +181,16 @@ def _raise(lim: L.Limit, stage: int, value: float, at: datetime) -> Raise:
     level = lim.second if stage == 2 else lim.first
     word = "second" if stage == 2 else "first"
     sign = ">=" if lim.direction == "high" else "<="
-    return Raise(lim.condition, "lab", lim.second_priority if stage == 2 else lim.first_priority,
-                 "alarm", f"{lim.label}: {value:g} {sign} {level:g} ({word} alarm)", at, value=value,
-                 latched=lim.latched)
+    return Raise(
+        lim.condition,
+        "lab",
+        lim.second_priority if stage == 2 else lim.first_priority,
+        "alarm",
+        f"{lim.label}: {value:g} {sign} {level:g} ({word} alarm)",
+        at,
+        value=value,
+        latched=lim.latched,
+    )
 
 
 # -- exposure: TWA (8 h) and STEL (15 min) -------------------------------------------------
@@ -184,8 +208,9 @@ def exposure(metric: str, value: float, t: float, state: dict[str, Any]) -> list
     if gas not in L.EXPOSURE:
         return []
     twa_limit, stel_limit = L.EXPOSURE[gas]
-    e = state.setdefault("exp", {}).setdefault(gas, {"twa": {}, "stel": {}, "last": None,
-                                                     "twa_on": False, "stel_on": False})
+    e = state.setdefault("exp", {}).setdefault(
+        gas, {"twa": {}, "stel": {}, "last": None, "twa_on": False, "stel_on": False}
+    )
     if e["last"] is not None:
         t_prev, v_prev = e["last"]
         dt = min(max(t - t_prev, 0.0), MAX_HOLD_S)
@@ -194,15 +219,27 @@ def exposure(metric: str, value: float, t: float, state: dict[str, Any]) -> list
     e["last"] = [t, value]
     out: list[Signal] = []
     at = _ts(t)
-    for key, lim, window, label in (("twa", twa_limit, 8 * 3600, "8-hour TWA"), ("stel", stel_limit, 900, "15-minute STEL")):
+    for key, lim, window, label in (
+        ("twa", twa_limit, 8 * 3600, "8-hour TWA"),
+        ("stel", stel_limit, 900, "15-minute STEL"),
+    ):
         if lim is None:
             continue
         avg = time_weighted(e[key], window)
         on = f"{key}_on"
         if avg >= lim and not e[on]:
             e[on] = True
-            out.append(Raise(f"{key}:{gas}", "lab", "high", "alarm",
-                             f"{gas} {label} {avg:.3g} ppm >= {lim:g} ppm", at, value=round(avg, 4)))
+            out.append(
+                Raise(
+                    f"{key}:{gas}",
+                    "lab",
+                    "high",
+                    "alarm",
+                    f"{gas} {label} {avg:.3g} ppm >= {lim:g} ppm",
+                    at,
+                    value=round(avg, 4),
+                )
+            )
         elif avg < lim * 0.9 and e[on]:
             e[on] = False
             out.append(Clear(f"{key}:{gas}", at))
@@ -223,6 +260,7 @@ def time_weighted(buckets: dict[str, float], window: int) -> float:
 
 # -- timers -----------------------------------------------------------------------------------
 
+
 def _update_timer(state: dict[str, Any], sensor: SensorInfo) -> None:
     """Remember the earliest moment a timer rule needs looking at (for the tick)."""
     due: list[float] = []
@@ -242,8 +280,16 @@ def timers(sensor: SensorInfo, state: dict[str, Any], now: float) -> list[Signal
     if d:
         if d.get("open_since") is not None and not d.get("held") and now - d["open_since"] >= held_open_s(sensor):
             d["held"] = True
-            out.append(Raise("held_open", "door", "medium", "alarm",
-                             f"Door open longer than {held_open_s(sensor):g} s", _ts(d["open_since"] + held_open_s(sensor))))
+            out.append(
+                Raise(
+                    "held_open",
+                    "door",
+                    "medium",
+                    "alarm",
+                    f"Door open longer than {held_open_s(sensor):g} s",
+                    _ts(d["open_since"] + held_open_s(sensor)),
+                )
+            )
         if d.get("denied"):
             window = L.DENIED_BURST[1]
             before = len(d["denied"])

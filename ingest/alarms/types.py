@@ -1,24 +1,17 @@
-"""Alarm vocabulary: priorities, signal classes, states, and what rules emit."""
+"""What rules emit (Raise, Clear) and know of a sensor; the words themselves are in ingest.core.vocabulary."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-Priority = Literal["critical", "high", "medium", "low"]
-SignalClass = Literal["alarm", "supervisory", "trouble"]
-State = Literal["active_unacked", "active_acked", "rtn_unacked", "closed"]
-Disposition = Literal["real", "false_alarm", "nuisance", "drill", "maintenance", "test"]
-
-PRIORITIES: tuple[Priority, ...] = ("critical", "high", "medium", "low")
-DISPOSITIONS: tuple[Disposition, ...] = ("real", "false_alarm", "nuisance", "drill", "maintenance", "test")
-OPEN_STATES: tuple[State, ...] = ("active_unacked", "active_acked", "rtn_unacked")
+from ingest.core.vocabulary import PRIORITIES, Priority, SignalClass
 
 
 def rank(priority: str) -> int:
     """Higher is more urgent: critical 3 ... low 0."""
-    return 3 - PRIORITIES.index(priority)  # type: ignore[arg-type]
+    return 3 - PRIORITIES.index(priority)  # an unknown priority raises ValueError, as it should
 
 
 @dataclass(frozen=True)

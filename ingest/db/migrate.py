@@ -14,8 +14,8 @@ from importlib import resources
 
 import psycopg
 
+from ingest.core.errors import MigrationError
 from ingest.db import queries as q
-from ingest.errors import MigrationError
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import psycopg
 
-from ingest.config import Settings
+from ingest.core.settings import Settings
 from ingest.db import queries as q
 
 logger = logging.getLogger(__name__)

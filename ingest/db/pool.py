@@ -9,8 +9,8 @@ from contextlib import contextmanager
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ingest.config import redact_db_url
-from ingest.errors import DatabaseUnavailableError
+from ingest.core.errors import DatabaseUnavailableError
+from ingest.core.settings import redact_db_url
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.config import Settings
+from ingest.core.settings import Settings
 from ingest.db.migrate import migrate
 from ingest.db.policies import apply_policies
 from ingest.db.pool import connect

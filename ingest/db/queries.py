@@ -60,8 +60,19 @@ COPY_STAGING = (
     "COPY staging_events (time, sensor_id, building_id, kind, event_id, seq, drill, state,"
     " payload, received_at, battery_pct) FROM STDIN (FORMAT BINARY)"
 )
-STAGING_TYPES = ("timestamptz", "text", "text", "text", "text", "int8", "bool", "text", "jsonb",
-                 "timestamptz", "float4")
+STAGING_TYPES = (
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+    "text",
+    "int8",
+    "bool",
+    "text",
+    "jsonb",
+    "timestamptz",
+    "float4",
+)
 # The readings of the events really inserted go straight into their table.
 COPY_READINGS = "COPY readings (time, sensor_id, metric, value, drill) FROM STDIN (FORMAT BINARY)"
 READINGS_TYPES = ("timestamptz", "text", "text", "float8", "bool")
@@ -90,7 +101,8 @@ UPDATE sensors s SET
     last_seen = GREATEST(s.last_seen, x.last_time),
     first_seen = LEAST(coalesce(s.first_seen, x.first_time), x.first_time),
     battery_pct = coalesce(x.battery, s.battery_pct),
-    last_seq = CASE WHEN x.last_time >= coalesce(s.last_seen, '-infinity') THEN coalesce(x.last_seq, s.last_seq) ELSE s.last_seq END
+    last_seq = CASE WHEN x.last_time >= coalesce(s.last_seen, '-infinity')
+                    THEN coalesce(x.last_seq, s.last_seq) ELSE s.last_seq END
 FROM (
     SELECT sensor_id,
            max(time) AS last_time,
@@ -101,9 +113,7 @@ FROM (
     GROUP BY sensor_id
 ) x
 WHERE s.id = x.sensor_id"""
-COPY_DEAD_LETTERS = (
-    "COPY dead_letters (received_at, topic, payload, payload_size, reason, ingest_id) FROM STDIN"
-)
+COPY_DEAD_LETTERS = "COPY dead_letters (received_at, topic, payload, payload_size, reason, ingest_id) FROM STDIN"
 
 # -- registry -------------------------------------------------------------------------
 UPSERT_DEPARTMENT = """

@@ -33,7 +33,8 @@ REVOKE_READ_ONLY = sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} F
 
 def user_of(url: str) -> str | None:
     """The role a connection URL logs in as."""
-    return conninfo_to_dict(url).get("user")
+    user = conninfo_to_dict(url).get("user")
+    return str(user) if user is not None else None
 
 
 def app_role(db_url: str, owner_url: str | None) -> str | None:

@@ -64,9 +64,11 @@ def refresh(conn: psycopg.Connection, mode: str) -> bool:
     """Re-aggregate what changed; True when there was something to do."""
     with conn.transaction():
         cur = conn.cursor(row_factory=tuple_row)
-        if not cur.execute(TRY_REFRESH_LOCK, {"key": REFRESH_LOCK_KEY}).fetchone()[0]:
+        got = cur.execute(TRY_REFRESH_LOCK, {"key": REFRESH_LOCK_KEY}).fetchone()
+        if not got or not got[0]:
             return False  # another ingestor is refreshing; its successor round takes our rows
-        since = cur.execute(TAKE_DIRTY).fetchone()[0]
+        taken = cur.execute(TAKE_DIRTY).fetchone()
+        since = taken[0] if taken else None
         if since is None or mode == "timescaledb":  # continuous aggregates need no help
             return False
         for statement in (REFRESH_READINGS_5M, REFRESH_READINGS_1H, REFRESH_EVENTS_5M, REFRESH_EVENTS_1H):

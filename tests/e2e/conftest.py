@@ -17,7 +17,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from ingest.services import pick_port, wait_for_port
+from ingest.app.embedded import pick_port, wait_for_port
 from tests.conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -61,7 +61,7 @@ def users(db_url: str) -> None:
     """An officer and a viewer account."""
     import psycopg
 
-    from dashboard.auth import add_user
+    from ingest.accounts import add_user
 
     with psycopg.connect(db_url) as conn:
         add_user(conn, *OFFICER, "officer", "Officer Zhang")
@@ -79,7 +79,7 @@ def dashboard_process(db_url: str, log_dir, **env_extra: str) -> Iterator[str]:
     env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port),
             "SAFECAMPUS_KIOSK_TOKEN": KIOSK, "SAFECAMPUS_SECRET_KEY": "test-secret-key"} | env_extra
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "ingest.cli", "dashboard"], env=env, cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "dashboard"], env=env, cwd=ROOT,
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
         if not wait_for_port(port, 30):

@@ -1,12 +1,10 @@
 """The duty officer's console in a real browser, and the server-side checks behind it."""
 
-import json
 import secrets
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.cookiejar import CookieJar
 
 import psycopg
 import pytest
@@ -52,8 +50,13 @@ def test_officer_logs_in_acknowledges_and_the_journal_shows_it(browser, dashboar
     assert (after["state"], after["acked_by"]) == ("active_acked", "duty-officer")
     # A second acknowledge from this (now stale) view is refused with a clear message.
     browser.find_element(By.ID, "console-ack").click()
-    wait_until(lambda: "already acknowledged by duty-officer" in text(browser, "#console-msg")
-               or "changed since you opened it" in text(browser, "#console-msg"), 10)
+    wait_until(
+        lambda: (
+            "already acknowledged by duty-officer" in text(browser, "#console-msg")
+            or "changed since you opened it" in text(browser, "#console-msg")
+        ),
+        10,
+    )
     assert console_errors(browser) == []
 
 
@@ -77,8 +80,12 @@ def test_viewer_and_anonymous_forged_acknowledges_are_refused(dashboard_url, mak
         assert err.code == 403
     assert alarms_for(db_url, alarm["sensor_id"])[0]["state"] == "active_unacked"
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT count(*) FROM alarm_journal WHERE alarm_id = %s AND action = 'acknowledged'",
-                            (alarm["id"],)).fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM alarm_journal WHERE alarm_id = %s AND action = 'acknowledged'", (alarm["id"],)
+            ).fetchone()[0]
+            == 0
+        )
 
 
 def test_wrong_passwords_are_rate_limited(dashboard_url):
@@ -96,9 +103,14 @@ def test_wrong_passwords_are_rate_limited(dashboard_url):
 def test_pages_have_no_console_errors(browser, dashboard_url):
     login(browser, dashboard_url, VIEWER)
     wait_until(lambda: "Viewer Li (viewer)" in text(browser), 15)
-    for path, marker in (("/console", "Alarm console"), ("/wall", "SafeCampus"), ("/", "Wall screen"),
-                         ("/trends", "Events per hour"), ("/sensors", "Sensors"),
-                         ("/console/handover", "Shift handover")):
+    for path, marker in (
+        ("/console", "Alarm console"),
+        ("/wall", "SafeCampus"),
+        ("/", "Wall screen"),
+        ("/trends", "Events per hour"),
+        ("/sensors", "Sensors"),
+        ("/console/handover", "Shift handover"),
+    ):
         browser.get(f"{dashboard_url}{path}")
         wait_until(lambda m=marker: m in text(browser), 15, what=f"{path} rendered")
         time.sleep(0.5)
@@ -107,7 +119,9 @@ def test_pages_have_no_console_errors(browser, dashboard_url):
 
 def test_admin_puts_a_sensor_out_of_service_and_a_viewer_cannot(browser, dashboard_url, db_url):
     with psycopg.connect(db_url) as conn:
-        conn.execute("INSERT INTO sensors (id, kind, building_id) VALUES ('oos-1', 'smoke', 'b') ON CONFLICT DO NOTHING")
+        conn.execute(
+            "INSERT INTO sensors (id, kind, building_id) VALUES ('oos-1', 'smoke', 'b') ON CONFLICT DO NOTHING"
+        )
     for user, expect in ((VIEWER, "Refused: your role (viewer)"), (ADMIN, "Done: oos-1 out of service")):
         login(browser, dashboard_url, user, "/sensors")
         wait_until(lambda: "Out of service (admins)" in text(browser), 15)
@@ -116,14 +130,16 @@ def test_admin_puts_a_sensor_out_of_service_and_a_viewer_cannot(browser, dashboa
         browser.find_element(By.ID, "sensors-oos-btn").click()
         wait_until(lambda e=expect: e in text(browser, "#sensors-msg"), 10, what=expect)
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT out_of_service_reason FROM sensors WHERE id = 'oos-1'").fetchone()[0] == "detector replaced"
+        assert (
+            conn.execute("SELECT out_of_service_reason FROM sensors WHERE id = 'oos-1'").fetchone()[0]
+            == "detector replaced"
+        )
         assert conn.execute("SELECT count(*) FROM duty_log WHERE note LIKE 'oos-1 out of service%'").fetchone()[0] == 1
 
 
 def test_duty_log_entry_and_a_handover_signed_by_both_officers(browser, dashboard_url, db_url):
     login(browser, dashboard_url, OFFICER, "/console/handover")
-    wait_until(lambda: "Reminder: record an equipment-status check" in text(browser) or
-               "Duty log" in text(browser), 15)
+    wait_until(lambda: "Reminder: record an equipment-status check" in text(browser) or "Duty log" in text(browser), 15)
     browser.find_element(By.ID, "ho-note").send_keys("fire panel normal, pumps on auto")
     browser.find_element(By.ID, "ho-add").click()
     wait_until(lambda: "fire panel normal" in text(browser, "#ho-log"), 10)
@@ -136,8 +152,11 @@ def test_duty_log_entry_and_a_handover_signed_by_both_officers(browser, dashboar
     pw.send_keys(Keys.BACKSPACE)
     pw.send_keys(OFFICER2[1])
     browser.find_element(By.ID, "ho-sign").click()
-    wait_until(lambda: "Shift handed over from duty-officer to night-officer" in text(browser, "#ho-msg"), 10,
-               what=f"handover message, have {text(browser, '#ho-msg')!r}")
+    wait_until(
+        lambda: "Shift handed over from duty-officer to night-officer" in text(browser, "#ho-msg"),
+        10,
+        what=f"handover message, have {text(browser, '#ho-msg')!r}",
+    )
     with psycopg.connect(db_url) as conn:
         kinds = [r[0] for r in conn.execute("SELECT kind FROM duty_log WHERE author = 'duty-officer' ORDER BY id")]
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -176,11 +195,15 @@ def test_alarm_health_for_a_chosen_period(browser, dashboard_url):
         except urllib.error.HTTPError as err:
             assert err.code == 401
     viewer = _session(dashboard_url, VIEWER)
-    csv_text = viewer.open(f"{dashboard_url}/reports/health.csv?since=2026-11-01T00:00&until=2026-11-08T00:00").read().decode()
+    csv_text = (
+        viewer.open(f"{dashboard_url}/reports/health.csv?since=2026-11-01T00:00&until=2026-11-08T00:00").read().decode()
+    )
     assert csv_text.splitlines()[0] == "measure,value,target" and "time in flood" in csv_text
-    for bad, message in (("since=yesterday&until=2026-11-08T00:00", "must be a date and time"),
-                         ("since=2026-11-08T00:00&until=2026-11-01T00:00", "must be after"),
-                         ("since=2020-01-01T00:00&until=2026-11-01T00:00", "at most 366 days")):
+    for bad, message in (
+        ("since=yesterday&until=2026-11-08T00:00", "must be a date and time"),
+        ("since=2026-11-08T00:00&until=2026-11-01T00:00", "must be after"),
+        ("since=2020-01-01T00:00&until=2026-11-01T00:00", "at most 366 days"),
+    ):
         try:
             viewer.open(f"{dashboard_url}/reports/health?{bad}")
             raise AssertionError(f"{bad} was accepted")
@@ -194,4 +217,3 @@ def test_alarm_health_for_a_chosen_period(browser, dashboard_url):
     browser.find_element(By.CSS_SELECTOR, "form.pick button").click()
     wait_until(lambda: "2026-11-01 00:00 to" in text(browser, "body"), timeout=10)
     assert "alarms per 10 min" in text(browser, "body") and "80 / 15 / 5 %" in text(browser, "body")
-

@@ -6,13 +6,13 @@ import secrets
 import urllib.error
 
 import psycopg
-from psycopg import sql
 import pytest
+from psycopg import sql
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
-from ingest.registry import load_site
-from sensors_sim.site import Site
+from ingest.core.site import Site
+from ingest.db.registry import load_site
 from tests.conftest import wait_until
 from tests.e2e.conftest import KIOSK, OFFICER, OFFICER2, VIEWER, console_errors, forge_callback, login, session, text
 from tests.integration.helpers import alarms_for, now_ts, publish_all, publisher, running_ingest_with_alarms

@@ -18,9 +18,9 @@ import psycopg
 import pytest
 
 from dashboard import figures
-from dashboard.auth import add_user
 from dashboard.report.spreadsheet import csv_cell
-from ingest.registry import load_site
+from ingest.accounts import add_user
+from ingest.db.registry import load_site
 from tests.e2e.conftest import OFFICER, VIEWER, dashboard_process, forge_callback, session
 from tests.integration.helpers import tiny_site
 
@@ -156,3 +156,26 @@ def test_10_password_limits_are_shared_by_every_process_and_never_lock_the_real_
             _, body = forge_callback(officer, one, "ho-sign.n_clicks",
                                      {"ho-incoming": name, "ho-incoming-pw": "guess"})
         assert "Too many wrong passwords" in body
+
+
+def test_15_a_change_made_elsewhere_appears_on_an_open_handover_page_without_a_reload(
+        browser, dashboard_url, db_url, users):
+    from ingest.alarms import actions
+    from tests.conftest import wait_until
+    from tests.e2e.conftest import login, text
+
+    with psycopg.connect(db_url) as conn:
+        load_site(conn, tiny_site("ho1", doors=1))
+        now = datetime.now(UTC)
+        alarm_id = conn.execute(
+            "INSERT INTO alarms (sensor_id, building_id, condition, family, signal_class, priority, state, active,"
+            " message, raised_at, last_seen_at) VALUES ('doorho1-0', 'bho1', 'held_open', 'door', 'alarm', 'medium',"
+            " 'active_unacked', true, 'Handover live check', %s, %s) RETURNING id", (now, now)).fetchone()[0]
+        conn.commit()
+    login(browser, dashboard_url, OFFICER, "/console/handover")
+    line = lambda: next((x for x in text(browser, "#ho-open").splitlines() if "Handover live check" in x), "")  # noqa: E731
+    assert "active unacked" in wait_until(line, 15, what="the open alarm on the handover page")
+    with psycopg.connect(db_url) as conn:  # another officer, at another console
+        actions.acknowledge(conn, alarm_id, "night-officer", "on my way")
+    assert "active acked" in wait_until(lambda: "active acked" in line() and line(), 10,
+                                        what="the acknowledgement pushed to the open page")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ingest.services import EmbeddedBroker
+from ingest.app.embedded import EmbeddedBroker
 
 
 @pytest.fixture(scope="module")

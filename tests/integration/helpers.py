@@ -13,9 +13,9 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.config import MqttEndpoint, Settings
+from ingest.core.settings import MqttEndpoint, Settings
 from ingest.db.pool import open_pool
-from ingest.maintainer import IngestService
+from ingest.service.maintainer import IngestService
 from tests.conftest import wait_until
 
 
@@ -73,7 +73,7 @@ class IngestProcess:
     def __init__(self, db_url: str, mqtt_url: str, ingest_id: str, share_group: str, log_dir, **extra: str) -> None:
         import os
 
-        from ingest.services import pick_port
+        from ingest.app.embedded import pick_port
 
         self.ingest_id = ingest_id
         self.health_port = pick_port(0)
@@ -96,7 +96,7 @@ class IngestProcess:
         from tests.conftest import ROOT
 
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "ingest.cli", "ingest"], env=self.env,
+            self.proc = subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "ingest"], env=self.env,
                                          cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         wait_until(lambda: self.health().get("broker") == "connected", 20, 0.1,
                    what=f"ingest {self.ingest_id} to connect")
@@ -135,8 +135,8 @@ def stream(mqtt_url: str, building: str, n: int, *, sensors: int = 50, client_id
     import threading
     from datetime import UTC, datetime, timedelta
 
-    from ingest.contract import format_ts
-    from ingest.mqtt_client import MqttLink
+    from ingest.mqtt.contract import format_ts
+    from ingest.mqtt.link import MqttLink
     from sensors_sim.publisher import ReliablePublisher
 
     result: dict = {"published": 0, "resent": 0, "error": None, "outstanding": None}
@@ -199,7 +199,7 @@ def now_ts(offset_s: float = 0.0) -> str:
     """An RFC 3339 timestamp ``offset_s`` from now."""
     from datetime import UTC, datetime, timedelta
 
-    from ingest.contract import format_ts
+    from ingest.mqtt.contract import format_ts
 
     return format_ts(datetime.now(UTC) + timedelta(seconds=offset_s))
 
@@ -214,7 +214,7 @@ def alarms_for(db_url: str, sensor_id: str) -> list[dict]:
 
 def tiny_site(tag: str, doors: int = 3):
     """A one-building site with ``doors`` door readers named door<tag>-<n>."""
-    from sensors_sim.site import Site
+    from ingest.core.site import Site
 
     return Site.model_validate({
         "name": "t", "departments": [{"id": f"d{tag}", "name": "Dept"}],
@@ -228,7 +228,7 @@ def seed_alarm_history(settings: Settings, mqtt_url: str, db_url: str, doors: in
     """Through the real ingest and engine: a tamper alarm per door, each acknowledged with a note,
     and a duty-log entry. Returns the alarm ids."""
     from ingest.alarms import actions
-    from ingest.registry import load_site
+    from ingest.db.registry import load_site
 
     tag = secrets.token_hex(3)
     with psycopg.connect(db_url) as conn:
@@ -253,13 +253,13 @@ def start_run(tmp_path, log):
     import subprocess
     import sys
 
-    from ingest.services import pick_port
+    from ingest.app.embedded import pick_port
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
     env |= {"SAFECAMPUS_DATA_DIR": str(tmp_path / "data"),
             "SAFECAMPUS_DASHBOARD_PORT": str(pick_port(0)),
             "SAFECAMPUS_INGEST_HEALTH_PORT": str(pick_port(0))}
-    return subprocess.Popen([sys.executable, "-m", "ingest.cli", "run"], env=env, cwd=tmp_path,
+    return subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "run"], env=env, cwd=tmp_path,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 

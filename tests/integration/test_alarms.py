@@ -10,28 +10,68 @@ from psycopg.rows import dict_row
 
 from ingest.alarms import actions
 from ingest.alarms.actions import ActionRefusedError
-from ingest.registry import load_site as load_into_db
-from sensors_sim.site import Site
+from ingest.core.site import Site
+from ingest.db.registry import load_site as load_into_db
 from tests.conftest import wait_until
 from tests.integration.helpers import alarms_for, now_ts, publish_all, publisher, running_ingest_with_alarms
 
 
 def _site(tag):
-    return Site.model_validate({
-        "name": "t", "departments": [{"id": "d", "name": "D"}],
-        "buildings": [{"id": f"b{tag}", "name": "B", "use": "lab", "department": "d", "floors": 2,
-                       "outline": [[0, 0], [1, 0], [1, 1]], "rooms": [
-                           {"id": f"r{tag}", "name": "Lab", "use": "lab", "floor": 1, "sensors": [
-                               {"kind": "smoke", "count": 3},
-                               {"kind": "lab", "id": f"gas{tag}", "metrics": ["gas_ppm.NH3", "o2_pct"], "interval_s": 1},
-                               {"kind": "door", "id": f"door{tag}", "thresholds": {"held_open_s": 2}},
-                               {"kind": "door", "id": f"sdoor{tag}", "thresholds": {"suppress": [
-                                   {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                                    "start": "00:00", "end": "23:59:59"}]}}]},
-                           {"id": f"x{tag}", "name": "Store", "use": "store", "floor": 0,
+    return Site.model_validate(
+        {
+            "name": "t",
+            "departments": [{"id": "d", "name": "D"}],
+            "buildings": [
+                {
+                    "id": f"b{tag}",
+                    "name": "B",
+                    "use": "lab",
+                    "department": "d",
+                    "floors": 2,
+                    "outline": [[0, 0], [1, 0], [1, 1]],
+                    "rooms": [
+                        {
+                            "id": f"r{tag}",
+                            "name": "Lab",
+                            "use": "lab",
+                            "floor": 1,
+                            "sensors": [
+                                {"kind": "smoke", "count": 3},
+                                {
+                                    "kind": "lab",
+                                    "id": f"gas{tag}",
+                                    "metrics": ["gas_ppm.NH3", "o2_pct"],
+                                    "interval_s": 1,
+                                },
+                                {"kind": "door", "id": f"door{tag}", "thresholds": {"held_open_s": 2}},
+                                {
+                                    "kind": "door",
+                                    "id": f"sdoor{tag}",
+                                    "thresholds": {
+                                        "suppress": [
+                                            {
+                                                "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                                                "start": "00:00",
+                                                "end": "23:59:59",
+                                            }
+                                        ]
+                                    },
+                                },
+                            ],
+                        },
+                        {
+                            "id": f"x{tag}",
+                            "name": "Store",
+                            "use": "store",
+                            "floor": 0,
                             "restricted": {"days": [], "start": "00:00", "end": "00:01"},
-                            "sensors": [{"kind": "door", "id": f"xdoor{tag}"}]}]}],
-    })
+                            "sensors": [{"kind": "door", "id": f"xdoor{tag}"}],
+                        },
+                    ],
+                }
+            ],
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +95,22 @@ def send(mqtt_url, *messages):
 
 def one_alarm(db_url, sensor, condition, **where):
     def find():
-        rows = [a for a in alarms_for(db_url, sensor) if a["condition"] == condition
-                and all(a[k] == v for k, v in where.items())]
+        rows = [
+            a
+            for a in alarms_for(db_url, sensor)
+            if a["condition"] == condition and all(a[k] == v for k, v in where.items())
+        ]
         return rows[-1] if rows else None
+
     return wait_until(find, 10, 0.1, what=f"{condition} alarm on {sensor} with {where}")
 
 
 def smoke(tag, n, state, ts=None, drill=False):
     sid = f"r{tag}-smoke-{n}"
-    return (f"campus/v1/b{tag}/smoke/{sid}", {"event_id": secrets.token_hex(4), "ts": ts or now_ts(), "state": state, "drill": drill})
+    return (
+        f"campus/v1/b{tag}/smoke/{sid}",
+        {"event_id": secrets.token_hex(4), "ts": ts or now_ts(), "state": state, "drill": drill},
+    )
 
 
 def test_fire_alarm_is_latched_confirmed_by_a_second_detector_and_needs_a_reset(ingest, db_url, mqtt_url, campus):
@@ -88,7 +135,10 @@ def test_fire_alarm_is_latched_confirmed_by_a_second_detector_and_needs_a_reset(
     closed = one_alarm(db_url, f"r{tag}-smoke-1", "fire", state="closed")
     assert closed["closed_by"] == "officer1"
     with psycopg.connect(db_url) as conn:
-        journal = [r[0] for r in conn.execute("SELECT action FROM alarm_journal WHERE alarm_id = %s ORDER BY id", (fire["id"],))]
+        journal = [
+            r[0]
+            for r in conn.execute("SELECT action FROM alarm_journal WHERE alarm_id = %s ORDER BY id", (fire["id"],))
+        ]
     assert journal == ["raised", "confirmed", "cleared, awaiting reset", "acknowledged", "reset"]
 
 
@@ -96,7 +146,10 @@ def test_repeats_count_on_one_alarm_and_a_higher_priority_re_alarms(ingest, db_u
     tag = campus
     gas = f"gas{tag}"
     topic = f"campus/v1/b{tag}/lab/{gas}"
-    send(mqtt_url, *[(topic, {"event_id": f"g{i}", "ts": now_ts(i - 100), "readings": {"gas_ppm.NH3": 30}}) for i in range(8)])
+    send(
+        mqtt_url,
+        *[(topic, {"event_id": f"g{i}", "ts": now_ts(i - 100), "readings": {"gas_ppm.NH3": 30}}) for i in range(8)],
+    )
     first = one_alarm(db_url, gas, "gas_high:NH3")
     assert first["priority"] == "high"
     with psycopg.connect(db_url) as conn:
@@ -107,7 +160,10 @@ def test_repeats_count_on_one_alarm_and_a_higher_priority_re_alarms(ingest, db_u
     assert len([a for a in alarms_for(db_url, gas) if a["condition"] == "gas_high:NH3"]) == 1
     # Clear for longer than the off-delay (30 s of event time): returns to normal, unacknowledged.
     # (All in the past: a device clock ahead of ours would not move the rules' time.)
-    send(mqtt_url, *[(topic, {"event_id": f"c{i}", "ts": now_ts(-80 + i * 5), "readings": {"gas_ppm.NH3": 1}}) for i in range(8)])
+    send(
+        mqtt_url,
+        *[(topic, {"event_id": f"c{i}", "ts": now_ts(-80 + i * 5), "readings": {"gas_ppm.NH3": 1}}) for i in range(8)],
+    )
     rtn = one_alarm(db_url, gas, "gas_high:NH3", state="rtn_unacked")
     assert rtn["active"] is False
 
@@ -155,7 +211,10 @@ def test_drills_raise_their_own_marked_alarms(ingest, db_url, mqtt_url, campus):
 
 def test_eight_concurrent_acknowledges_exactly_one_wins(ingest, db_url, mqtt_url, campus):
     tag = campus
-    send(mqtt_url, (f"campus/v1/b{tag}/door/door{tag}", {"event_id": secrets.token_hex(3), "ts": now_ts(), "event": "tamper"}))
+    send(
+        mqtt_url,
+        (f"campus/v1/b{tag}/door/door{tag}", {"event_id": secrets.token_hex(3), "ts": now_ts(), "event": "tamper"}),
+    )
     alarm = one_alarm(db_url, f"door{tag}", "tamper", state="active_unacked")
     results = []
     barrier = threading.Barrier(8)
@@ -212,6 +271,7 @@ def test_escalation_outbound_mqtt_and_notify(ingest, db_url, mqtt_url, campus):
         notes = [json.loads(n.payload) for n in listener.notifies(timeout=3, stop_after=1)]
         assert notes and notes[0]["id"] == alarm["id"] and notes[0]["action"] == "raised"
     topic = f"campus/v1/_alarms/{alarm['id']}"
+
     def ours():
         # The shared broker may hold a stale retained message for this id from another database.
         raw = seen.get(topic)
@@ -266,10 +326,21 @@ def test_officer_actions_shelve_close_procedure_and_stale_views(ingest, db_url, 
         assert (closed["state"], closed["disposition"]) == ("closed", "real")
         with pytest.raises(ActionRefusedError, match="already closed by o2"):
             actions.acknowledge(conn, a["id"], "o3")
-        journal = conn.cursor(row_factory=dict_row).execute(
-            "SELECT actor, action, note FROM alarm_journal WHERE alarm_id = %s ORDER BY id", (a["id"],)).fetchall()
-    assert [j["action"] for j in journal] == ["raised", "shelved", "shelve expired", "assigned", "note", "cleared",
-                                             "step done", "closed"]
+        journal = (
+            conn.cursor(row_factory=dict_row)
+            .execute("SELECT actor, action, note FROM alarm_journal WHERE alarm_id = %s ORDER BY id", (a["id"],))
+            .fetchall()
+        )
+    assert [j["action"] for j in journal] == [
+        "raised",
+        "shelved",
+        "shelve expired",
+        "assigned",
+        "note",
+        "cleared",
+        "step done",
+        "closed",
+    ]
     assert journal[4]["note"] == "maintenance called"
 
 
@@ -279,15 +350,33 @@ def test_rule_state_survives_a_restart_and_event_time_decides(make_settings, db_
     topic = f"campus/v1/b{tag}/lab/{gas}"
     from datetime import UTC, datetime, timedelta
 
-    from ingest.contract import format_ts
+    from ingest.mqtt.contract import format_ts
 
     base = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=60)  # the O2 on-delay is 5 s
     with running_ingest_with_alarms(make_settings(), tick=False):
-        send(mqtt_url, *[(topic, {"event_id": f"r{i}", "ts": format_ts(base + timedelta(seconds=i)), "readings": {"o2_pct": 19.0}}) for i in range(3)])
+        send(
+            mqtt_url,
+            *[
+                (
+                    topic,
+                    {"event_id": f"r{i}", "ts": format_ts(base + timedelta(seconds=i)), "readings": {"o2_pct": 19.0}},
+                )
+                for i in range(3)
+            ],
+        )
         wait_until(lambda: _rule_state(db_url, gas, "o2_low") == "pending", 10, what="on-delay pending")
     assert not [a for a in alarms_for(db_url, gas) if a["condition"] == "o2_low"]
     with running_ingest_with_alarms(make_settings(), tick=False):
-        send(mqtt_url, *[(topic, {"event_id": f"r{i}", "ts": format_ts(base + timedelta(seconds=i)), "readings": {"o2_pct": 19.0}}) for i in range(3, 8)])
+        send(
+            mqtt_url,
+            *[
+                (
+                    topic,
+                    {"event_id": f"r{i}", "ts": format_ts(base + timedelta(seconds=i)), "readings": {"o2_pct": 19.0}},
+                )
+                for i in range(3, 8)
+            ],
+        )
         alarm = one_alarm(db_url, gas, "o2_low")
     # Raised at the event time the on-delay completed (5 s after the first reading), not at wall time.
     assert alarm["raised_at"] == base + timedelta(seconds=5)
@@ -295,8 +384,9 @@ def test_rule_state_survives_a_restart_and_event_time_decides(make_settings, db_
 
 def _rule_state(db_url, sensor, condition):
     with psycopg.connect(db_url) as conn:
-        row = conn.execute("SELECT state -> 'limits' -> %s ->> 'phase' FROM rule_state WHERE sensor_id = %s",
-                           (condition, sensor)).fetchone()
+        row = conn.execute(
+            "SELECT state -> 'limits' -> %s ->> 'phase' FROM rule_state WHERE sensor_id = %s", (condition, sensor)
+        ).fetchone()
     return row[0] if row else None
 
 

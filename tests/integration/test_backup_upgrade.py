@@ -8,14 +8,21 @@ import pytest
 
 from ingest.db.migrate import load_migrations, migrate
 from tests.conftest import ROOT, temporary_database
-from tests.integration.helpers import (alarms_for, now_ts, publish_all, publisher, running_ingest_with_alarms,
-                                       scalar, seed_alarm_history)
+from tests.integration.helpers import (
+    alarms_for,
+    now_ts,
+    publish_all,
+    publisher,
+    running_ingest_with_alarms,
+    scalar,
+    seed_alarm_history,
+)
 
 TABLES = ("alarms", "alarm_journal", "duty_log", "events", "sensors", "schema_migrations", "users")
 
 
 def cli(db_url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ingest.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "ingest.app.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin", "SAFECAMPUS_DB_URL": db_url})
 
 

@@ -13,17 +13,39 @@ from tests.integration.helpers import publish_all, publisher, running_ingest, sc
 MESSAGES = 3000
 
 json_leaf = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=30)
-json_value = st.recursive(json_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
-                          max_leaves=12)
-field = st.sampled_from(["event_id", "ts", "state", "event", "readings", "seq", "drill", "sensor_id",
-                         "battery_pct", "obscuration", "credential", "x"])
+json_value = st.recursive(
+    json_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3), max_leaves=12
+)
+field = st.sampled_from(
+    [
+        "event_id",
+        "ts",
+        "state",
+        "event",
+        "readings",
+        "seq",
+        "drill",
+        "sensor_id",
+        "battery_pct",
+        "obscuration",
+        "credential",
+        "x",
+    ]
+)
 plausible = st.fixed_dictionaries(
-    {"event_id": st.text(min_size=1, max_size=12) | st.integers(0, 10**6),
-     "ts": st.sampled_from(["2026-11-29T10:00:00Z", "2026-11-29T10:00:00.5+08:00", 1795950000000, "nope", 5])},
-    optional={"state": st.sampled_from(["normal", "alarm", "fault", "smoky"]),
-              "event": st.sampled_from(["door_forced", "tamper", "x"]),
-              "readings": st.dictionaries(st.sampled_from(["o2_pct", "lel_pct", "gas_ppm.CO", "bad"]), json_value, max_size=3),
-              "drill": json_value, "seq": json_value},
+    {
+        "event_id": st.text(min_size=1, max_size=12) | st.integers(0, 10**6),
+        "ts": st.sampled_from(["2026-11-29T10:00:00Z", "2026-11-29T10:00:00.5+08:00", 1795950000000, "nope", 5]),
+    },
+    optional={
+        "state": st.sampled_from(["normal", "alarm", "fault", "smoky"]),
+        "event": st.sampled_from(["door_forced", "tamper", "x"]),
+        "readings": st.dictionaries(
+            st.sampled_from(["o2_pct", "lel_pct", "gas_ppm.CO", "bad"]), json_value, max_size=3
+        ),
+        "drill": json_value,
+        "seq": json_value,
+    },
 ).map(lambda d: json.dumps(d).encode())
 payload = st.one_of(
     st.binary(max_size=200),
@@ -31,17 +53,23 @@ payload = st.one_of(
     plausible,
     st.text(max_size=50).map(lambda t: t.encode("utf-8", "surrogatepass")),
 )
-message = st.tuples(st.sampled_from(["smoke", "door", "lab", "status", "fire", "_x"]),
-                    st.sampled_from(["s1", "s2", "s3"]), payload)
+message = st.tuples(
+    st.sampled_from(["smoke", "door", "lab", "status", "fire", "_x"]), st.sampled_from(["s1", "s2", "s3"]), payload
+)
 
 
 @pytest.fixture(scope="module")
 def ingest(db_url, mqtt_url):
-    from ingest.config import load_settings
+    from ingest.core.settings import load_settings
 
-    s = load_settings(db_url=db_url, mqtt_url=mqtt_url, ingest_id=f"fuzz{secrets.token_hex(3)}",
-                      ingest_share_group=f"fuzz{secrets.token_hex(3)}", ingest_health_port=0,
-                      ingest_session_expiry_s=60)
+    s = load_settings(
+        db_url=db_url,
+        mqtt_url=mqtt_url,
+        ingest_id=f"fuzz{secrets.token_hex(3)}",
+        ingest_share_group=f"fuzz{secrets.token_hex(3)}",
+        ingest_health_port=0,
+        ingest_session_expiry_s=60,
+    )
     with running_ingest(s) as svc:
         yield svc
 
@@ -54,7 +82,7 @@ def _handled(svc):
 def test_thousands_of_random_payloads_are_stored_or_dead_lettered_and_ingest_keeps_going(ingest, db_url, mqtt_url):
     building = f"z{secrets.token_hex(4)}"
     before = _handled(ingest)
-    dups_before = ingest.metrics.duplicates._value.get()  # noqa: SLF001
+    dups_before = ingest.service.metrics.duplicates._value.get()  # noqa: SLF001
     sent = []
     with publisher(mqtt_url) as pub:
 
@@ -69,20 +97,38 @@ def test_thousands_of_random_payloads_are_stored_or_dead_lettered_and_ingest_kee
             info.wait_for_publish(30)
         wait_until(lambda: _handled(ingest) - before >= len(sent), 60, what="every message handled")
     assert len(sent) >= MESSAGES * 0.9  # hypothesis may stop early only when it runs out of ideas
-    dups = ingest.metrics.duplicates._value.get() - dups_before  # noqa: SLF001
+    dups = ingest.service.metrics.duplicates._value.get() - dups_before  # noqa: SLF001
     stored = scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (building,))
     dead = scalar(db_url, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s", (f"campus/v1/{building}/%",))
     assert stored + dead + dups == len(sent)
     assert stored > 0 and dead > 0
-    assert scalar(db_url, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s AND reason = ''",
-                  (f"campus/v1/{building}/%",)) == 0
+    assert (
+        scalar(
+            db_url,
+            "SELECT count(*) FROM dead_letters WHERE topic LIKE %s AND reason = ''",
+            (f"campus/v1/{building}/%",),
+        )
+        == 0
+    )
     assert ingest.healthy
     # And it still takes good input afterwards.
     with publisher(mqtt_url) as pub:
-        publish_all(pub, [(f"campus/v1/{building}/smoke/after", {"event_id": "ok", "ts": "2026-11-29T10:00:00Z",
-                                                                 "state": "normal"})])
-    wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE sensor_id = 'after' AND building_id = %s",
-                              (building,)) == 1, 10)
+        publish_all(
+            pub,
+            [
+                (
+                    f"campus/v1/{building}/smoke/after",
+                    {"event_id": "ok", "ts": "2026-11-29T10:00:00Z", "state": "normal"},
+                )
+            ],
+        )
+    wait_until(
+        lambda: (
+            scalar(db_url, "SELECT count(*) FROM events WHERE sensor_id = 'after' AND building_id = %s", (building,))
+            == 1
+        ),
+        10,
+    )
 
 
 CORPUS = [
@@ -101,9 +147,18 @@ CORPUS = [
     b"\xff\xfe\x00",
     b"",
 ]
-BAD_TOPICS = ["campus/v1/{b}/lab", "campus/v1/{b}/lab/x/y", "campus/v1/{b}x/lab/", "campus/v1/{b}/fire/x",
-              "campus/v1/{b}" + "b" * 70 + "/lab/x", "campus/v1/{b}/lab/实验室", "campus/v2/{b}/lab/x", "x{b}",
-              "campus/v1/{b}/lab/" + "s" * 70, "campus/v1/{b}/lab/-x"]
+BAD_TOPICS = [
+    "campus/v1/{b}/lab",
+    "campus/v1/{b}/lab/x/y",
+    "campus/v1/{b}x/lab/",
+    "campus/v1/{b}/fire/x",
+    "campus/v1/{b}" + "b" * 70 + "/lab/x",
+    "campus/v1/{b}/lab/实验室",
+    "campus/v2/{b}/lab/x",
+    "x{b}",
+    "campus/v1/{b}/lab/" + "s" * 70,
+    "campus/v1/{b}/lab/-x",
+]
 
 
 def test_a_hostile_corpus_and_random_topics_interleaved_with_valid_events(ingest, db_url, mqtt_url):
@@ -111,22 +166,27 @@ def test_a_hostile_corpus_and_random_topics_interleaved_with_valid_events(ingest
     unacknowledged, ingest healthy; topics too are hostile."""
     from datetime import UTC, datetime, timedelta
 
-    from ingest.contract import format_ts
+    from ingest.mqtt.contract import format_ts
 
     b = f"c{secrets.token_hex(4)}"
     ts = format_ts(datetime.now(UTC) - timedelta(minutes=1))
-    received_before = ingest.metrics.received._value.get()  # noqa: SLF001
+    received_before = ingest.service.metrics.received._value.get()  # noqa: SLF001
     handled_before = _handled(ingest)
     messages, valid = [], 0
     rng = __import__("random").Random(14)
     for i in range(3000):
         if i % 3 == 0:
             valid += 1
-            messages.append((f"campus/v1/{b}/smoke/{b}-s{i % 11}",
-                             json.dumps({"event_id": f"v{i}", "ts": ts, "state": "normal"}).encode()))
+            messages.append(
+                (
+                    f"campus/v1/{b}/smoke/{b}-s{i % 11}",
+                    json.dumps({"event_id": f"v{i}", "ts": ts, "state": "normal"}).encode(),
+                )
+            )
         elif i % 3 == 1:
-            messages.append((f"campus/v1/{b}/{rng.choice(['smoke', 'lab', 'door', 'status'])}/x{i % 5}",
-                             rng.choice(CORPUS)))
+            messages.append(
+                (f"campus/v1/{b}/{rng.choice(['smoke', 'lab', 'door', 'status'])}/x{i % 5}", rng.choice(CORPUS))
+            )
         else:
             topic = rng.choice(BAD_TOPICS).format(b=b)
             messages.append((topic, rng.choice(CORPUS + [json.dumps({"event_id": "t", "ts": ts}).encode()])))
@@ -140,8 +200,9 @@ def test_a_hostile_corpus_and_random_topics_interleaved_with_valid_events(ingest
     stored = scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (b,))
     assert stored == valid
     assert scalar(db_url, "SELECT count(DISTINCT event_id) FROM events WHERE building_id = %s", (b,)) == valid
-    dead = scalar(db_url, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s AND reason <> ''",
-                  (f"campus/v1/{b}%",))
+    dead = scalar(
+        db_url, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s AND reason <> ''", (f"campus/v1/{b}%",)
+    )
     assert stored + dead == len(ours)
-    assert ingest.metrics.received._value.get() - received_before == len(ours)  # noqa: SLF001
-    assert ingest.health()["status"] == "ok" and ingest.health()["queue_depth"] == 0
+    assert ingest.service.metrics.received._value.get() - received_before == len(ours)  # noqa: SLF001
+    assert ingest.service.health()["status"] == "ok" and ingest.service.health()["queue_depth"] == 0

@@ -13,9 +13,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.broker_acl import gateway_user, render_acl
-from ingest.services import EmbeddedBroker
-from sensors_sim.site import Site
+from ingest.app.embedded import EmbeddedBroker
+from ingest.core.site import Site
+from ingest.mqtt.acl import gateway_user, render_acl
 from tests.conftest import wait_until
 from tests.integration.helpers import now_ts, running_ingest, scalar
 
@@ -113,7 +113,7 @@ def test_a_gateway_publishes_only_under_its_own_building_and_reads_nothing(acl_b
     with running_ingest(make_settings(mqtt_url=url)):  # the real ingest, with its own account and the ACL
         gw = Client(broker.port, "gw-b1", pw["gw-b1"])
         assert gw.connack == 0
-        body = ('{"event_id": "%s", "ts": "%s", "event": "access_granted"}' % (secrets.token_hex(4), now_ts())).encode()
+        body = f'{{"event_id": "{secrets.token_hex(4)}", "ts": "{now_ts()}", "event": "access_granted"}}'.encode()
         assert gw.publish(f"campus/v1/b1/door/{sensor}", body) == 0
         assert gw.publish(f"campus/v1/b2/door/{sensor}x", body) == NOT_AUTHORIZED
         assert gw.publish("campus/v1/_alarms/1", b"{}") == NOT_AUTHORIZED
@@ -166,7 +166,7 @@ def test_ingest_over_tls_with_a_self_signed_certificate(tmp_path, make_settings,
         with running_ingest(settings):
             client = Client(broker.port, ca=ca)
             assert client.connack == 0
-            body = ('{"event_id": "e1", "ts": "%s", "state": "normal"}' % now_ts()).encode()
+            body = f'{{"event_id": "e1", "ts": "{now_ts()}", "state": "normal"}}'.encode()
             assert client.publish(f"campus/v1/bt/smoke/{sensor}", body) == 0
             client.close()
             wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE sensor_id = %s", (sensor,)), 10,
@@ -175,7 +175,7 @@ def test_ingest_over_tls_with_a_self_signed_certificate(tmp_path, make_settings,
         with pytest.raises(ssl.SSLCertVerificationError):
             Client(broker.port, ca=Path(ssl.get_default_verify_paths().cafile or "/nonexistent"))
         plain = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        with pytest.raises((OSError, ConnectionError)):
+        with pytest.raises((OSError, ConnectionError)):  # noqa: PT012 - connect, then the first read fails
             plain.connect("127.0.0.1", broker.port)
             for _ in range(50):  # a TLS listener closes the connection on a plain-text CONNECT
                 if plain.loop(0.1) != mqtt.MQTT_ERR_SUCCESS:

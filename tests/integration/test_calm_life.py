@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from ingest import contract
 from ingest.alarms.engine import AlarmEngine
+from ingest.core.site import load_site
 from ingest.db.pool import open_pool
-from ingest.registry import load_site as load_into_db
-from ingest.writer import BatchWriter
+from ingest.db.registry import load_site as load_into_db
+from ingest.mqtt import contract
+from ingest.service.writer import BatchWriter
 from sensors_sim.life import CampusLife
-from sensors_sim.site import load_site
 
 logger = logging.getLogger(__name__)
 HOURS = 10

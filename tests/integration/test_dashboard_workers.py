@@ -10,7 +10,7 @@ import time
 import psutil
 import psycopg
 
-from ingest.services import pick_port, wait_for_port
+from ingest.app.embedded import pick_port, wait_for_port
 from tests.conftest import ROOT, wait_until
 from tests.integration.helpers import WallScreen
 
@@ -22,7 +22,7 @@ def test_two_workers_serve_one_port_and_every_page_gets_every_change(db_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
     env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port), "SAFECAMPUS_DASHBOARD_WORKERS": "2",
             "SAFECAMPUS_KIOSK_TOKEN": "k-token"}
-    proc = subprocess.Popen([sys.executable, "-m", "ingest.cli", "dashboard"], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "dashboard"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert wait_for_port(port, 30)

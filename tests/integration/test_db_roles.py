@@ -10,11 +10,9 @@ import pytest
 from psycopg import errors, sql
 
 from ingest.alarms import actions
-from ingest.registry import load_site as load_into_db
-from tests.conftest import ROOT, temporary_database
-from tests.integration.helpers import (alarms_for, now_ts, publish_all, publisher, running_ingest_with_alarms,
-                                       tiny_site)
-from tests.conftest import wait_until
+from ingest.db.registry import load_site as load_into_db
+from tests.conftest import ROOT, temporary_database, wait_until
+from tests.integration.helpers import alarms_for, now_ts, publish_all, publisher, running_ingest_with_alarms, tiny_site
 
 REFUSED = (
     "CREATE TABLE intruder (x int)",
@@ -42,9 +40,13 @@ def app_db(pg_admin_url):
         with temporary_database(pg_admin_url, "sct_roles") as owner_url:
             parts = urlsplit(owner_url)
             app_url = parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}").geturl()
-            out = subprocess.run([sys.executable, "-m", "ingest.cli", "db", "migrate"], cwd=ROOT, text=True,
-                                 capture_output=True, env={"PATH": "/usr/bin:/bin", "SAFECAMPUS_DB_URL": app_url,
-                                                           "SAFECAMPUS_DB_OWNER_URL": owner_url})
+            out = subprocess.run(
+                [sys.executable, "-m", "ingest.app.cli", "db", "migrate"],
+                cwd=ROOT,
+                text=True,
+                capture_output=True,
+                env={"PATH": "/usr/bin:/bin", "SAFECAMPUS_DB_URL": app_url, "SAFECAMPUS_DB_OWNER_URL": owner_url},
+            )
             assert out.returncode == 0, out.stderr
             yield owner_url, app_url
     finally:
@@ -52,8 +54,9 @@ def app_db(pg_admin_url):
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
-def test_the_application_role_runs_the_system_but_cannot_change_the_schema_or_the_journal(app_db, make_settings,
-                                                                                            mqtt_url):
+def test_the_application_role_runs_the_system_but_cannot_change_the_schema_or_the_journal(
+    app_db, make_settings, mqtt_url
+):
     owner_url, app_url = app_db
     tag = secrets.token_hex(3)
     site, door = tiny_site(tag, doors=1), f"door{tag}-0"
@@ -80,6 +83,9 @@ def test_the_application_role_runs_the_system_but_cannot_change_the_schema_or_th
                     refused.append(statement)
     assert refused == list(REFUSED)
     with psycopg.connect(owner_url) as conn:  # nothing changed underneath
-        assert conn.execute("SELECT count(*) FROM alarm_journal WHERE alarm_id = %s", (alarm["id"],)).fetchone()[0] == journal
+        assert (
+            conn.execute("SELECT count(*) FROM alarm_journal WHERE alarm_id = %s", (alarm["id"],)).fetchone()[0]
+            == journal
+        )
         assert conn.execute("SELECT count(*) FROM duty_log").fetchone()[0] == 1
         assert conn.execute("SELECT to_regclass('intruder')").fetchone()[0] is None

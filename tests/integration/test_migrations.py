@@ -39,7 +39,7 @@ def test_from_empty_gives_the_expected_schema_and_twice_is_a_no_op(fresh_db):
 
 def test_db_status_json_from_the_cli(fresh_db):
     env = {"SAFECAMPUS_DB_URL": fresh_db, "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "ingest.cli", "db", "status", "--json"],
+    out = subprocess.run([sys.executable, "-m", "ingest.app.cli", "db", "status", "--json"],
                          env=env, capture_output=True, text=True, check=True)
     status = json.loads(out.stdout)
     assert {"mode", "schema_version", "sensors", "events_total", "dead_letters_total", "alarms_open"} <= status.keys()
@@ -49,7 +49,7 @@ def test_db_status_json_from_the_cli(fresh_db):
 
 def test_migrate_unreachable_database_is_a_clear_error():
     env = {"SAFECAMPUS_DB_URL": "postgresql://postgres@127.0.0.1:1/nowhere", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "ingest.cli", "db", "migrate"], env=env,
+    out = subprocess.run([sys.executable, "-m", "ingest.app.cli", "db", "migrate"], env=env,
                          capture_output=True, text=True)
     assert out.returncode == 1
     assert "cannot connect" in out.stderr and "Traceback" not in out.stderr

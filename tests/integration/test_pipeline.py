@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from ingest.contract import decode, encode, format_ts
+from ingest.core.site import load_site
 from ingest.db.pool import connect, open_pool
-from ingest.registry import load_site as load_site_into_db
+from ingest.db.registry import load_site as load_site_into_db
+from ingest.mqtt.contract import decode, encode, format_ts
+from ingest.service.writer import BatchWriter
 from sensors_sim.life import CampusLife
-from sensors_sim.site import load_site
-from ingest.writer import BatchWriter
 from tests.conftest import wait_until
 from tests.integration.helpers import publish_all, publisher, running_ingest, scalar
 
@@ -49,7 +49,10 @@ def test_duplicates_stored_once_bad_input_dead_lettered_unknown_sensor_kept(make
         (f"campus/v1/{b}/smoke/s1", b"\xff\xfe"),
         (f"campus/v1/{b}/door/d1", {"event_id": "x", "ts": _now()}),
         (f"campus/v1/{b}/lab/l1", {"event_id": "y", "ts": _now(), "readings": {"o2_pct": "low"}}),
-        (f"campus/v1/{b}/smoke/s1", {"event_id": "far", "ts": format_ts(datetime.now(UTC) + timedelta(days=1)), "state": "normal"}),
+        (
+            f"campus/v1/{b}/smoke/s1",
+            {"event_id": "far", "ts": format_ts(datetime.now(UTC) + timedelta(days=1)), "state": "normal"},
+        ),
         (f"campus/v1/{b}/smoke/s1", {"event_id": "big", "ts": _now(), "state": "normal", "pad": "x" * 270000}),
         (f"campus/v1/{b}/smoke/s2", {"event_id": "after", "ts": _now(), "state": "alarm", "unknown_field": [1, 2]}),
     ]
@@ -77,12 +80,14 @@ def test_duplicates_stored_once_bad_input_dead_lettered_unknown_sensor_kept(make
             "SELECT id, kind, registered FROM sensors WHERE building_id = %s ORDER BY id", (b,)
         ).fetchall()
         assert unregistered == [("s1", "smoke", False), ("s2", "smoke", False)]
-        extra = conn.execute("SELECT payload FROM events WHERE event_id = 'after' AND building_id = %s", (b,)).fetchone()[0]
+        extra = conn.execute(
+            "SELECT payload FROM events WHERE event_id = 'after' AND building_id = %s", (b,)
+        ).fetchone()[0]
         assert extra["unknown_field"] == [1, 2]
 
 
 def test_publishes_with_mqtt5_properties_and_of_every_length_class_are_stored_intact(make_settings, db_url, mqtt_url):
-    """The ingestor's own receive path (ingest.mqtt_receive) against what a real broker sends."""
+    """The ingestor's own receive path (ingest.mqtt.receive) against what a real broker sends."""
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
@@ -95,12 +100,16 @@ def test_publishes_with_mqtt5_properties_and_of_every_length_class_are_stored_in
     with running_ingest(make_settings()) as svc, publisher(mqtt_url) as pub:
         # note lengths straddle the 1-, 2- and 3-byte remaining-length encodings
         for n, pad in enumerate([0, 40, 60, 16_300, 16_400, 60_000]):
-            body = json.dumps({"event_id": f"p{n}", "ts": _now(), "state": "normal", "note": "é" * (pad // 2)},
-                              ensure_ascii=False).encode()
+            body = json.dumps(
+                {"event_id": f"p{n}", "ts": _now(), "state": "normal", "note": "é" * (pad // 2)}, ensure_ascii=False
+            ).encode()
             sent[f"p{n}"] = body
             pub.publish(f"campus/v1/{b}/smoke/s{n}", body, qos=n % 2, properties=props if n % 2 else None)
-        wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (b,)) == len(sent),
-                   10, what="every publish stored")
+        wait_until(
+            lambda: scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (b,)) == len(sent),
+            10,
+            what="every publish stored",
+        )
         assert svc.metrics.dead_lettered._value.get() == 0  # noqa: SLF001
     with psycopg.connect(db_url) as conn:
         stored = dict(conn.execute("SELECT event_id, payload FROM events WHERE building_id = %s", (b,)).fetchall())
@@ -110,7 +119,7 @@ def test_publishes_with_mqtt5_properties_and_of_every_length_class_are_stored_in
 def test_ingest_health_endpoint_reports_state(make_settings, db_url):
     import urllib.request
 
-    from ingest.health import HealthServer
+    from ingest.service.health import HealthServer
 
     with running_ingest(make_settings()) as svc:
         server = HealthServer("127.0.0.1", 0, svc.health, svc.metrics.render)
@@ -121,8 +130,17 @@ def test_ingest_health_endpoint_reports_state(make_settings, db_url):
             assert resp.status == 200 and state["status"] == "ok" and state["broker"] == "connected"
             with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics") as resp:
                 text = resp.read().decode()
-            for name in ("received", "stored", "duplicates", "dead_lettered", "queue_depth", "batch_size",
-                         "commit_seconds", "broker_connected", "db_connected"):
+            for name in (
+                "received",
+                "stored",
+                "duplicates",
+                "dead_lettered",
+                "queue_depth",
+                "batch_size",
+                "commit_seconds",
+                "broker_connected",
+                "db_connected",
+            ):
                 assert f"safecampus_ingest_{name}" in text
         finally:
             server.stop()
@@ -133,10 +151,13 @@ def test_a_running_ingestor_reports_its_health_in_the_database(db_url, mqtt_url,
 
     ingest = IngestProcess(db_url, mqtt_url, f"h{secrets.token_hex(3)}", f"g{secrets.token_hex(3)}", tmp_path).start()
     try:
+
         def row():
             with psycopg.connect(db_url) as conn:
-                return conn.execute("SELECT status FROM service_health WHERE service = 'ingest' AND instance = %s",
-                                    (ingest.ingest_id,)).fetchone()
+                return conn.execute(
+                    "SELECT status FROM service_health WHERE service = 'ingest' AND instance = %s", (ingest.ingest_id,)
+                ).fetchone()
+
         status = wait_until(row, 15, 0.2, what="the health row")[0]
         assert status["broker"] == "connected" and status["database"] == "ok" and status["status"] == "ok"
     finally:
@@ -152,7 +173,14 @@ def test_a_batch_stores_each_event_and_its_readings_once(db_url):
         raw = encode({"event_id": event_id, "ts": format_ts(t0 + timedelta(seconds=seconds)), **body})
         return decode(f"campus/v1/{b}/{kind}/{b}-{sensor}", raw, datetime.now(UTC))
 
-    lab = event("lab", "l1", "r1", 0, readings={"o2_pct": 20.9, "temperature_c": 21.5, "gas_ppm.CO": 3}, note="Labor für Öl 实验室")
+    lab = event(
+        "lab",
+        "l1",
+        "r1",
+        0,
+        readings={"o2_pct": 20.9, "temperature_c": 21.5, "gas_ppm.CO": 3},
+        note="Labor für Öl 实验室",
+    )
     first = [lab, lab, event("smoke", "s1", "a", 1, state="normal", battery_pct=80, seq=7)]
     second = [
         lab,  # stored by the first batch: a redelivery
@@ -173,13 +201,25 @@ def test_a_batch_stores_each_event_and_its_readings_once(db_url):
         assert conn.execute("SELECT count(*) FROM events WHERE building_id = %s", (b,)).fetchone()[0] == 5
         readings = conn.execute(
             "SELECT split_part(sensor_id, '-', 2), metric, value FROM readings WHERE sensor_id LIKE %s"
-            " ORDER BY sensor_id, metric, time", (f"{b}-%",)).fetchall()
-        assert readings == [("l1", "battery_pct", 55.0), ("l1", "gas_ppm.CO", 3.0), ("l1", "o2_pct", 20.9),
-                            ("l1", "temperature_c", 21.5),
-                            ("s1", "battery_pct", 95.0), ("s1", "battery_pct", 80.0), ("s1", "battery_pct", 79.0)]
-        payload = conn.execute("SELECT payload FROM events WHERE building_id = %s AND event_id = 'r1'", (b,)).fetchone()[0]
+            " ORDER BY sensor_id, metric, time",
+            (f"{b}-%",),
+        ).fetchall()
+        assert readings == [
+            ("l1", "battery_pct", 55.0),
+            ("l1", "gas_ppm.CO", 3.0),
+            ("l1", "o2_pct", 20.9),
+            ("l1", "temperature_c", 21.5),
+            ("s1", "battery_pct", 95.0),
+            ("s1", "battery_pct", 80.0),
+            ("s1", "battery_pct", 79.0),
+        ]
+        payload = conn.execute(
+            "SELECT payload FROM events WHERE building_id = %s AND event_id = 'r1'", (b,)
+        ).fetchone()[0]
         assert payload["note"] == "Labor für Öl 实验室" and payload["readings"]["gas_ppm.CO"] == 3
-        s1 = conn.execute("SELECT battery_pct, last_seq, last_seen, registered FROM sensors WHERE id = %s", (f"{b}-s1",)).fetchone()
+        s1 = conn.execute(
+            "SELECT battery_pct, last_seq, last_seen, registered FROM sensors WHERE id = %s", (f"{b}-s1",)
+        ).fetchone()
         assert s1 == (79.0, 8, t0 + timedelta(seconds=3), False)
 
 
@@ -187,9 +227,10 @@ def test_events_at_the_same_instant_reach_the_rules_in_the_order_sent(db_url):
     """A door opened and forced in the same millisecond: the batch hook sees them as sent."""
     b = f"o{secrets.token_hex(3)}"
     ts = format_ts(datetime.now(UTC))
-    events = [decode(f"campus/v1/{b}/door/{b}-d1", encode({"event_id": f"e{n}", "ts": ts, "event": kind}),
-                     datetime.now(UTC))
-              for n, kind in enumerate(["door_opened", "door_forced", "door_closed"])]
+    events = [
+        decode(f"campus/v1/{b}/door/{b}-d1", encode({"event_id": f"e{n}", "ts": ts, "event": kind}), datetime.now(UTC))
+        for n, kind in enumerate(["door_opened", "door_forced", "door_closed"])
+    ]
     pool = open_pool(db_url, max_size=1, name="test-writer-order")
     try:
         result = BatchWriter(pool, "test-writer").write([events[0], *events, events[2]], [])
@@ -211,10 +252,19 @@ def test_a_taken_health_port_is_a_one_line_error(db_url, mqtt_url):
         taken.listen()
         port = taken.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-        env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url,
-                "SAFECAMPUS_INGEST_HEALTH_PORT": str(port)}
-        out = subprocess.run([sys.executable, "-m", "ingest.cli", "ingest"], env=env, cwd=ROOT,
-                             capture_output=True, text=True, timeout=60)
+        env |= {
+            "SAFECAMPUS_DB_URL": db_url,
+            "SAFECAMPUS_MQTT_URL": mqtt_url,
+            "SAFECAMPUS_INGEST_HEALTH_PORT": str(port),
+        }
+        out = subprocess.run(
+            [sys.executable, "-m", "ingest.app.cli", "ingest"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert out.returncode == 1
     errors = [line for line in out.stderr.splitlines() if line.startswith("safecampus:")]
     assert len(errors) == 1 and f"SAFECAMPUS_INGEST_HEALTH_PORT: cannot listen on 127.0.0.1:{port}" in errors[0]

@@ -28,17 +28,28 @@ def _seed(db_url):
         s2 = SensorInfo("s2", "door", "b1", "z2")
         t = start + timedelta(days=1, hours=10)
         with conn.transaction():
-            fire = lifecycle.apply_raise(conn, s1, Raise("fire", "fire", "critical", "alarm", "Fire", t, latched=False), False, [])
+            fire = lifecycle.apply_raise(
+                conn, s1, Raise("fire", "fire", "critical", "alarm", "Fire", t, latched=False), False, []
+            )
             lifecycle.apply_clear(conn, "s1", Clear("fire", t + timedelta(minutes=5)), False)
-            forced = lifecycle.apply_raise(conn, s2, Raise("door_forced", "door", "high", "alarm", "Forced", t + timedelta(hours=1)), False, [])
+            forced = lifecycle.apply_raise(
+                conn, s2, Raise("door_forced", "door", "high", "alarm", "Forced", t + timedelta(hours=1)), False, []
+            )
             lifecycle.apply_clear(conn, "s2", Clear("door_forced", t + timedelta(hours=1, minutes=1)), False)
-            drill = lifecycle.apply_raise(conn, s1, Raise("fire", "fire", "critical", "alarm", "Drill", t + timedelta(days=2)), True, [])
+            drill = lifecycle.apply_raise(
+                conn, s1, Raise("fire", "fire", "critical", "alarm", "Drill", t + timedelta(days=2)), True, []
+            )
         # acknowledge times are wall-clock in the application; set them here for a known answer
         for alarm, ack_after, closed in ((fire, 45, "real"), (forced, 400, "false_alarm")):
             actions.close(conn, alarm.alarm["id"], "o1", closed, "checked")
-            conn.execute("UPDATE alarms SET acked_at = raised_at + make_interval(secs => %s), "
-                         "closed_at = raised_at + interval '10 minutes' WHERE id = %s", (ack_after, alarm.alarm["id"]))
-        conn.execute("UPDATE alarms SET acked_at = raised_at + interval '20 seconds' WHERE id = %s", (drill.alarm["id"],))
+            conn.execute(
+                "UPDATE alarms SET acked_at = raised_at + make_interval(secs => %s), "
+                "closed_at = raised_at + interval '10 minutes' WHERE id = %s",
+                (ack_after, alarm.alarm["id"]),
+            )
+        conn.execute(
+            "UPDATE alarms SET acked_at = raised_at + interval '20 seconds' WHERE id = %s", (drill.alarm["id"],)
+        )
         conn.commit()
 
 
@@ -66,14 +77,34 @@ def test_weekly_review_figures_exports_and_an_empty_week(db_url, tmp_path):
     assert "<script>x</script>" not in html and "&lt;script&gt;" in html
     rows = list(csv.DictReader(io.StringIO(weekly.to_csv(r))))
     assert [row["condition"] for row in rows] == ["fire", "door_forced"]
-    out = subprocess.run([sys.executable, "-m", "ingest.cli", "report", "weekly", "--week", WEEK, "--out", str(tmp_path)],
-                         env={"SAFECAMPUS_DB_URL": db_url, "PATH": "/usr/bin:/bin"}, cwd=ROOT,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "ingest.app.cli", "report", "weekly", "--week", WEEK, "--out", str(tmp_path)],
+        env={"SAFECAMPUS_DB_URL": db_url, "PATH": "/usr/bin:/bin"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "week 2026-W40: 2 alarms" in out.stdout
     _, start, end = weekly.week_bounds(WEEK)
-    out = subprocess.run([sys.executable, "-m", "ingest.cli", "report", "health", "--since", start.isoformat(),
-                          "--until", end.isoformat()], env={"SAFECAMPUS_DB_URL": db_url, "PATH": "/usr/bin:/bin"},
-                         cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ingest.app.cli",
+            "report",
+            "health",
+            "--since",
+            start.isoformat(),
+            "--until",
+            end.isoformat(),
+        ],
+        env={"SAFECAMPUS_DB_URL": db_url, "PATH": "/usr/bin:/bin"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     health = json.loads(out.stdout)
     assert health["total"] == 2 and health["priority_pct"]["high"] == 100.0 and health["flood_pct"] == 0.0
     assert (tmp_path / "weekly-2026-W40.html").exists() and (tmp_path / "weekly-2026-W40.csv").exists()
@@ -84,14 +115,22 @@ def test_health_counts_from_the_rollup_equal_those_counted_from_the_journal(db_u
     with psycopg.connect(db_url) as conn:
         rows = conn.execute(rq.ACTIVATIONS, {"start": start, "end": end}).fetchall()
         via_rollup = weekly.health(conn, start, end)
-        activations = conn.execute("SELECT count(*) FROM alarm_activations WHERE at >= %s AND at < %s",
-                                   (start, end)).fetchone()[0]
+        activations = conn.execute(
+            "SELECT count(*) FROM alarm_activations WHERE at >= %s AND at < %s", (start, end)
+        ).fetchone()[0]
         # An odd period is widened to 10-minute boundaries, like the rollup's buckets.
         odd = weekly.health(conn, start + timedelta(minutes=3), start + timedelta(days=2, minutes=57))
     assert activations == 2  # the trigger records the fire and the forced door, not the drill
-    pure = K.compute([K.Activation(*r) for r in rows], start, end, stale=via_rollup.stale,
-                     shelved=via_rollup.shelved, shelved_hours=via_rollup.shelved_hours,
-                     out_of_service=via_rollup.out_of_service, out_of_service_hours=via_rollup.out_of_service_hours)
+    pure = K.compute(
+        [K.Activation(*r) for r in rows],
+        start,
+        end,
+        stale=via_rollup.stale,
+        shelved=via_rollup.shelved,
+        shelved_hours=via_rollup.shelved_hours,
+        out_of_service=via_rollup.out_of_service,
+        out_of_service_hours=via_rollup.out_of_service_hours,
+    )
     assert via_rollup == pure
     assert (via_rollup.per_10min_max, via_rollup.per_hour_max, via_rollup.flood_episodes) == (1, 1, 0)
     assert (odd.start, odd.end) == (start, start + timedelta(days=2, hours=1)) and odd.total == 2

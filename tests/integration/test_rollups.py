@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from ingest.contract import format_ts
 from ingest.db import rollups
+from ingest.mqtt.contract import format_ts
 from tests.conftest import wait_until
 from tests.integration.helpers import publish_all, publisher, running_ingest, scalar
 
@@ -14,8 +14,10 @@ BASE = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a bucket boundary for 5 min 
 
 
 def _lab(i, minutes, value):
-    return ("campus/v1/roll/lab/roll-1", {"event_id": f"r{i}", "ts": format_ts(BASE + timedelta(minutes=minutes)),
-                                          "readings": {"temperature_c": value}})
+    return (
+        "campus/v1/roll/lab/roll-1",
+        {"event_id": f"r{i}", "ts": format_ts(BASE + timedelta(minutes=minutes)), "readings": {"temperature_c": value}},
+    )
 
 
 def test_five_minute_and_hourly_rollups_match_a_hand_calculation(make_settings, db_url, mqtt_url):
@@ -31,11 +33,18 @@ def test_five_minute_and_hourly_rollups_match_a_hand_calculation(make_settings, 
     with psycopg.connect(db_url) as conn:
         assert rollups.refresh(conn, "postgresql")
         assert not rollups.refresh(conn, "postgresql")  # nothing new since
-        five = conn.execute("SELECT bucket, avg, min, max, n FROM readings_5m WHERE sensor_id = 'roll-1' ORDER BY 1").fetchall()
-        hour = conn.execute("SELECT bucket, avg, min, max, n FROM readings_1h WHERE sensor_id = 'roll-1' ORDER BY 1").fetchall()
+        five = conn.execute(
+            "SELECT bucket, avg, min, max, n FROM readings_5m WHERE sensor_id = 'roll-1' ORDER BY 1"
+        ).fetchall()
+        hour = conn.execute(
+            "SELECT bucket, avg, min, max, n FROM readings_1h WHERE sensor_id = 'roll-1' ORDER BY 1"
+        ).fetchall()
         ev = conn.execute("SELECT bucket, n FROM events_1h WHERE building_id = 'roll' ORDER BY 1").fetchall()
-    assert five == [(BASE, 2.0, 1.0, 3.0, 3), (BASE + timedelta(minutes=5), 10.0, 10.0, 10.0, 1),
-                    (BASE + timedelta(hours=1), 7.0, 7.0, 7.0, 1)]
+    assert five == [
+        (BASE, 2.0, 1.0, 3.0, 3),
+        (BASE + timedelta(minutes=5), 10.0, 10.0, 10.0, 1),
+        (BASE + timedelta(hours=1), 7.0, 7.0, 7.0, 1),
+    ]
     assert hour == [(BASE, 4.0, 1.0, 10.0, 4), (BASE + timedelta(hours=1), 7.0, 7.0, 7.0, 1)]
     assert ev == [(BASE, 4), (BASE + timedelta(hours=1), 1)]
 
@@ -43,14 +52,25 @@ def test_five_minute_and_hourly_rollups_match_a_hand_calculation(make_settings, 
 def test_a_refresh_in_progress_never_holds_up_ingest_and_misses_nothing(db_url):
     """Writers append markers while a refresh runs; a second refresher stands aside; what
     was committed during a refresh is rolled up by the next one."""
-    from ingest.contract import decode
     from ingest.db.pool import open_pool
-    from ingest.writer import BatchWriter
+    from ingest.mqtt.contract import decode
+    from ingest.service.writer import BatchWriter
 
     def batch(first: int, minutes: float) -> list:
-        return [decode("campus/v1/rollw/lab/rollw-1", json.dumps(
-            {"event_id": f"w{first + i}", "ts": format_ts(BASE + timedelta(minutes=minutes)),
-             "readings": {"temperature_c": 5.0}}).encode(), datetime.now(UTC)) for i in range(3)]
+        return [
+            decode(
+                "campus/v1/rollw/lab/rollw-1",
+                json.dumps(
+                    {
+                        "event_id": f"w{first + i}",
+                        "ts": format_ts(BASE + timedelta(minutes=minutes)),
+                        "readings": {"temperature_c": 5.0},
+                    }
+                ).encode(),
+                datetime.now(UTC),
+            )
+            for i in range(3)
+        ]
 
     pool = open_pool(db_url, max_size=1, name="test-rollup-writer")
     try:

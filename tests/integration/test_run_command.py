@@ -44,7 +44,7 @@ def test_run_with_no_settings_comes_up_serves_and_keeps_data_across_restarts(tmp
     try:
         _, db_url2 = wait_until(lambda: _banner(out2), 90, 0.3, what="the second run banner")
         stored = _events(db_url2)
-        status = subprocess.run([sys.executable, "-m", "ingest.cli", "db", "status", "--json"],
+        status = subprocess.run([sys.executable, "-m", "ingest.app.cli", "db", "status", "--json"],
                                 env={"SAFECAMPUS_DB_URL": db_url2, "PATH": os.environ["PATH"]},
                                 capture_output=True, text=True, check=True, cwd=ROOT)
         assert json.loads(status.stdout)["sensors"] >= 500

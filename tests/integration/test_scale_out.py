@@ -1,6 +1,5 @@
 """Scale-out: two ingest workers and two dashboard workers on one broker and one database."""
 
-import json
 import os
 import re
 import secrets
@@ -11,12 +10,20 @@ import urllib.request
 
 import psycopg
 
-from ingest.registry import load_site
-from ingest.services import pick_port, wait_for_port
+from ingest.app.embedded import pick_port, wait_for_port
+from ingest.db.registry import load_site
 from tests.conftest import ROOT, wait_until
 from tests.integration.conftest import broker_url
-from tests.integration.helpers import (IngestProcess, WallScreen, now_ts, publish_all, publisher, scalar, stream,
-                                       tiny_site)
+from tests.integration.helpers import (
+    IngestProcess,
+    WallScreen,
+    now_ts,
+    publish_all,
+    publisher,
+    scalar,
+    stream,
+    tiny_site,
+)
 
 SCREENS, DOORS, EVENTS = 6, 10, 10_000
 
@@ -26,8 +33,9 @@ def _stored(health_port: int) -> float:
     return float(re.search(r"^safecampus_ingest_stored_total (\S+)$", text, re.M).group(1))
 
 
-def test_two_ingest_and_two_dashboard_workers_store_once_and_every_screen_sees_every_alarm(db_url, own_broker,
-                                                                                          tmp_path):
+def test_two_ingest_and_two_dashboard_workers_store_once_and_every_screen_sees_every_alarm(
+    db_url, own_broker, tmp_path
+):
     tag = secrets.token_hex(3)
     with psycopg.connect(db_url) as conn:
         load_site(conn, tiny_site(tag, DOORS))
@@ -36,10 +44,20 @@ def test_two_ingest_and_two_dashboard_workers_store_once_and_every_screen_sees_e
     workers = [IngestProcess(db_url, url, f"{name}-{tag}", group, tmp_path).start() for name in ("w1", "w2")]
     port = pick_port(0)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-    env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port), "SAFECAMPUS_DASHBOARD_WORKERS": "2",
-            "SAFECAMPUS_KIOSK_TOKEN": "k-token", "SAFECAMPUS_SECRET_KEY": "shared-by-both-workers"}
-    dash = subprocess.Popen([sys.executable, "-m", "ingest.cli", "dashboard"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env |= {
+        "SAFECAMPUS_DB_URL": db_url,
+        "SAFECAMPUS_DASHBOARD_PORT": str(port),
+        "SAFECAMPUS_DASHBOARD_WORKERS": "2",
+        "SAFECAMPUS_KIOSK_TOKEN": "k-token",
+        "SAFECAMPUS_SECRET_KEY": "shared-by-both-workers",
+    }
+    dash = subprocess.Popen(
+        [sys.executable, "-m", "ingest.app.cli", "dashboard"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert wait_for_port(port, 30)
         screens = [WallScreen(port) for _ in range(SCREENS)]
@@ -50,23 +68,37 @@ def test_two_ingest_and_two_dashboard_workers_store_once_and_every_screen_sees_e
         # A sensor stream through the shared subscription, and alarms in the middle of it.
         thread, result = stream(url, f"lab{tag}", EVENTS)
         with publisher(url) as pub:
-            publish_all(pub, [(f"campus/v1/b{tag}/door/door{tag}-{n}",
-                               {"event_id": "t", "ts": now_ts(), "event": "tamper"}) for n in range(DOORS)])
+            publish_all(
+                pub,
+                [
+                    (f"campus/v1/b{tag}/door/door{tag}-{n}", {"event_id": "t", "ts": now_ts(), "event": "tamper"})
+                    for n in range(DOORS)
+                ],
+            )
         thread.join(120)
         assert result["error"] is None and result["published"] == EVENTS
-        wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (f"lab{tag}",)) >= EVENTS,
-                   120, 0.2, what="the whole stream stored")
+        wait_until(
+            lambda: scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (f"lab{tag}",)) >= EVENTS,
+            120,
+            0.2,
+            what="the whole stream stored",
+        )
         with psycopg.connect(db_url) as conn:
-            total, distinct = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM events "
-                                           "WHERE building_id = %s", (f"lab{tag}",)).fetchone()
+            total, distinct = conn.execute(
+                "SELECT count(*), count(DISTINCT event_id) FROM events WHERE building_id = %s", (f"lab{tag}",)
+            ).fetchone()
             alarm_ids = {r[0] for r in conn.execute("SELECT id FROM alarms WHERE sensor_id LIKE %s", (f"door{tag}-%",))}
         assert (total, distinct) == (EVENTS, EVENTS)  # nothing lost, nothing twice
         assert len(alarm_ids) == DOORS
         shares = [_stored(w.health_port) for w in workers]
         assert all(s > 0 for s in shares) and sum(shares) >= EVENTS + DOORS, shares  # both took part
         for s in screens:
-            wait_until(lambda s=s: alarm_ids <= {c["id"] for c in s.changes}, 20, 0.1,
-                       what="every alarm change on every wall screen")
+            wait_until(
+                lambda s=s: alarm_ids <= {c["id"] for c in s.changes},
+                20,
+                0.1,
+                what="every alarm change on every wall screen",
+            )
     finally:
         dash.send_signal(signal.SIGTERM)
         assert dash.wait(15) == 0

@@ -5,17 +5,17 @@ import secrets
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
-from contextlib import contextmanager
 
-from ingest.config import load_settings
+from ingest.core.settings import load_settings
+from ingest.core.site import load_site
 from ingest.db.migrate import migrate
-from ingest.registry import load_site as load_into_db
+from ingest.db.registry import load_site as load_into_db
 from sensors_sim.scenario import load_scenario, shipped
-from sensors_sim.site import load_site
 from tests.conftest import ROOT, temporary_database
 from tests.integration.helpers import running_ingest_with_alarms
 
@@ -41,15 +41,26 @@ def _database(pg_admin_url):
 @pytest.mark.parametrize("path", shipped(), ids=lambda p: p.stem)
 def test_shipped_scenario_raises_exactly_its_alarms(path: Path, scenario_db, mqtt_url):
     scenario = load_scenario(path)
-    settings = load_settings(db_url=scenario_db, mqtt_url=mqtt_url, ingest_id=f"scn{secrets.token_hex(3)}",
-                             ingest_share_group=f"scn{secrets.token_hex(3)}", ingest_health_port=0,
-                             ingest_session_expiry_s=60)
+    settings = load_settings(
+        db_url=scenario_db,
+        mqtt_url=mqtt_url,
+        ingest_id=f"scn{secrets.token_hex(3)}",
+        ingest_share_group=f"scn{secrets.token_hex(3)}",
+        ingest_health_port=0,
+        ingest_session_expiry_s=60,
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
     env |= {"SAFECAMPUS_DB_URL": scenario_db, "SAFECAMPUS_MQTT_URL": mqtt_url}
     speed = SPEEDS.get(path.stem, 60)
     with running_ingest_with_alarms(settings):
-        out = subprocess.run([sys.executable, "-m", "ingest.cli", "sim", "verify", str(path), "--speed", str(speed)],
-                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+        out = subprocess.run(
+            [sys.executable, "-m", "ingest.app.cli", "sim", "verify", str(path), "--speed", str(speed)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
     assert out.returncode == 0, out.stdout + out.stderr[-2000:]
     assert out.stdout.strip().endswith("PASS")
     assert f"scenario: {scenario.name}" in out.stdout
@@ -62,14 +73,25 @@ def test_a_scenario_whose_alarm_does_not_come_fails(scenario_db, mqtt_url, tmp_p
         "  - {at: 0, sensors: [lib-2-smoke-1], smoke: pre_alarm}\n"
         "expect:\n  - {condition: fire, sensor: lib-2-smoke-1, within_s: 20}\n"
     )
-    settings = load_settings(db_url=scenario_db, mqtt_url=mqtt_url, ingest_id=f"scn{secrets.token_hex(3)}",
-                             ingest_share_group=f"scn{secrets.token_hex(3)}", ingest_health_port=0,
-                             ingest_session_expiry_s=60)
+    settings = load_settings(
+        db_url=scenario_db,
+        mqtt_url=mqtt_url,
+        ingest_id=f"scn{secrets.token_hex(3)}",
+        ingest_share_group=f"scn{secrets.token_hex(3)}",
+        ingest_health_port=0,
+        ingest_session_expiry_s=60,
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
     env |= {"SAFECAMPUS_DB_URL": scenario_db, "SAFECAMPUS_MQTT_URL": mqtt_url}
     with running_ingest_with_alarms(settings):
-        out = subprocess.run([sys.executable, "-m", "ingest.cli", "sim", "verify", str(bad), "--speed", "20"],
-                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "ingest.app.cli", "sim", "verify", str(bad), "--speed", "20"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert out.returncode == 1
     assert "MISSING" in out.stdout and "UNEXPECTED smoke_pre_alarm on lib-2-smoke-1" in out.stdout
 
@@ -84,16 +106,32 @@ def test_replaying_a_recorded_scenario_raises_the_same_alarms(pg_admin_url, mqtt
     shapes = []
     with _database(pg_admin_url) as live_db:
         env["SAFECAMPUS_DB_URL"] = live_db
-        settings = load_settings(db_url=live_db, mqtt_url=mqtt_url, ingest_id=f"scn{secrets.token_hex(3)}",
-                                 ingest_share_group=f"scn{secrets.token_hex(3)}", ingest_health_port=0,
-                                 ingest_session_expiry_s=60)
-        recorder = subprocess.Popen([sys.executable, "-m", "ingest.cli", "sim", "record", str(rec)], env=env, cwd=ROOT,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        settings = load_settings(
+            db_url=live_db,
+            mqtt_url=mqtt_url,
+            ingest_id=f"scn{secrets.token_hex(3)}",
+            ingest_share_group=f"scn{secrets.token_hex(3)}",
+            ingest_health_port=0,
+            ingest_session_expiry_s=60,
+        )
+        recorder = subprocess.Popen(
+            [sys.executable, "-m", "ingest.app.cli", "sim", "record", str(rec)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             time.sleep(2)
             with running_ingest_with_alarms(settings):
-                subprocess.run([sys.executable, "-m", "ingest.cli", "sim", "verify", "fire_lab_building", "--speed",
-                                "60"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
+                subprocess.run(
+                    [sys.executable, "-m", "ingest.app.cli", "sim", "verify", "fire_lab_building", "--speed", "60"],
+                    env=env,
+                    cwd=ROOT,
+                    check=True,
+                    capture_output=True,
+                    timeout=120,
+                )
         finally:
             recorder.terminate()
             recorder.wait(10)
@@ -101,12 +139,23 @@ def test_replaying_a_recorded_scenario_raises_the_same_alarms(pg_admin_url, mqtt
             shapes.append(conn.execute(ALARM_SHAPE).fetchall())
     with _database(pg_admin_url) as replay_db:
         env["SAFECAMPUS_DB_URL"] = replay_db
-        settings = load_settings(db_url=replay_db, mqtt_url=mqtt_url, ingest_id=f"scn{secrets.token_hex(3)}",
-                                 ingest_share_group=f"scn{secrets.token_hex(3)}", ingest_health_port=0,
-                                 ingest_session_expiry_s=60)
+        settings = load_settings(
+            db_url=replay_db,
+            mqtt_url=mqtt_url,
+            ingest_id=f"scn{secrets.token_hex(3)}",
+            ingest_share_group=f"scn{secrets.token_hex(3)}",
+            ingest_health_port=0,
+            ingest_session_expiry_s=60,
+        )
         with running_ingest_with_alarms(settings):
-            subprocess.run([sys.executable, "-m", "ingest.cli", "sim", "replay", str(rec), "--speed", "60"],
-                           env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
+            subprocess.run(
+                [sys.executable, "-m", "ingest.app.cli", "sim", "replay", str(rec), "--speed", "60"],
+                env=env,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
             time.sleep(2)
         with psycopg.connect(replay_db) as conn:
             shapes.append(conn.execute(ALARM_SHAPE).fetchall())

@@ -15,15 +15,15 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest import contract
 from ingest.alarms import actions
 from ingest.alarms.engine import AlarmEngine
-from ingest.config import MqttEndpoint
-from ingest.contract import encode, format_ts
+from ingest.core.settings import MqttEndpoint
 from ingest.db.pool import open_pool
-from ingest.maintainer import IngestService
-from ingest.registry import load_site
-from ingest.writer import BatchWriter
+from ingest.db.registry import load_site
+from ingest.mqtt import contract
+from ingest.mqtt.contract import encode, format_ts
+from ingest.service.maintainer import IngestService
+from ingest.service.writer import BatchWriter
 from tests.conftest import wait_until
 from tests.integration.conftest import broker_url
 from tests.integration.helpers import (
@@ -54,27 +54,43 @@ def _count(db_url, sql, *args):
 
 # -- 1. a few bytes stop ingest for good ------------------------------------------------------
 
+
 def test_1_hostile_messages_are_dead_lettered_and_never_fill_the_receive_window(make_settings, db_url, mqtt_url):
     b = f"h{secrets.token_hex(3)}"
     # A receive window of 100: before, 100 undecodable messages (never queued, never acked) stopped ingest.
     settings = make_settings(ingest_queue_size=100)
-    hostile = [(f"campus/v1/{b}/{'lab' if b'readings' in raw else 'smoke'}/s{i % 7}", raw)
-               for i in range(1200) for raw in [HOSTILE[i % len(HOSTILE)]]]
-    valid = [(f"campus/v1/{b}/smoke/ok{i}", {"event_id": f"v{i}", "ts": now_ts(-1), "state": "normal"})
-             for i in range(50)]
+    hostile = [
+        (f"campus/v1/{b}/{'lab' if b'readings' in raw else 'smoke'}/s{i % 7}", raw)
+        for i in range(1200)
+        for raw in [HOSTILE[i % len(HOSTILE)]]
+    ]
+    valid = [
+        (f"campus/v1/{b}/smoke/ok{i}", {"event_id": f"v{i}", "ts": now_ts(-1), "state": "normal"}) for i in range(50)
+    ]
     with running_ingest(settings) as svc, publisher(mqtt_url) as pub:
         publish_all(pub, hostile + valid)
-        wait_until(lambda: _count(db_url, "SELECT count(*) FROM events WHERE building_id = %s", b) == 50, 30,
-                   what="the 50 valid events behind 1,200 hostile ones")
-        wait_until(lambda: _count(db_url, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s", f"campus/v1/{b}/%")
-                   == 1200, 30, what="every hostile message dead-lettered")
+        wait_until(
+            lambda: _count(db_url, "SELECT count(*) FROM events WHERE building_id = %s", b) == 50,
+            30,
+            what="the 50 valid events behind 1,200 hostile ones",
+        )
+        wait_until(
+            lambda: _count(db_url, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s", f"campus/v1/{b}/%") == 1200,
+            30,
+            what="every hostile message dead-lettered",
+        )
         assert svc.healthy and svc.health()["status"] == "ok" and svc.health()["queue_depth"] == 0
-    reasons = {r for (r,) in psycopg.connect(db_url).execute(
-        "SELECT DISTINCT reason FROM dead_letters WHERE topic LIKE %s", (f"campus/v1/{b}/%",))}
+    reasons = {
+        r
+        for (r,) in psycopg.connect(db_url).execute(
+            "SELECT DISTINCT reason FROM dead_letters WHERE topic LIKE %s", (f"campus/v1/{b}/%",)
+        )
+    }
     assert all(reasons) and any("seq" in r for r in reasons) and any("retention" in r for r in reasons)
 
 
 # -- 2. one row the database refuses kills the writer ------------------------------------------
+
 
 def test_2_a_row_the_database_refuses_is_split_out_and_dead_lettered_the_rest_stored(make_settings, db_url):
     b = f"p{secrets.token_hex(3)}"
@@ -101,7 +117,7 @@ def test_2_a_row_the_database_refuses_is_split_out_and_dead_lettered_the_rest_st
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the crash is the point
 def test_2_a_dead_writer_makes_ingest_report_failed_and_the_process_exit_non_zero(make_settings, db_url, monkeypatch):
-    from ingest import service_main
+    from ingest.service import main as service_main
 
     class Crash(BaseException):
         """Nothing the writer catches: the thread dies as it would on an interpreter-level failure."""
@@ -118,8 +134,15 @@ def test_2_a_dead_writer_makes_ingest_report_failed_and_the_process_exit_non_zer
     try:
         time.sleep(2)
         with publisher(settings.mqtt_url) as pub:
-            publish_all(pub, [(f"campus/v1/x{secrets.token_hex(3)}/smoke/s1",
-                               {"event_id": "x", "ts": now_ts(-1), "state": "normal"})])
+            publish_all(
+                pub,
+                [
+                    (
+                        f"campus/v1/x{secrets.token_hex(3)}/smoke/s1",
+                        {"event_id": "x", "ts": now_ts(-1), "state": "normal"},
+                    )
+                ],
+            )
         runner.join(30)
     finally:
         stop.set()
@@ -134,8 +157,9 @@ def test_2_a_writer_that_stops_committing_is_reported_stalled_and_recovers(make_
         blocker.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")  # the writer waits on it, forever
         try:
             publish_all(pub, [(f"campus/v1/{b}/smoke/s1", {"event_id": "a", "ts": now_ts(-1), "state": "normal"})])
-            health = wait_until(lambda: (h := svc.health())["status"] == "stalled" and h, 10,
-                                what="health to say stalled")
+            health = wait_until(
+                lambda: (h := svc.health())["status"] == "stalled" and h, 10, what="health to say stalled"
+            )
             assert health["database"] == "ok" and not svc.healthy and health["stalled_s"] >= 2
         finally:
             blocker.rollback()
@@ -145,6 +169,7 @@ def test_2_a_writer_that_stops_committing_is_reported_stalled_and_recovers(make_
 
 
 # -- 3. the tick and a batch race on rule_state --------------------------------------------------
+
 
 def test_3_the_tick_waits_for_a_batch_and_never_writes_back_an_old_rule_state(db_url):
     tag = secrets.token_hex(3)
@@ -179,8 +204,14 @@ def test_3_the_tick_waits_for_a_batch_and_never_writes_back_an_old_rule_state(db
 
         ticker = threading.Thread(target=tick, daemon=True)
         ticker.start()
-        wait_until(lambda: scalar(db_url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                                  " AND datname = current_database()"), 10, what="the tick to wait for the batch's lock")
+        wait_until(
+            lambda: scalar(
+                db_url,
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+            ),
+            10,
+            what="the tick to wait for the batch's lock",
+        )
         hold.set()
         batch.join(10)
         ticker.join(10)
@@ -195,6 +226,7 @@ def test_3_the_tick_waits_for_a_batch_and_never_writes_back_an_old_rule_state(db
 
 # -- 4. one device clock moves the whole campus's timers -----------------------------------------
 
+
 def test_4_a_device_clock_minutes_ahead_moves_no_timer(make_settings, db_url, mqtt_url):
     tag = secrets.token_hex(3)
     site = tiny_site(tag, doors=4)
@@ -204,18 +236,31 @@ def test_4_a_device_clock_minutes_ahead_moves_no_timer(make_settings, db_url, mq
     topic = f"campus/v1/b{tag}/door/door{tag}-"
     settings = make_settings(escalate_high_s=30)
     with running_ingest_with_alarms(settings), publisher(mqtt_url) as pub:
-        publish_all(pub, [(topic + str(n), {"event_id": f"hb{n}", "ts": now_ts(-1), "event": "door_closed"})
-                          for n in range(4)])
+        publish_all(
+            pub, [(topic + str(n), {"event_id": f"hb{n}", "ts": now_ts(-1), "event": "door_closed"}) for n in range(4)]
+        )
         publish_all(pub, [(topic + "1", {"event_id": "open", "ts": now_ts(-1), "event": "door_opened"})])
         ahead = datetime.now(UTC) + timedelta(minutes=4)
-        publish_all(pub, [(f"campus/v1/b{tag}/status/door{tag}-0", {"event_id": "ahead", "ts": format_ts(ahead)}),
-                          (topic + "2", {"event_id": "t", "ts": now_ts(-1), "event": "tamper"})])
-        tamper = wait_until(lambda: next((a for a in alarms_for(db_url, f"door{tag}-2")
-                                          if a["condition"] == "tamper"), None), 10, what="the tamper alarm")
+        publish_all(
+            pub,
+            [
+                (f"campus/v1/b{tag}/status/door{tag}-0", {"event_id": "ahead", "ts": format_ts(ahead)}),
+                (topic + "2", {"event_id": "t", "ts": now_ts(-1), "event": "tamper"}),
+            ],
+        )
+        tamper = wait_until(
+            lambda: next((a for a in alarms_for(db_url, f"door{tag}-2") if a["condition"] == "tamper"), None),
+            10,
+            what="the tamper alarm",
+        )
         time.sleep(4)  # many ticks
         mark = float(scalar(db_url, "SELECT value FROM meta WHERE key = 'watermark'"))
-        alarms = [(a["sensor_id"], a["condition"]) for a in alarms_for(db_url, f"door{tag}-0")
-                  + alarms_for(db_url, f"door{tag}-1") + alarms_for(db_url, f"door{tag}-3")]
+        alarms = [
+            (a["sensor_id"], a["condition"])
+            for a in alarms_for(db_url, f"door{tag}-0")
+            + alarms_for(db_url, f"door{tag}-1")
+            + alarms_for(db_url, f"door{tag}-3")
+        ]
         escalated = alarms_for(db_url, f"door{tag}-2")[0]["escalated_at"]
     assert mark <= time.time() + 2.5  # the watermark is ours, not the device's
     assert alarms == []  # no offline, no held-open: the door opened 5 s ago, not 4 min ago
@@ -227,8 +272,11 @@ def test_4_a_device_clock_minutes_ahead_moves_no_timer(make_settings, db_url, mq
 def test_4_a_watermark_left_in_the_future_by_an_older_release_is_not_used(db_url):
     engine = AlarmEngine(clock_tolerance_s=2)
     with psycopg.connect(db_url) as conn:
-        conn.execute("INSERT INTO meta (key, value) VALUES ('watermark', %s) ON CONFLICT (key) DO UPDATE"
-                     " SET value = EXCLUDED.value", (str(time.time() + 3600),))
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('watermark', %s) ON CONFLICT (key) DO UPDATE"
+            " SET value = EXCLUDED.value",
+            (str(time.time() + 3600),),
+        )
         wall = time.time()
         assert engine.tick_time(conn, wall) <= wall + 2
         conn.rollback()
@@ -236,13 +284,18 @@ def test_4_a_watermark_left_in_the_future_by_an_older_release_is_not_used(db_url
 
 # -- 5. retained alarm state goes stale -------------------------------------------------------------
 
+
 def _retained(url: str) -> dict[str, dict]:
     ep = MqttEndpoint.from_url(url)
     seen: dict[str, dict] = {}
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5,
-                         client_id=f"retained-{secrets.token_hex(3)}")
-    client.on_message = lambda c, u, m: seen.__setitem__(m.topic.rsplit("/", 1)[1], json.loads(m.payload)) \
-        if m.payload else None
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        protocol=mqtt.MQTTv5,
+        client_id=f"retained-{secrets.token_hex(3)}",
+    )
+    client.on_message = lambda c, u, m: (
+        seen.__setitem__(m.topic.rsplit("/", 1)[1], json.loads(m.payload)) if m.payload else None
+    )
     client.on_connect = lambda c, *a: c.subscribe("campus/v1/_alarms/+", qos=1)
     client.connect(ep.host, ep.port)
     client.loop_start()
@@ -253,7 +306,8 @@ def _retained(url: str) -> dict[str, dict]:
 
 
 def test_5_retained_alarm_state_is_made_right_after_changes_made_while_ingest_was_down(
-        make_settings, db_url, own_broker):
+    make_settings, db_url, own_broker
+):
     url = broker_url(own_broker)
     tag = secrets.token_hex(3)
     with psycopg.connect(db_url) as conn:
@@ -261,10 +315,15 @@ def test_5_retained_alarm_state_is_made_right_after_changes_made_while_ingest_wa
     topic = f"campus/v1/b{tag}/door/door{tag}-"
     settings = make_settings(mqtt_url=url)
     with running_ingest_with_alarms(settings), publisher(url) as pub:
-        publish_all(pub, [(topic + "0", {"event_id": "f0", "ts": now_ts(-3), "event": "door_forced"}),
-                          (topic + "1", {"event_id": "f1", "ts": now_ts(-3), "event": "door_forced"}),
-                          (topic + "1", {"event_id": "c1", "ts": now_ts(-2), "event": "door_closed"}),
-                          (topic + "2", {"event_id": "f2", "ts": now_ts(-3), "event": "door_forced"})])
+        publish_all(
+            pub,
+            [
+                (topic + "0", {"event_id": "f0", "ts": now_ts(-3), "event": "door_forced"}),
+                (topic + "1", {"event_id": "f1", "ts": now_ts(-3), "event": "door_forced"}),
+                (topic + "1", {"event_id": "c1", "ts": now_ts(-2), "event": "door_closed"}),
+                (topic + "2", {"event_id": "f2", "ts": now_ts(-3), "event": "door_forced"}),
+            ],
+        )
         ids = [wait_until(lambda n=n: (alarms_for(db_url, f"door{tag}-{n}") or [None])[0], 10)["id"] for n in range(3)]
         wait_until(lambda: {str(i) for i in ids} <= _retained(url).keys(), 15, what="all three retained")
     # Ingest is down: an officer acknowledges one, closes another; the third's retained message is lost.
@@ -278,43 +337,59 @@ def test_5_retained_alarm_state_is_made_right_after_changes_made_while_ingest_wa
     before = _retained(url)
     assert before[str(ids[0])]["state"] == "active_unacked" and str(ids[1]) in before and str(ids[2]) not in before
     with running_ingest_with_alarms(settings):
+
         def right():
             now = _retained(url)
-            return (now.get(str(ids[0]), {}).get("state") == "active_acked" and str(ids[1]) not in now
-                    and now.get(str(ids[2]), {}).get("state") == "active_unacked") and now
+            return (
+                now.get(str(ids[0]), {}).get("state") == "active_acked"
+                and str(ids[1]) not in now
+                and now.get(str(ids[2]), {}).get("state") == "active_unacked"
+            ) and now
+
         wait_until(right, 20, 0.5, what="retained alarm topics to match the database")
 
 
 # -- 6. a graceful stop loses what arrives while ingest is down -------------------------------------
 
+
 def test_6_sigterm_keeps_the_session_and_everything_published_meanwhile_is_stored_once(db_url, own_broker, tmp_path):
     url = broker_url(own_broker)
     b, n = f"g{secrets.token_hex(3)}", 10_000
     ingest = IngestProcess(db_url, url, f"grace-{b}", f"grace{b}", tmp_path).start()
-    wait_until(lambda: ingest.health().get("status") == "ok", 20, what="ingest subscribed")
+    wait_until(lambda: ingest.service.health().get("status") == "ok", 20, what="ingest subscribed")
     assert ingest.stop() == 0  # SIGTERM: the upgrade-like stop
     # A plain publisher that never resends (as many gateways are): every PUBACK must say "taken".
     reasons: list[int] = []
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5,
-                         client_id=f"plain-{b}")
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id=f"plain-{b}")
     client.on_publish = lambda c, u, mid, rc, p: reasons.append(rc.value)
     client.max_inflight_messages_set(1000)
     ep = MqttEndpoint.from_url(url)
     client.connect(ep.host, ep.port)
     client.loop_start()
     t0 = datetime.now(UTC) - timedelta(minutes=5)
-    infos = [client.publish(f"campus/v1/{b}/smoke/{b}-s{i % 40}",
-                            encode({"event_id": f"e{i}", "ts": format_ts(t0 + timedelta(milliseconds=i)),
-                                    "state": "normal"}), qos=1) for i in range(n)]
+    infos = [
+        client.publish(
+            f"campus/v1/{b}/smoke/{b}-s{i % 40}",
+            encode({"event_id": f"e{i}", "ts": format_ts(t0 + timedelta(milliseconds=i)), "state": "normal"}),
+            qos=1,
+        )
+        for i in range(n)
+    ]
     for info in infos:
         info.wait_for_publish(60)
     client.disconnect()
     client.loop_stop()
-    assert len(reasons) == n and set(reasons) == {0}, f"refused: {len([r for r in reasons if r])} (16 = nobody subscribed)"
+    assert len(reasons) == n and set(reasons) == {0}, (
+        f"refused: {len([r for r in reasons if r])} (16 = nobody subscribed)"
+    )
     ingest.start()
     try:
-        wait_until(lambda: _count(db_url, "SELECT count(*) FROM events WHERE building_id = %s", b) >= n, 60, 0.5,
-                   what="everything published while ingest was stopped")
+        wait_until(
+            lambda: _count(db_url, "SELECT count(*) FROM events WHERE building_id = %s", b) >= n,
+            60,
+            0.5,
+            what="everything published while ingest was stopped",
+        )
     finally:
         assert ingest.stop() == 0
     assert _count(db_url, "SELECT count(DISTINCT event_id) FROM events WHERE building_id = %s", b) == n

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime
 
-from ingest import clock
+from ingest.core import clock
 from tests.conftest import ROOT
 
 SERVER_ZONE = re.compile(r"\.astimezone\(\)|datetime\.now\(\)|\.fromtimestamp\([^,()]*\)|time\.localtime\(")
@@ -19,11 +19,11 @@ def test_no_module_reads_the_server_processes_zone():
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 if SERVER_ZONE.search(line):
                     found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
-    assert found == [], "times in the server's zone (use ingest.clock):\n" + "\n".join(found)
+    assert found == [], "times in the server's zone (use ingest.core.clock):\n" + "\n".join(found)
 
 
 def test_campus_day_and_times_are_the_same_whatever_tz_the_process_runs_in():
-    script = ("from datetime import datetime, UTC, date; from ingest import clock;"
+    script = ("from datetime import datetime, UTC, date; from ingest.core import clock;"
               "clock.use_campus_zone('Asia/Shanghai');"
               "print(clock.fmt(datetime(2026, 11, 30, 10, 50, 7, tzinfo=UTC)),"
               " *[t.isoformat() for t in clock.day_bounds(date(2026, 12, 1))])")

@@ -5,10 +5,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from ingest.broker_acl import render_acl
-from ingest.cli import build_parser
-from ingest.config import ENV_PREFIX, Settings
-from sensors_sim.site import load_site
+from ingest.app.cli import build_parser
+from ingest.core.settings import ENV_PREFIX, Settings
+from ingest.core.site import load_site
+from ingest.mqtt.acl import render_acl
 from tests.conftest import ROOT
 
 # Interpolate ${VAR...} the way compose would, with a stand-in value.
@@ -62,8 +62,8 @@ def test_broker_requires_auth_keeps_messages_and_every_app_user_exists():
     assert "persistence true" in conf
     assert int(re.search(r"max_queued_messages (\d+)", conf).group(1)) >= 100_000
     # The broker refuses packets larger than ingest's payload limit plus topic and headers.
-    from ingest.config import Settings
-    from ingest.services import MAX_PACKET_BYTES
+    from ingest.app.embedded import MAX_PACKET_BYTES
+    from ingest.core.settings import Settings
 
     limit = int(re.search(r"max_packet_size (\d+)", conf).group(1))
     assert limit == MAX_PACKET_BYTES and Settings.model_fields["ingest_max_payload_bytes"].default < limit

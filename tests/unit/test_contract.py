@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest import contract
-from ingest.errors import ContractError
+from ingest.core.errors import ContractError
+from ingest.mqtt import contract
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 T = "campus/v1/labs/lab/labs-101-gas"
@@ -25,8 +25,14 @@ def test_topic_roundtrip():
 
 @pytest.mark.parametrize(
     "topic",
-    ["campus/v1/labs/lab", "campus/v2/labs/lab/x", "campus/v1/labs/fire/x", "campus/v1/labs/lab/x/y",
-     "campus/v1/la bs/lab/x", "campus/v1/labs/lab/"],
+    [
+        "campus/v1/labs/lab",
+        "campus/v2/labs/lab/x",
+        "campus/v1/labs/fire/x",
+        "campus/v1/labs/lab/x/y",
+        "campus/v1/la bs/lab/x",
+        "campus/v1/labs/lab/",
+    ],
 )
 def test_bad_topics(topic):
     with pytest.raises(ContractError):
@@ -39,9 +45,24 @@ def test_reserved_topics():
 
 
 def test_lab_event_with_several_readings():
-    e = dec(T, {"event_id": "e1", "ts": "2026-11-29T11:59:00+08:00", "seq": 7,
-                "readings": {"gas_ppm.NH3": 3.5, "o2_pct": 20.9}, "extra": {"kept": True}})
-    assert (e.building, e.kind, e.sensor_id, e.event_id, e.seq, e.drill) == ("labs", "lab", "labs-101-gas", "e1", 7, False)
+    e = dec(
+        T,
+        {
+            "event_id": "e1",
+            "ts": "2026-11-29T11:59:00+08:00",
+            "seq": 7,
+            "readings": {"gas_ppm.NH3": 3.5, "o2_pct": 20.9},
+            "extra": {"kept": True},
+        },
+    )
+    assert (e.building, e.kind, e.sensor_id, e.event_id, e.seq, e.drill) == (
+        "labs",
+        "lab",
+        "labs-101-gas",
+        "e1",
+        7,
+        False,
+    )
     assert e.ts == datetime(2026, 11, 29, 3, 59, tzinfo=UTC)
     assert e.readings == {"gas_ppm.NH3": 3.5, "o2_pct": 20.9}
     assert json.loads(e.raw_json)["extra"] == {"kept": True}
@@ -68,19 +89,47 @@ def test_epoch_millis_and_nanosecond_fraction():
         (T, {"event_id": "a", "ts": "2026-11-29T11:00:00", "readings": {"o2_pct": 1}}, "ts must be RFC 3339"),
         (T, {"event_id": "a", "ts": "2026-11-29T13:00:00Z", "readings": {"o2_pct": 1}}, "ts is 3600 s in the future"),
         (T, {"event_id": "a", "ts": 12, "readings": {"o2_pct": 1}}, "ts epoch milliseconds out of range"),
-        (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": "high"}}, "reading o2_pct must be a number"),
+        (
+            T,
+            {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": "high"}},
+            "reading o2_pct must be a number",
+        ),
         (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"radon": 1}}, "unknown lab metric"),
         (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {}}, "lab readings must be"),
         (T, b'{"event_id":"a","ts":"2026-11-29T11:00:00Z","readings":{"o2_pct":NaN}}', "NaN is not a JSON number"),
-        (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}, "sensor_id": "other"}, "sensor_id in payload differs"),
+        (
+            T,
+            {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}, "sensor_id": "other"},
+            "sensor_id in payload differs",
+        ),
         (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}, "seq": -1}, "seq must be"),
-        (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}, "drill": "yes"}, "drill must be"),
+        (
+            T,
+            {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}, "drill": "yes"},
+            "drill must be",
+        ),
         (T, {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "readings": {"o2_pct": 1}, "note": "a\u0000b"}, "NUL"),
         (T, b'{"event_id":"a","ts":"2026-11-29T11:00:00Z","readings":{"o2_pct":1},"x":"\\ud800"}', "not valid Unicode"),
-        ("campus/v1/a/smoke/s", {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "state": "smoky"}, "smoke state must be"),
-        ("campus/v1/a/smoke/s", {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "state": "normal", "battery_pct": 140}, "battery_pct must be between"),
-        ("campus/v1/a/door/d", {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "event": "opened_wide"}, "door event must be"),
-        ("campus/v1/a/door/d", {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "event": "access_denied", "reason": 5}, "reason must be text"),
+        (
+            "campus/v1/a/smoke/s",
+            {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "state": "smoky"},
+            "smoke state must be",
+        ),
+        (
+            "campus/v1/a/smoke/s",
+            {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "state": "normal", "battery_pct": 140},
+            "battery_pct must be between",
+        ),
+        (
+            "campus/v1/a/door/d",
+            {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "event": "opened_wide"},
+            "door event must be",
+        ),
+        (
+            "campus/v1/a/door/d",
+            {"event_id": "a", "ts": "2026-11-29T11:00:00Z", "event": "access_denied", "reason": 5},
+            "reason must be text",
+        ),
         ("campus/v1/a/heat/d", {"event_id": "a", "ts": "2026-11-29T11:00:00Z"}, "unknown kind 'heat'"),
         (T, b"{" + b'"p":"' + b"x" * 270000 + b'"}', "over the 262144 limit"),
     ],
@@ -97,7 +146,10 @@ def test_literal_backslash_u0000_text_is_allowed():
 
 
 def test_status_heartbeat():
-    e = dec("campus/v1/a/status/s", {"event_id": "h", "ts": "2026-11-29T11:00:00Z", "battery_pct": 80, "rssi_dbm": -70, "firmware": "1.2"})
+    e = dec(
+        "campus/v1/a/status/s",
+        {"event_id": "h", "ts": "2026-11-29T11:00:00Z", "battery_pct": 80, "rssi_dbm": -70, "firmware": "1.2"},
+    )
     assert e.state == "heartbeat" and e.readings == {"battery_pct": 80.0, "rssi_dbm": -70.0}
 
 
@@ -114,7 +166,9 @@ json_values = st.recursive(
     body=st.one_of(
         st.binary(max_size=300),
         st.dictionaries(
-            st.sampled_from(["event_id", "ts", "state", "event", "readings", "seq", "drill", "sensor_id", "battery_pct", "extra"]),
+            st.sampled_from(
+                ["event_id", "ts", "state", "event", "readings", "seq", "drill", "sensor_id", "battery_pct", "extra"]
+            ),
             json_values,
         ).map(lambda d: json.dumps(d).encode()),
     ),

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import contract
-from ingest.errors import ContractError
+from ingest.core.errors import ContractError
+from ingest.mqtt import contract
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 LAB = "campus/v1/labs/lab/labs-101-gas"

@@ -19,7 +19,10 @@ def test_kpis_of_a_hand_made_day():
     # A chattering source: 3 activations within 60 s (and fleeting: each clears in 2 s).
     acts += [Activation(at(900, s), "door1 door_forced", "high", 2.0) for s in (0, 20, 40)]
     # Two medium alarms an hour apart from one source; one critical.
-    acts += [Activation(at(1000), "gas1 gas_high:NH3", "medium", 300.0), Activation(at(1060), "gas1 gas_high:NH3", "medium")]
+    acts += [
+        Activation(at(1000), "gas1 gas_high:NH3", "medium", 300.0),
+        Activation(at(1060), "gas1 gas_high:NH3", "medium"),
+    ]
     acts += [Activation(at(1200), "smoke1 fire", "critical")]
     acts += [Activation(T0 + timedelta(days=1, minutes=5), "outside", "low")]  # after the period: not counted
     k = compute(acts, T0, T0 + timedelta(days=1), stale=1)

@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.mqtt_receive import BufferedClient
+from ingest.mqtt.receive import BufferedClient
 
 
 def _varint(n: int) -> bytes:

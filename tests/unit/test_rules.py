@@ -5,14 +5,24 @@ from datetime import UTC, datetime, timedelta
 from ingest.alarms import rules
 from ingest.alarms.limits import Limit
 from ingest.alarms.types import Clear, Raise, SensorInfo
-from ingest.contract import Event
+from ingest.mqtt.contract import Event
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Suzhou, a Wednesday
 
 
 def ev(kind, t, state=None, readings=None, sensor="s1"):
-    return Event(topic="", building="b", kind=kind, sensor_id=sensor, event_id=str(t), ts=T0 + timedelta(seconds=t),
-                 received_at=T0, payload={}, state=state, readings=readings or {})
+    return Event(
+        topic="",
+        building="b",
+        kind=kind,
+        sensor_id=sensor,
+        event_id=str(t),
+        ts=T0 + timedelta(seconds=t),
+        received_at=T0,
+        payload={},
+        state=state,
+        readings=readings or {},
+    )
 
 
 def run(events, sensor=None, state=None):
@@ -58,7 +68,10 @@ def test_inside_the_deadband_is_not_clear_and_off_delay_must_hold():
     # below 9: must stay clear for 10 s.
     assert steps([(0, 12), (5, 12), (6, 8), (15, 8), (16, 8)]) == [(5, "Raise", "high"), (16, "Clear", None)]
     # a relapse during the off-delay restarts it.
-    assert steps([(0, 12), (5, 12), (6, 8), (10, 9.5), (17, 8), (26, 8), (27, 8)]) == [(5, "Raise", "high"), (27, "Clear", None)]
+    assert steps([(0, 12), (5, 12), (6, 8), (10, 9.5), (17, 8), (26, 8), (27, 8)]) == [
+        (5, "Raise", "high"),
+        (27, "Clear", None),
+    ]
 
 
 def test_low_limits_for_oxygen_and_fume_hood():
@@ -102,11 +115,16 @@ def test_stel_and_twa_from_readings():
 
 
 def test_smoke_detector_states():
-    sig, _ = run([ev("smoke", 0, "pre_alarm"), ev("smoke", 5, "alarm"), ev("smoke", 9, "normal"), ev("smoke", 20, "fault")])
+    sig, _ = run(
+        [ev("smoke", 0, "pre_alarm"), ev("smoke", 5, "alarm"), ev("smoke", 9, "normal"), ev("smoke", 20, "fault")]
+    )
     assert kinds(sig) == [
         (0, "Raise", "smoke_pre_alarm", "high"),
-        (5, "Raise", "fire", "critical"), (5, "Clear", "smoke_pre_alarm", None),
-        (9, "Clear", "smoke_pre_alarm", None), (9, "Clear", "smoke_fault", None), (9, "Clear", "fire", None),
+        (5, "Raise", "fire", "critical"),
+        (5, "Clear", "smoke_pre_alarm", None),
+        (9, "Clear", "smoke_pre_alarm", None),
+        (9, "Clear", "smoke_fault", None),
+        (9, "Clear", "fire", None),
         (20, "Raise", "smoke_fault", "medium"),
     ]
     assert sig[1][1].latched and sig[1][1].signal_class == "alarm"
@@ -115,8 +133,15 @@ def test_smoke_detector_states():
 
 def test_door_forced_debounced_after_a_grant():
     door = SensorInfo("d1", "door", "b")
-    sig, _ = run([ev("door", 0, "access_granted"), ev("door", 0.5, "door_forced"), ev("door", 5, "door_closed"),
-                  ev("door", 100, "door_forced")], door)
+    sig, _ = run(
+        [
+            ev("door", 0, "access_granted"),
+            ev("door", 0.5, "door_forced"),
+            ev("door", 5, "door_closed"),
+            ev("door", 100, "door_forced"),
+        ],
+        door,
+    )
     assert [x for x in kinds(sig) if x[1] == "Raise"] == [(100, "Raise", "door_forced", "high")]
 
 
@@ -146,13 +171,17 @@ def test_five_denials_in_two_minutes():
 
 
 def test_after_hours_access_to_a_restricted_room():
-    door = SensorInfo("d1", "door", "b", restricted={"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"})
+    door = SensorInfo(
+        "d1", "door", "b", restricted={"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}
+    )
     sig, _ = run([ev("door", 0, "access_granted")], door)  # Wednesday 10:00 local
     assert sig == []
     night = (datetime(2026, 11, 25, 15, 0, tzinfo=UTC) - T0).total_seconds()  # 23:00 local
     sig, _ = run([ev("door", night, "access_granted")], door)
     assert kinds(sig) == [(night, "Raise", "after_hours", "high")]
-    assert rules.outside_schedule(door.restricted, datetime(2026, 11, 29, 2, 0, tzinfo=UTC).timestamp(), "Asia/Shanghai")  # Sunday
+    assert rules.outside_schedule(
+        door.restricted, datetime(2026, 11, 29, 2, 0, tzinfo=UTC).timestamp(), "Asia/Shanghai"
+    )  # Sunday
 
 
 def test_tamper_is_latched():

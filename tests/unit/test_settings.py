@@ -1,7 +1,7 @@
 import pytest
 
-from ingest.config import load_settings
-from ingest.errors import SettingsError
+from ingest.core.errors import SettingsError
+from ingest.core.settings import load_settings
 
 
 @pytest.mark.parametrize(
@@ -13,9 +13,17 @@ from ingest.errors import SettingsError
         ("SAFECAMPUS_MQTT_URL", "http://broker", "SAFECAMPUS_MQTT_URL: must start with mqtt:// or mqtts://"),
         ("SAFECAMPUS_MQTT_URL", "mqtt://:1883", "SAFECAMPUS_MQTT_URL: needs a host"),
         ("SAFECAMPUS_MQTT_URL", "mqtt://h:port", "SAFECAMPUS_MQTT_URL: port must be a number"),
-        ("SAFECAMPUS_INGEST_BATCH_SIZE", "0", "SAFECAMPUS_INGEST_BATCH_SIZE: Input should be greater than or equal to 1"),
+        (
+            "SAFECAMPUS_INGEST_BATCH_SIZE",
+            "0",
+            "SAFECAMPUS_INGEST_BATCH_SIZE: Input should be greater than or equal to 1",
+        ),
         ("SAFECAMPUS_INGEST_BATCH_SIZE", "lots", "SAFECAMPUS_INGEST_BATCH_SIZE: Input should be a valid integer"),
-        ("SAFECAMPUS_DASHBOARD_PORT", "70000", "SAFECAMPUS_DASHBOARD_PORT: Input should be less than or equal to 65535"),
+        (
+            "SAFECAMPUS_DASHBOARD_PORT",
+            "70000",
+            "SAFECAMPUS_DASHBOARD_PORT: Input should be less than or equal to 65535",
+        ),
         ("SAFECAMPUS_LOG_LEVEL", "LOUD", "SAFECAMPUS_LOG_LEVEL: Input should be"),
         ("SAFECAMPUS_DB_MODE", "oracle", "SAFECAMPUS_DB_MODE: Input should be"),
         ("SAFECAMPUS_MQTT_PROTOCOL", "4", "SAFECAMPUS_MQTT_PROTOCOL: Input should be"),
@@ -60,7 +68,7 @@ def test_valid_settings_and_defaults(monkeypatch):
 
 
 def test_cli_reports_bad_settings_without_a_traceback(monkeypatch, capsys):
-    from ingest.cli import main
+    from ingest.app.cli import main
 
     monkeypatch.setenv("SAFECAMPUS_DB_URL", "mysql://x")
     assert main(["db", "status"]) == 2

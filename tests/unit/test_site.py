@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.contract import decode, encode
+from ingest.core.site import SiteError, load_site
+from ingest.mqtt.contract import decode, encode
 from sensors_sim.life import CampusLife, door_rate_per_hour
-from sensors_sim.site import SiteError, load_site
 
 
 def test_demo_campus_matches_the_brief():

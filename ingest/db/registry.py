@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.types.json import Jsonb
 
+from ingest.core.site import Site
 from ingest.db import queries as q
-from sensors_sim.site import Site
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Subscribes again on every connect, checks the CONNACK reason code, stops retrying on
 authentication errors, publishes a retained availability status with a last will, and
 logs (never raises) exceptions from the message callback. Messages come in through the
-buffered receive path of ``ingest.mqtt_receive`` (raw topic and payload bytes; batched acks).
+buffered receive path of ``ingest.mqtt.receive`` (raw topic and payload bytes; batched acks).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ingest.config import MqttEndpoint
-from ingest.mqtt_receive import BufferedClient
+from ingest.core.settings import MqttEndpoint
+from ingest.mqtt.receive import BufferedClient
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,8 @@ class MqttLink:
             return
         self.generation += 1
         self.subscribed.clear()
-        self._pending_subscriptions = {client.subscribe(topic, qos=1)[1] for topic in self.subscriptions}
+        self._pending_subscriptions = {mid for topic in self.subscriptions
+                                       if (mid := client.subscribe(topic, qos=1)[1]) is not None}
         if not self._pending_subscriptions:
             self.subscribed.set()
         if self.status_topic:

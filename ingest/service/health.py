@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from ingest.errors import SafeCampusError
+from ingest.core.errors import SafeCampusError
 
 logger = logging.getLogger(__name__)
 

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import psycopg
 
-from ingest.config import ENV_PREFIX, Settings, redact_db_url
+from ingest.app.embedded import EmbeddedBroker, EmbeddedPostgres, pick_port
+from ingest.core.settings import ENV_PREFIX, Settings, redact_db_url
+from ingest.core.site import load_site
 from ingest.db.pool import connect
 from ingest.db.prepare import prepare_database
+from ingest.db.registry import load_site as load_site_into_db
 from ingest.db.roles import ensure_login_role
-from ingest.registry import load_site as load_site_into_db
-from ingest.services import EmbeddedBroker, EmbeddedPostgres, pick_port
-from sensors_sim.site import load_site
 
 logger = logging.getLogger(__name__)
 APP_ROLE = "safecampus_app"
@@ -87,7 +87,7 @@ def _local_secret(data_dir: Path, name: str) -> str:
 
 def _demo_officer(conn: psycopg.Connection, data_dir: Path) -> str:
     """On an empty user table, an 'officer' account with a random password (shown in the banner)."""
-    from dashboard.auth import add_user
+    from ingest.accounts import add_user
 
     if conn.execute("SELECT count(*) FROM users").fetchone()[0]:  # type: ignore[index]
         if (data_dir / "officer_password").exists():  # made by an earlier run; shown again
@@ -115,6 +115,7 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
             with connect(owner_url, autocommit=True) as conn:
                 ensure_login_role(conn, APP_ROLE)
             db_url = pg.url_for(APP_ROLE)
+        protocol: str
         if settings.mqtt_url:
             mqtt_url, protocol = settings.mqtt_url, settings.mqtt_protocol
         else:
@@ -125,22 +126,28 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
         with connect(db_url) as conn:
             load_site_into_db(conn, site)
             officer = _demo_officer(conn, data_dir)
-        secret = settings.secret_key.get_secret_value() if settings.secret_key else _local_secret(data_dir, "secret_key")
-        kiosk = settings.kiosk_token.get_secret_value() if settings.kiosk_token else _local_secret(data_dir, "kiosk_token")
+        secret = (
+            settings.secret_key.get_secret_value() if settings.secret_key else _local_secret(data_dir, "secret_key")
+        )
+        kiosk = (
+            settings.kiosk_token.get_secret_value() if settings.kiosk_token else _local_secret(data_dir, "kiosk_token")
+        )
 
         dash_port = pick_port(settings.dashboard_port, settings.dashboard_host)
         env = {k: v for k, v in os.environ.items() if k != f"{ENV_PREFIX}DB_OWNER_URL"}  # services never own
-        env.update({
-            f"{ENV_PREFIX}DB_URL": db_url,
-            f"{ENV_PREFIX}MQTT_URL": mqtt_url,
-            f"{ENV_PREFIX}MQTT_PROTOCOL": protocol,
-            f"{ENV_PREFIX}DASHBOARD_PORT": str(dash_port),
-            f"{ENV_PREFIX}INGEST_HEALTH_PORT": str(pick_port(settings.ingest_health_port)),
-            f"{ENV_PREFIX}DATA_DIR": str(data_dir),
-            f"{ENV_PREFIX}SECRET_KEY": secret,
-            f"{ENV_PREFIX}KIOSK_TOKEN": kiosk,
-        })
-        cli = [sys.executable, "-m", "ingest.cli"]
+        env.update(
+            {
+                f"{ENV_PREFIX}DB_URL": db_url,
+                f"{ENV_PREFIX}MQTT_URL": mqtt_url,
+                f"{ENV_PREFIX}MQTT_PROTOCOL": protocol,
+                f"{ENV_PREFIX}DASHBOARD_PORT": str(dash_port),
+                f"{ENV_PREFIX}INGEST_HEALTH_PORT": str(pick_port(settings.ingest_health_port)),
+                f"{ENV_PREFIX}DATA_DIR": str(data_dir),
+                f"{ENV_PREFIX}SECRET_KEY": secret,
+                f"{ENV_PREFIX}KIOSK_TOKEN": kiosk,
+            }
+        )
+        cli = [sys.executable, "-m", "ingest.app.cli"]
         logs = data_dir / "logs"
         logs.mkdir(exist_ok=True)
         for name, args in (("ingest", ["ingest"]), ("dashboard", ["dashboard"]), ("sim", ["sim"])):

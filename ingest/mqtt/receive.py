@@ -110,13 +110,13 @@ class BufferedClient(mqtt.Client):
                     topic_end = i + 2 + (buf[i] << 8 | buf[i + 1]) if length >= 2 else end + 1
                     j = topic_end + (2 if qos else 0)
                     if j > end:
-                        raise MalformedPacket("PUBLISH shorter than its header")
+                        raise MalformedPacket("PUBLISH shorter than its header")  # noqa: TRY301 - hot loop: no helper call
                     topic = bytes(buf[i + 2:topic_end])
                     mid = buf[topic_end] << 8 | buf[topic_end + 1] if qos else 0
                     if v5:
                         props_len, j = _varint(buf, j, end)
                         if props_len < 0 or j + props_len > end:
-                            raise MalformedPacket("bad PUBLISH properties length")
+                            raise MalformedPacket("bad PUBLISH properties length")  # noqa: TRY301 - hot loop
                         j += props_len
                     pos = end
                     handler(topic, bytes(buf[j:end]), mid, qos)

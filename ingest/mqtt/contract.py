@@ -9,33 +9,22 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from ingest.errors import ContractError
+from ingest.core.errors import ContractError
+from ingest.core.intake import Limits
+from ingest.core.vocabulary import DOOR_EVENTS, GASES, LAB_METRICS, PLAIN_METRICS, SENSOR_KINDS, SMOKE_STATES
 
 CONTRACT_VERSION = "v1"
 ROOT = f"campus/{CONTRACT_VERSION}"
-KINDS = ("smoke", "door", "lab", "status")
-MAX_PAYLOAD_BYTES = 256 * 1024  # default of SAFECAMPUS_INGEST_MAX_PAYLOAD_BYTES
+KINDS = SENSOR_KINDS
+__all__ = ["DOOR_EVENTS", "GASES", "KINDS", "LAB_METRICS", "PLAIN_METRICS", "SMOKE_STATES"]  # the contract's words
 DEAD_LETTER_KEEP_BYTES = 8 * 1024
 INT8_MAX = 2**63 - 1  # seq is stored as bigint
 FLOAT_LIMIT = 1e300  # readings are float8; anything near its edge is a broken device, not a value
 MAX_DIGITS = 40  # integers longer than this are no sensor value (and json refuses > 4,300 digits)
 
-SMOKE_STATES = ("normal", "pre_alarm", "alarm", "fault")
-DOOR_EVENTS = (
-    "access_granted",
-    "access_denied",
-    "door_forced",
-    "door_held_open",
-    "door_opened",
-    "door_closed",
-    "tamper",
-)
-GASES = ("CO", "H2S", "NH3", "CL2", "HCL", "VOC", "CO2", "NO2", "SO2", "CH4", "H2")
-PLAIN_METRICS = ("lel_pct", "o2_pct", "temperature_c", "humidity_pct", "face_velocity_mps")
-LAB_METRICS = tuple(f"gas_ppm.{g}" for g in GASES) + PLAIN_METRICS
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _RFC3339 = re.compile(
@@ -72,22 +61,12 @@ class Event:
     raw_json: str = "{}"
     # The time rules and timers use: the event time, unless the device's clock runs ahead of
     # ours by more than the tolerance; then our receive time (no device clock drives timers).
-    at: datetime | None = None  # type: ignore[assignment]  # set from ts when not given
+    at: datetime = None  # type: ignore[assignment]  # None until __post_init__ sets it from ts
     clock_ahead: bool = False
 
     def __post_init__(self) -> None:
         if self.at is None:
             self.at = self.ts
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """How far an event's own time may be from ours, and how big a payload may be."""
-
-    max_future: timedelta = timedelta(minutes=5)  # beyond: refused, the device clock is broken
-    clock_tolerance: timedelta = timedelta(seconds=2)  # beyond (but within max_future): timers use our time
-    max_age: timedelta = timedelta(days=400)  # older: refused (it would be pruned at once)
-    max_payload_bytes: int = MAX_PAYLOAD_BYTES
 
 
 def event_topic(building: str, kind: str, sensor_id: str) -> str:

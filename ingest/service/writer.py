@@ -13,22 +13,24 @@ from psycopg.adapt import Dumper
 from psycopg.pq import Format
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ingest.contract import DEAD_LETTER_KEEP_BYTES, Event
+from ingest.core.errors import BatchRejectedError, DatabaseUnavailableError
 from ingest.db import queries as q
 from ingest.db import rollups
-from ingest.errors import BatchRejectedError, DatabaseUnavailableError
+from ingest.mqtt.contract import DEAD_LETTER_KEEP_BYTES, Event
 
 logger = logging.getLogger(__name__)
 
 
 class JsonTextBinaryDumper(Dumper):
     """jsonb in binary COPY from JSON text the contract already validated (psycopg's own
-    jsonb dumper would serialise the text again, as a JSON string)."""
+    jsonb dumper would serialise the text again, as a JSON string).
+    """
 
     format = Format.BINARY
     oid = postgres.types["jsonb"].oid
 
     def dump(self, obj: str) -> bytes:
+        """The binary jsonb form: version byte 1, then the UTF-8 text."""
         return b"\x01" + obj.encode()
 
 

@@ -11,9 +11,9 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ingest.config import Settings, load_settings
-from ingest import clock
-from ingest.errors import SafeCampusError
+from ingest.core import clock
+from ingest.core.errors import SafeCampusError
+from ingest.core.settings import Settings, load_settings
 
 logger = logging.getLogger("safecampus")
 
@@ -32,14 +32,14 @@ def _stop_event() -> threading.Event:
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     """Start the whole system (embedded services where none are configured)."""
-    from ingest.runner import run_all
+    from ingest.app.runner import run_all
 
     return run_all(settings, _stop_event())
 
 
 def cmd_ingest(settings: Settings, _args: argparse.Namespace) -> int:
     """Run one ingestor until stopped."""
-    from ingest.service_main import run_ingest
+    from ingest.service.main import run_ingest
 
     return run_ingest(settings, _stop_event())
 
@@ -104,9 +104,9 @@ def cmd_db_status(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_site_load(settings: Settings, args: argparse.Namespace) -> int:
     """Write a site file into the registry."""
+    from ingest.core.site import load_site
     from ingest.db.pool import connect
-    from ingest.registry import load_site as load_into_db
-    from sensors_sim.site import load_site
+    from ingest.db.registry import load_site as load_into_db
 
     site = load_site(args.file)
     with connect(settings.require_db_url()) as conn:
@@ -120,8 +120,8 @@ def cmd_site_load(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_site_acl(settings: Settings, args: argparse.Namespace) -> int:
     """Print the broker ACL for a site: service accounts and one gateway per building."""
-    from ingest.broker_acl import render_acl
-    from sensors_sim.site import load_site
+    from ingest.core.site import load_site
+    from ingest.mqtt.acl import render_acl
 
     text = render_acl(load_site(args.file or settings.site_file))
     if args.out:
@@ -136,7 +136,7 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
     import os
 
-    from dashboard.auth import add_user
+    from ingest.accounts import add_user
     from ingest.db.pool import connect
 
     password = os.environ.get("SAFECAMPUS_NEW_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
@@ -157,7 +157,8 @@ def cmd_report_weekly(settings: Settings, args: argparse.Namespace) -> int:
     from ingest.db.pool import connect
 
     with connect(settings.require_db_url()) as conn:
-        report = weekly.build(conn, args.week, include_drills=args.include_drills, tz=settings.site_timezone)
+        report = weekly.build(conn, args.week, include_drills=args.include_drills, tz=settings.site_timezone,
+                              escalation_s=settings.escalation_limits())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"weekly-{report['week']}.html").write_text(weekly.to_html(report), encoding="utf-8")
@@ -174,8 +175,8 @@ def cmd_report_health(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from dashboard.report import weekly
-    from ingest.contract import parse_ts
     from ingest.db.pool import connect
+    from ingest.mqtt.contract import parse_ts
 
     try:
         start, end = parse_ts(args.since), parse_ts(args.until) if args.until else datetime.now(UTC)

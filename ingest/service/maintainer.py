@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 
 from psycopg_pool import ConnectionPool
 
-from ingest import contract
-from ingest.config import Settings
-from ingest.errors import BatchRejectedError, ContractError, DatabaseUnavailableError
-from ingest.metrics import IngestMetrics
-from ingest.mqtt_client import MqttLink
-from ingest.writer import BatchHook, BatchWriter, Rejected, WriteResult
+from ingest.core.errors import BatchRejectedError, ContractError, DatabaseUnavailableError
+from ingest.core.settings import Settings
+from ingest.mqtt import contract
+from ingest.mqtt.link import MqttLink
+from ingest.service.metrics import IngestMetrics
+from ingest.service.writer import BatchHook, BatchWriter, Rejected, WriteResult
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +206,8 @@ class IngestService:
                 try:
                     self._store_until_done(batch)
                 except _GiveUpError:
-                    logger.error("stopping with %d messages unstored; the broker will redeliver", len(batch))
+                    logger.error("stopping with %d messages unstored; the broker will redeliver",  # noqa: TRY400
+                                 len(batch))
                     return
                 self._busy = False
                 self._last_progress = time.monotonic()
@@ -247,7 +248,7 @@ class IngestService:
             if len(events) <= 1:
                 dead = [Rejected(e.topic, e.raw_json.encode(), f"could not be stored: {exc}", e.received_at)
                         for e in events]
-                logger.error("ingest %s: dead-lettering an event the database refused: %s",
+                logger.error("ingest %s: dead-lettering an event the database refused: %s",  # noqa: TRY400
                              self.settings.ingest_id, exc)
                 return [self._write_retrying([], [*rejected, *dead])]
             half = len(events) // 2
@@ -261,7 +262,7 @@ class IngestService:
                 result = self._writer.write(events, rejected)
             except DatabaseUnavailableError as exc:
                 if self.db_ok:
-                    logger.error("ingest %s: database unavailable, holding %d messages: %s",
+                    logger.error("ingest %s: database unavailable, holding %d messages: %s",  # noqa: TRY400
                                  self.settings.ingest_id, len(events) + len(rejected), exc)
                     self.db_ok = False
                     self.metrics.db_connected.set(0)

@@ -12,8 +12,9 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest.contract import Limits
-from ingest.errors import SettingsError
+from ingest.core.errors import SettingsError
+from ingest.core.intake import MAX_PAYLOAD_BYTES, Limits
+from ingest.core.vocabulary import ESCALATION_DEFAULT_S
 
 ENV_PREFIX = "SAFECAMPUS_"
 
@@ -52,7 +53,7 @@ class Settings(BaseSettings):
     # A device clock ahead of ours by more than this: the event is stored with its own time,
     # but its rules and timers run at our receive time (no device clock drives the campus's timers).
     ingest_clock_tolerance_s: float = Field(default=2.0, ge=0, le=300)
-    ingest_max_payload_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    ingest_max_payload_bytes: int = Field(default=MAX_PAYLOAD_BYTES, ge=1024, le=16 * 1024 * 1024)
     # Messages waiting this long with no commit: /healthz says "stalled" (503).
     ingest_stall_s: float = Field(default=30.0, ge=1)
     # Long enough for an upgrade: the broker keeps the session and queues for a stopped ingestor.
@@ -63,10 +64,10 @@ class Settings(BaseSettings):
     compress_after_days: int = Field(default=7, ge=1)
 
     # Alarms: escalate when not acknowledged within these limits (seconds).
-    escalate_critical_s: int = Field(default=60, ge=1)
-    escalate_high_s: int = Field(default=180, ge=1)
-    escalate_medium_s: int = Field(default=1200, ge=1)
-    escalate_low_s: int = Field(default=3600, ge=1)
+    escalate_critical_s: int = Field(default=ESCALATION_DEFAULT_S["critical"], ge=1)
+    escalate_high_s: int = Field(default=ESCALATION_DEFAULT_S["high"], ge=1)
+    escalate_medium_s: int = Field(default=ESCALATION_DEFAULT_S["medium"], ge=1)
+    escalate_low_s: int = Field(default=ESCALATION_DEFAULT_S["low"], ge=1)
     procedures_file: Path | None = None
     site_timezone: str = "Asia/Shanghai"
 

@@ -7,9 +7,8 @@ else (MQTT 5: PUBACK/SUBACK reason 135, "not authorized").
 
 from __future__ import annotations
 
-from sensors_sim.site import Site
-
-from ingest.contract import ROOT
+from ingest.core.site import Site
+from ingest.mqtt.contract import ROOT
 
 SERVICES = f"""\
 # Ingest reads every sensor topic and publishes its status and the alarms.

@@ -6,19 +6,19 @@ import logging
 import threading
 import time
 
-from ingest.alarms.engine import AlarmEngine, Ticker, load_procedures
-from ingest.alarms.outbound import AlarmPublisher
-from ingest.config import Settings
-from ingest.db.migrate import current_version, load_migrations, recorded_mode
 from psycopg.types.json import Jsonb
 
+from ingest.alarms.engine import AlarmEngine, Ticker, load_procedures
+from ingest.alarms.outbound import AlarmPublisher
+from ingest.core.errors import SafeCampusError
+from ingest.core.settings import Settings
 from ingest.db import queries as q
 from ingest.db import rollups
+from ingest.db.migrate import current_version, load_migrations, recorded_mode
 from ingest.db.policies import prune
 from ingest.db.pool import connect, open_pool
-from ingest.errors import SafeCampusError
-from ingest.health import HealthServer
-from ingest.maintainer import IngestService
+from ingest.service.health import HealthServer
+from ingest.service.maintainer import IngestService
 
 logger = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -14,8 +15,8 @@ class _MallInfo2(ctypes.Structure):
         "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 
 
-def _glibc_mallinfo2():  # noqa: ANN202 - a ctypes function or None
-    """glibc's mallinfo2 (2.33+), or None on other C libraries."""
+def _glibc_mallinfo2() -> Any:  # a ctypes function, or None
+    """Glibc's mallinfo2 (2.33+), or None on other C libraries."""
     try:
         fn = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallinfo2
     except (OSError, AttributeError):

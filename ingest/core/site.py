@@ -11,8 +11,8 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ingest.contract import LAB_METRICS
-from ingest.errors import SafeCampusError
+from ingest.core.errors import SafeCampusError
+from ingest.core.vocabulary import LAB_METRICS
 
 _M = TypeVar("_M", bound=BaseModel)
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

@@ -1,0 +1,57 @@
+"""Dashboard users: Argon2id password hashes, roles and session versions (CLI and dashboard alike).
+
+Limiting wrong guesses is the dashboard's (it knows the client's address): ``dashboard/login_limit.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from psycopg.rows import dict_row
+
+from ingest.core.vocabulary import ROLES
+
+_HASHER = PasswordHasher()
+MIN_PASSWORD = 10
+
+# A new password or role revokes every session of the user (their cookies carry the old version).
+ADD_USER = """
+INSERT INTO users (username, password_hash, role, display_name) VALUES (%(u)s, %(h)s, %(r)s, %(n)s)
+ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,
+    display_name = EXCLUDED.display_name, disabled_at = NULL, session_version = users.session_version + 1"""
+GET_USER = """SELECT password_hash, role, display_name, session_version FROM users
+WHERE username = %(u)s AND disabled_at IS NULL"""
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password``."""
+    return _HASHER.hash(password)
+
+
+def add_user(
+    conn: psycopg.Connection[Any], username: str, password: str, role: str, display_name: str | None = None
+) -> None:
+    """Create or replace a user (admin CLI)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+    with conn.transaction():
+        conn.execute(ADD_USER, {"u": username, "h": hash_password(password), "r": role, "n": display_name or username})
+
+
+def verify(conn: psycopg.Connection[Any], username: str, password: str) -> dict[str, Any] | None:
+    """The user's row (role, display name, session version) when the password is right, else None."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(GET_USER, {"u": username}).fetchone()
+    if not row:
+        _HASHER.hash(password)  # same work either way: no user enumeration by timing
+        return None
+    try:
+        _HASHER.verify(row["password_hash"], password)
+    except (VerifyMismatchError, InvalidHashError):
+        return None
+    return row

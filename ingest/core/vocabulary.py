@@ -1,0 +1,42 @@
+"""The shared vocabulary: one list for each set of words the system and its database use.
+
+The database's CHECK constraints hold the same lists (a test keeps them equal:
+``tests/unit/test_vocabulary.py``); nothing else spells them out again.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+SensorKind = Literal["smoke", "door", "lab", "status"]
+Priority = Literal["critical", "high", "medium", "low"]
+SignalClass = Literal["alarm", "supervisory", "trouble"]
+State = Literal["active_unacked", "active_acked", "rtn_unacked", "closed"]
+Disposition = Literal["real", "false_alarm", "nuisance", "drill", "maintenance", "test"]
+Role = Literal["viewer", "officer", "admin"]
+
+SENSOR_KINDS: tuple[SensorKind, ...] = ("smoke", "door", "lab", "status")
+SMOKE_STATES = ("normal", "pre_alarm", "alarm", "fault")
+DOOR_EVENTS = (
+    "access_granted",
+    "access_denied",
+    "door_forced",
+    "door_held_open",
+    "door_opened",
+    "door_closed",
+    "tamper",
+)
+GASES = ("CO", "H2S", "NH3", "CL2", "HCL", "VOC", "CO2", "NO2", "SO2", "CH4", "H2")
+PLAIN_METRICS = ("lel_pct", "o2_pct", "temperature_c", "humidity_pct", "face_velocity_mps")
+LAB_METRICS = tuple(f"gas_ppm.{g}" for g in GASES) + PLAIN_METRICS
+PRIORITIES: tuple[Priority, ...] = ("critical", "high", "medium", "low")  # most urgent first
+SIGNAL_CLASSES: tuple[SignalClass, ...] = ("alarm", "supervisory", "trouble")
+STATES: tuple[State, ...] = ("active_unacked", "active_acked", "rtn_unacked", "closed")
+OPEN_STATES: tuple[State, ...] = ("active_unacked", "active_acked", "rtn_unacked")
+DISPOSITIONS: tuple[Disposition, ...] = ("real", "false_alarm", "nuisance", "drill", "maintenance", "test")
+ROLES: tuple[Role, ...] = ("viewer", "officer", "admin")
+DUTY_LOG_ENTRY_KINDS = ("equipment", "patrol", "visitor", "remark")  # what an officer writes
+DUTY_LOG_KINDS = (*DUTY_LOG_ENTRY_KINDS, "handover")  # and the sign-off the system writes
+
+# Escalate an alarm not acknowledged within this long (seconds); SAFECAMPUS_ESCALATE_*_S override.
+ESCALATION_DEFAULT_S: dict[Priority, int] = {"critical": 60, "high": 180, "medium": 1200, "low": 3600}

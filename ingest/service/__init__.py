@@ -1,0 +1,1 @@
+"""The ingest process: receive, batch, write, supervise, report health."""
