@@ -21,7 +21,7 @@ from dashboard import figures
 from dashboard.report.spreadsheet import csv_cell
 from ingest.accounts import add_user
 from ingest.db.registry import load_site
-from tests.e2e.conftest import OFFICER, VIEWER, dashboard_process, forge_callback, session
+from tests.e2e.conftest import OFFICER, VIEWER, console_errors, dashboard_process, forge_callback, session
 from tests.integration.helpers import tiny_site
 
 CAMPUS = ZoneInfo("Asia/Shanghai")
@@ -179,3 +179,7 @@ def test_15_a_change_made_elsewhere_appears_on_an_open_handover_page_without_a_r
         actions.acknowledge(conn, alarm_id, "night-officer", "on my way")
     assert "active acked" in wait_until(lambda: "active acked" in line() and line(), 10,
                                         what="the acknowledgement pushed to the open page")
+    assert console_errors(browser) == []
+    # Leave no open stream (nor a session) behind for the next module's dashboard.
+    browser.delete_all_cookies()
+    browser.get("about:blank")

@@ -82,7 +82,7 @@ def _handled(svc):
 def test_thousands_of_random_payloads_are_stored_or_dead_lettered_and_ingest_keeps_going(ingest, db_url, mqtt_url):
     building = f"z{secrets.token_hex(4)}"
     before = _handled(ingest)
-    dups_before = ingest.service.metrics.duplicates._value.get()  # noqa: SLF001
+    dups_before = ingest.metrics.duplicates._value.get()  # noqa: SLF001
     sent = []
     with publisher(mqtt_url) as pub:
 
@@ -97,7 +97,7 @@ def test_thousands_of_random_payloads_are_stored_or_dead_lettered_and_ingest_kee
             info.wait_for_publish(30)
         wait_until(lambda: _handled(ingest) - before >= len(sent), 60, what="every message handled")
     assert len(sent) >= MESSAGES * 0.9  # hypothesis may stop early only when it runs out of ideas
-    dups = ingest.service.metrics.duplicates._value.get() - dups_before  # noqa: SLF001
+    dups = ingest.metrics.duplicates._value.get() - dups_before  # noqa: SLF001
     stored = scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (building,))
     dead = scalar(db_url, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s", (f"campus/v1/{building}/%",))
     assert stored + dead + dups == len(sent)
@@ -170,7 +170,7 @@ def test_a_hostile_corpus_and_random_topics_interleaved_with_valid_events(ingest
 
     b = f"c{secrets.token_hex(4)}"
     ts = format_ts(datetime.now(UTC) - timedelta(minutes=1))
-    received_before = ingest.service.metrics.received._value.get()  # noqa: SLF001
+    received_before = ingest.metrics.received._value.get()  # noqa: SLF001
     handled_before = _handled(ingest)
     messages, valid = [], 0
     rng = __import__("random").Random(14)
@@ -204,5 +204,5 @@ def test_a_hostile_corpus_and_random_topics_interleaved_with_valid_events(ingest
         db_url, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s AND reason <> ''", (f"campus/v1/{b}%",)
     )
     assert stored + dead == len(ours)
-    assert ingest.service.metrics.received._value.get() - received_before == len(ours)  # noqa: SLF001
-    assert ingest.service.health()["status"] == "ok" and ingest.service.health()["queue_depth"] == 0
+    assert ingest.metrics.received._value.get() - received_before == len(ours)  # noqa: SLF001
+    assert ingest.health()["status"] == "ok" and ingest.health()["queue_depth"] == 0

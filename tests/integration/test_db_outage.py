@@ -36,17 +36,17 @@ def test_database_outage_of_30_seconds_loses_nothing(own_pg, own_broker, tmp_pat
         wait_until(lambda: count() >= 2_000, 60, 0.05, what="part of the stream stored")
         pg.stop()
         stopped_at = time.monotonic()
-        health = wait_until(lambda: (h := ingest.service.health()).get("status") == "degraded" and h, 20, 0.2,
+        health = wait_until(lambda: (h := ingest.health()).get("status") == "degraded" and h, 20, 0.2,
                             what="ingest to report itself degraded")
         assert health["database"] == "unavailable" and health["broker"] == "connected"
         thread.join(120)  # the broker takes the whole stream while the database is away
         assert result["error"] is None and result["published"] == n
         time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped_at)))
         assert ingest.proc.poll() is None, "ingest crashed during the outage"
-        assert ingest.service.health()["status"] == "degraded"
+        assert ingest.health()["status"] == "degraded"
         pg.start()
         wait_until(lambda: count() >= n, 120, 0.5, what="the whole stream stored after the outage")
-        wait_until(lambda: ingest.service.health().get("status") == "ok", 20, what="ingest healthy again")
+        wait_until(lambda: ingest.health().get("status") == "ok", 20, what="ingest healthy again")
     finally:
         assert ingest.stop() == 0
     assert scalar(db_url, "SELECT count(DISTINCT event_id) FROM events WHERE building_id = %s", (building,)) == n

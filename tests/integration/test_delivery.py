@@ -52,9 +52,9 @@ def test_broker_restart_mid_stream_loses_nothing(db_url, own_broker, tmp_path):
         wait_until(lambda: _count(db_url, building) >= 3_000, 60, 0.05, what="part of the stream stored")
         own_broker._proc.send_signal(signal.SIGTERM)  # noqa: SLF001 - a clean broker restart
         own_broker._proc.wait(10)  # noqa: SLF001
-        wait_until(lambda: ingest.service.health().get("broker") == "disconnected", 10, what="ingest to notice")
+        wait_until(lambda: ingest.health().get("broker") == "disconnected", 10, what="ingest to notice")
         own_broker.start()
-        wait_until(lambda: ingest.service.health().get("broker") == "connected", 30, what="ingest to reconnect")
+        wait_until(lambda: ingest.health().get("broker") == "connected", 30, what="ingest to reconnect")
         thread.join(180)
         assert result["error"] is None and result["published"] == n
         wait_until(lambda: _count(db_url, building) >= n, 120, 0.2, what="the whole stream stored")

@@ -356,7 +356,7 @@ def test_6_sigterm_keeps_the_session_and_everything_published_meanwhile_is_store
     url = broker_url(own_broker)
     b, n = f"g{secrets.token_hex(3)}", 10_000
     ingest = IngestProcess(db_url, url, f"grace-{b}", f"grace{b}", tmp_path).start()
-    wait_until(lambda: ingest.service.health().get("status") == "ok", 20, what="ingest subscribed")
+    wait_until(lambda: ingest.health().get("status") == "ok", 20, what="ingest subscribed")
     assert ingest.stop() == 0  # SIGTERM: the upgrade-like stop
     # A plain publisher that never resends (as many gateways are): every PUBACK must say "taken".
     reasons: list[int] = []

@@ -1,0 +1,194 @@
+"""The console's components and their ids: the page's frame, built once per visit (callbacks fill it).
+
+Kept apart from the page's callbacks (``dashboard/pages/console.py``) so each stays small.
+"""
+
+from __future__ import annotations
+
+from dash import dash_table, dcc, html
+
+from dashboard import figures
+from ingest.core.vocabulary import DISPOSITIONS, OPEN_STATES, PRIORITIES
+
+F_PRIORITY, F_STATE, F_BUILDING, F_DEPARTMENT, F_FAMILY, F_SHELVED = (
+    "f-priority",
+    "f-state",
+    "f-building",
+    "f-department",
+    "f-family",
+    "f-shelved",
+)
+QUEUE = "console-queue"
+SELECTED = "console-selected"
+VERSION = "console-version"
+DETAIL = "console-detail"
+STEPS = "console-steps"
+JOURNAL = "console-journal"
+CHART = "console-chart"
+MSG = "console-msg"
+DONE = "console-done"
+ACK, ASSIGN, RESET, NEXT, PREV = "console-ack", "console-assign", "console-reset", "console-next", "console-prev"
+NOTE, NOTE_BTN = "console-note", "console-note-btn"
+SHELVE_MIN, SHELVE_REASON, SHELVE_BTN = "console-shelve-min", "console-shelve-reason", "console-shelve-btn"
+DISPOSITION, CLOSE_NOTE, CLOSE_BTN = "console-disposition", "console-close-note", "console-close-btn"
+TICK = "console-tick"
+HIDDEN = {"display": "none"}
+STATES = OPEN_STATES
+FAMILIES = ("fire", "door", "lab", "heartbeat")
+
+
+
+def _dropdown(ident: str, options: list, placeholder: str, multi: bool = False) -> dcc.Dropdown:
+    return dcc.Dropdown(id=ident, options=options, multi=multi, placeholder=placeholder, className="sc-filter")
+
+
+def frame(user_label: str = "", buildings: list | None = None, departments: list | None = None) -> html.Div:
+    """Every component of the console (callbacks fill them)."""
+    return html.Div(
+        [
+            html.Header(
+                [
+                    html.H1("Alarm console"),
+                    html.Span(user_label, className="sc-user", id="console-user"),
+                    html.A("Wall", href="/wall"),
+                    html.A("Handover", href="/console/handover"),
+                    html.A("Trends", href="/trends"),
+                    html.A("Sensors", href="/sensors"),
+                    html.A("Weekly review", href="/reports/weekly"),
+                    html.A("Alarm health", href="/reports/health"),
+                    html.A("Log out", href="/logout"),
+                ],
+                className="sc-console-header",
+            ),
+            html.Div(
+                [
+                    _dropdown(F_PRIORITY, list(PRIORITIES), "priority", multi=True),
+                    _dropdown(
+                        F_STATE, [{"label": s.replace("_", " "), "value": s} for s in STATES], "state", multi=True
+                    ),
+                    _dropdown(F_BUILDING, buildings or [], "building"),
+                    _dropdown(F_DEPARTMENT, departments or [], "department"),
+                    _dropdown(F_FAMILY, list(FAMILIES), "kind"),
+                    dcc.Checklist(id=F_SHELVED, options=[{"label": " show shelved", "value": "yes"}], value=[]),
+                ],
+                className="sc-filters",
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            dash_table.DataTable(  # type: ignore[attr-defined]  # Dash generates it at import
+                                id=QUEUE,
+                                row_selectable="single",
+                                selected_rows=[],
+                                sort_action="native",
+                                page_size=18,
+                                columns=[
+                                    {"name": n, "id": i}
+                                    for n, i in (
+                                        ("priority", "priority"),
+                                        ("state", "state"),
+                                        ("what", "what"),
+                                        ("where", "where"),
+                                        ("raised", "raised"),
+                                        ("×", "occurrences"),
+                                        ("assigned", "assigned_to"),
+                                    )
+                                ],
+                                style_as_list_view=True,
+                                style_table={"overflowX": "auto", "width": "100%"},
+                                style_cell_conditional=[
+                                    {
+                                        "if": {"column_id": c},
+                                        "maxWidth": w,
+                                        "overflow": "hidden",
+                                        "textOverflow": "ellipsis",
+                                    }
+                                    for c, w in (("what", "300px"), ("where", "260px"))
+                                ],
+                                style_header={"backgroundColor": "#35383c", "color": "#9a9ea3", "border": "none"},
+                                style_cell={
+                                    "backgroundColor": "#2b2d30",
+                                    "color": "#d8dadc",
+                                    "border": "none",
+                                    "textAlign": "left",
+                                    "fontSize": "15px",
+                                    "padding": "6px",
+                                },
+                                style_data_conditional=[
+                                    {
+                                        "if": {"filter_query": f"{{priority}} = '{p}'", "column_id": "priority"},
+                                        "color": c,
+                                        "fontWeight": "bold",
+                                    }
+                                    for p, c in figures.PRIORITY_COLOURS.items()
+                                ]
+                                + [{"if": {"filter_query": "{state} = 'active unacked'"}, "fontWeight": "bold"}],
+                            ),
+                            html.Div(
+                                [html.Button("◀ previous (k)", id=PREV), html.Button("next (j) ▶", id=NEXT)],
+                                className="sc-nav",
+                            ),
+                        ],
+                        className="sc-queue",
+                    ),
+                    html.Div(
+                        [
+                            html.Div(id=MSG, className="sc-msg", role="status"),
+                            html.Div(id=DETAIL),
+                            dcc.Graph(id=CHART, config={"displayModeBar": False}, className="sc-chart"),
+                            html.H3("Procedure"),
+                            dcc.Checklist(id=STEPS, options=[], value=[], className="sc-steps"),
+                            html.Div(
+                                [
+                                    html.Button("Acknowledge (a)", id=ACK, className="sc-primary"),
+                                    html.Button("Assign to me", id=ASSIGN),
+                                    html.Button("Reset", id=RESET),
+                                ],
+                                className="sc-actions",
+                            ),
+                            html.Div(
+                                [
+                                    dcc.Textarea(id=NOTE, placeholder="note", className="sc-note"),
+                                    html.Button("Add note", id=NOTE_BTN),
+                                ],
+                                className="sc-actions",
+                            ),
+                            html.Div(
+                                [
+                                    dcc.Input(
+                                        id=SHELVE_MIN, type="number", placeholder="minutes", min=1, className="sc-num"
+                                    ),
+                                    dcc.Input(id=SHELVE_REASON, placeholder="reason for shelving", className="sc-text"),
+                                    html.Button("Shelve", id=SHELVE_BTN),
+                                ],
+                                className="sc-actions",
+                            ),
+                            html.Div(
+                                [
+                                    dcc.Dropdown(
+                                        id=DISPOSITION,
+                                        options=list(DISPOSITIONS),
+                                        placeholder="disposition",
+                                        className="sc-filter",
+                                    ),
+                                    dcc.Input(id=CLOSE_NOTE, placeholder="reason / note", className="sc-text"),
+                                    html.Button("Close", id=CLOSE_BTN),
+                                ],
+                                className="sc-actions",
+                            ),
+                            html.H3("Journal"),
+                            html.Div(id=JOURNAL, className="sc-journal"),
+                        ],
+                        className="sc-detail",
+                    ),
+                ],
+                className="sc-console-main",
+            ),
+            dcc.Store(id=SELECTED),
+            dcc.Store(id=VERSION),
+            dcc.Store(id=DONE),
+            dcc.Interval(id=TICK, interval=30_000),
+        ],
+        className="sc-console",
+    )
