@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ingest.core.errors import BrokerUnavailableError, SafeCampusError
 from ingest.core.settings import Settings
-from ingest.core.site import load_site
+from ingest.core.site import check_zone, load_site
 from ingest.mqtt.contract import service_topic
 from ingest.mqtt.link import MqttLink
 from sensors_sim.life import CampusLife, SimMessage
@@ -90,6 +90,7 @@ def run_sim(settings: Settings, args: argparse.Namespace, stop: threading.Event)
 
 def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
     site = load_site(args.site or settings.site_file)
+    check_zone(site, settings.site_timezone)
     seed = settings.sim_seed if args.seed is None else args.seed
     speed = _speed(args, settings)
     start = datetime.now(UTC)
@@ -182,6 +183,7 @@ def _verify(settings: Settings, args: argparse.Namespace, stop: threading.Event)
         raise SafeCampusError("sim verify needs a scenario file or name")
     scenario = load_scenario(args.file)
     site = load_site(args.site or settings.site_file)
+    check_zone(site, settings.site_timezone)
     speed = _speed(args, settings)
     link = sim_link(settings, "verify")
     try:

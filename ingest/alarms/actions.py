@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from ingest.alarms import queries as q
-from ingest.alarms.lifecycle import Change, journal, notify, update
+from ingest.alarms.lifecycle import Change, TransitionError, journal, notify, transition, update
 from ingest.core import clock
 from ingest.core.errors import SafeCampusError
 from ingest.core.vocabulary import DISPOSITIONS
@@ -34,6 +34,14 @@ class ActionRefusedError(SafeCampusError):
 
 def _when(ts: datetime | None) -> str:
     return clock.fmt(ts, "%H:%M:%S", missing="?")
+
+
+def _next(alarm_id: int, state: str, event: str) -> str:
+    """The next state from the lifecycle's table, or the officer's reason why not."""
+    try:
+        return transition(state, event)
+    except TransitionError as exc:
+        raise ActionRefusedError(f"alarm {alarm_id}: {exc}") from exc
 
 
 def _lock(conn: psycopg.Connection, alarm_id: int, expected_version: int | None) -> dict[str, Any]:
@@ -81,13 +89,11 @@ def acknowledge(
                 f"alarm {alarm_id} was already acknowledged by {row['acked_by']} at {_when(row['acked_at'])}"
             )
         now = datetime.now(UTC)
-        changes: dict[str, Any] = {"acked_set": True, "acked_at": now, "acked_by": actor}
-        if old == "rtn_unacked":
-            changes.update(state="closed", closed_at=now, closed_by=actor)
-        elif row["latched"] and not row["active"]:
-            changes["state"] = "active_acked"  # still waits for a reset
-        else:
-            changes["state"] = "active_acked"
+        # A latched alarm acknowledged after its condition cleared still waits for a reset.
+        changes: dict[str, Any] = {"acked_set": True, "acked_at": now, "acked_by": actor,
+                                   "state": _next(alarm_id, old, "acknowledge")}
+        if changes["state"] == "closed":
+            changes.update(closed_at=now, closed_by=actor)
         new = update(conn, alarm_id, **changes)
         return _done(conn, new, actor, "acknowledged", old, note)
 
@@ -160,10 +166,11 @@ def reset(
         if row["active"]:
             raise ActionRefusedError(f"alarm {alarm_id} cannot be reset: its condition is still present")
         old = row["state"]
-        if old == "active_acked":
-            new = update(conn, alarm_id, state="closed", closed_at=datetime.now(UTC), closed_by=actor)
+        state = _next(alarm_id, old, "reset")
+        if state == "closed":
+            new = update(conn, alarm_id, state=state, closed_at=datetime.now(UTC), closed_by=actor)
         else:
-            new = update(conn, alarm_id, state="rtn_unacked")
+            new = update(conn, alarm_id, state=state)
         return _done(conn, new, actor, "reset", old, note)
 
 
@@ -186,7 +193,8 @@ def close(
         if disposition == "real" and open_steps and not (note and note.strip()):
             raise ActionRefusedError(f"{len(open_steps)} procedure step(s) are not done; give a reason to close anyway")
         now = datetime.now(UTC)
-        changes: dict[str, Any] = {"state": "closed", "closed_at": now, "closed_by": actor, "disposition": disposition}
+        changes: dict[str, Any] = {"state": _next(alarm_id, row["state"], "close"), "closed_at": now,
+                                   "closed_by": actor, "disposition": disposition}
         if row["state"] != "active_acked" and row["acked_at"] is None:
             changes.update(acked_set=True, acked_at=now, acked_by=actor)
         new = update(conn, alarm_id, **changes)

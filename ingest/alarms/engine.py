@@ -27,11 +27,11 @@ from ingest.alarms.actions import unshelve
 from ingest.alarms.types import Clear, Raise, SensorInfo
 from ingest.core.background import BackgroundLoop
 from ingest.core.vocabulary import ESCALATION_DEFAULT_S
+from ingest.db import locks
 from ingest.mqtt.contract import Event
 
 logger = logging.getLogger(__name__)
 
-TICK_LOCK_KEY = 0x5AFEC1
 DIRECTORY_TTL_S = 30.0
 STALL_S = 30.0  # no new event for this long: timers follow the wall clock
 
@@ -181,7 +181,7 @@ class AlarmEngine:
         """Run timers at ``now`` (default: tick_time); returns the changes made."""
         changes: list[lifecycle.Change] = []
         with conn.transaction():
-            got = conn.execute(q.TICK_LOCK, {"key": TICK_LOCK_KEY}).fetchone()
+            got = conn.execute(q.TICK_LOCK, {"key": locks.ALARM_TICK}).fetchone()
             if not got or not got[0]:
                 return []
             now = self.tick_time(conn) if now is None else now

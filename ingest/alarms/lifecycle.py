@@ -20,8 +20,40 @@ from psycopg.types.json import Jsonb
 
 from ingest.alarms import queries as q
 from ingest.alarms.types import Clear, Raise, SensorInfo, rank
+from ingest.core.vocabulary import State
 
 SYSTEM = "system"
+
+# The ISA-18.2 state machine as a table: (state, event) -> next state. Every state change of an
+# alarm goes through ``transition``; a pair not in the table is refused (closed is final).
+TRANSITIONS: dict[tuple[State, str], State] = {
+    ("active_unacked", "acknowledge"): "active_acked",
+    ("rtn_unacked", "acknowledge"): "closed",
+    ("active_unacked", "clear"): "rtn_unacked",  # condition gone before anyone acknowledged
+    ("active_acked", "clear"): "closed",
+    ("rtn_unacked", "return"): "active_unacked",  # condition back before anyone acknowledged
+    ("active_unacked", "re-alarm"): "active_unacked",  # a higher priority: annunciate again
+    ("active_acked", "re-alarm"): "active_unacked",
+    ("rtn_unacked", "re-alarm"): "active_unacked",
+    ("active_acked", "reset"): "closed",  # a latched alarm, cleared and acknowledged
+    ("active_unacked", "reset"): "rtn_unacked",  # reset first, acknowledged later
+    ("rtn_unacked", "reset"): "rtn_unacked",
+    ("active_unacked", "close"): "closed",
+    ("active_acked", "close"): "closed",
+    ("rtn_unacked", "close"): "closed",
+}
+
+
+class TransitionError(ValueError):
+    """An alarm in this state cannot take this event."""
+
+
+def transition(state: str, event: str) -> State:
+    """The state an alarm in ``state`` moves to on ``event``; TransitionError when it may not."""
+    try:
+        return TRANSITIONS[(state, event)]  # type: ignore[index]
+    except KeyError:
+        raise TransitionError(f"an alarm that is {state.replace('_', ' ')} cannot {event}") from None
 
 _NO_CHANGE: dict[str, Any] = {
     "state": None,
@@ -172,7 +204,7 @@ def apply_raise(
     if escalate:
         changes.update(
             priority=sig.priority,
-            state="active_unacked",
+            state=transition(old_state, "re-alarm"),
             message=sig.message,
             acked_set=True,
             acked_at=None,
@@ -180,7 +212,7 @@ def apply_raise(
         )
         action = "re-alarm"
     elif old_state == "rtn_unacked":
-        changes["state"] = "active_unacked"
+        changes["state"] = transition(old_state, "return")
         action = "returned"
     new = update(conn, row["id"], **changes)
     if action != "repeat":
@@ -198,10 +230,9 @@ def apply_clear(conn: psycopg.Connection, sensor_id: str, sig: Clear, drill: boo
     old_state = row["state"]
     changes: dict[str, Any] = {"active": False, "cleared_set": True, "cleared_at": sig.at}
     if not row["latched"]:
-        if old_state == "active_unacked":
-            changes["state"] = "rtn_unacked"
-        elif old_state == "active_acked":
-            changes.update(state="closed", closed_at=sig.at, closed_by=SYSTEM)
+        changes["state"] = transition(old_state, "clear")
+        if changes["state"] == "closed":
+            changes.update(closed_at=sig.at, closed_by=SYSTEM)
     new = update(conn, row["id"], **changes)
     journal(
         conn,

@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 
 from ingest.alarms import queries as q
 from ingest.core.background import BackgroundLoop
+from ingest.db import locks
 from ingest.mqtt.contract import ROOT, alarm_topic
 from ingest.mqtt.link import MqttLink
 
@@ -31,7 +32,6 @@ RETAINED_MAX_S = 10.0
 
 logger = logging.getLogger(__name__)
 
-LEADER_KEY = 0x5AFEC2
 PUBLIC_FIELDS = ("id", "sensor_id", "building_id", "zone", "condition", "family", "signal_class", "priority",
                  "state", "active", "latched", "drill", "suppressed", "confirmed", "message", "value",
                  "occurrences", "raised_at", "last_seen_at", "cleared_at", "acked_at", "acked_by", "assigned_to",
@@ -72,7 +72,7 @@ class AlarmPublisher(BackgroundLoop):
     def _serve(self) -> None:
         with psycopg.connect(self._db_url, autocommit=True) as conn:
             while not self._stop.is_set():
-                got = conn.execute(q.LEADER_LOCK, {"key": LEADER_KEY}).fetchone()
+                got = conn.execute(q.LEADER_LOCK, {"key": locks.ALARM_PUBLISHER}).fetchone()
                 if got and got[0]:
                     break
                 self._stop.wait(3)

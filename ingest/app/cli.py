@@ -104,11 +104,12 @@ def cmd_db_status(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_site_load(settings: Settings, args: argparse.Namespace) -> int:
     """Write a site file into the registry."""
-    from ingest.core.site import load_site
+    from ingest.core.site import check_zone, load_site
     from ingest.db.pool import connect
     from ingest.db.registry import load_site as load_into_db
 
     site = load_site(args.file)
+    check_zone(site, settings.site_timezone)
     with connect(settings.require_db_url()) as conn:
         result = load_into_db(conn, site)
     print(  # noqa: T201 - CLI output

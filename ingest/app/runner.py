@@ -22,7 +22,7 @@ import psycopg
 
 from ingest.app.embedded import EmbeddedBroker, EmbeddedPostgres, pick_port
 from ingest.core.settings import ENV_PREFIX, Settings, redact_db_url
-from ingest.core.site import load_site
+from ingest.core.site import check_zone, load_site
 from ingest.db.pool import connect
 from ingest.db.prepare import prepare_database
 from ingest.db.registry import load_site as load_site_into_db
@@ -123,6 +123,7 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
             mqtt_url, protocol = broker.start(), broker.protocol
         mode, applied = prepare_database(settings, db_url, owner_url)
         site = load_site(settings.site_file)
+        check_zone(site, settings.site_timezone)
         with connect(db_url) as conn:
             load_site_into_db(conn, site)
             officer = _demo_officer(conn, data_dir)

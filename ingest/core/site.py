@@ -203,3 +203,12 @@ def load_site(path: Path | str | None = None) -> Site:
     if path is None:
         path = Path(str(resources.files("sensors_sim") / "sites" / "demo.yaml"))
     return load_yaml_model(Path(path), Site, "site file")
+
+
+def check_zone(site: Site, configured: str) -> None:
+    """Campus time has one source: the site file must name the zone the settings give."""
+    if site.timezone != configured:
+        raise SiteError(
+            f"SAFECAMPUS_SITE_TIMEZONE is {configured} but the site file {site.name!r} says {site.timezone}: "
+            "set one to the other (every displayed time follows the setting)"
+        )

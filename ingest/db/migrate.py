@@ -15,13 +15,13 @@ from importlib import resources
 import psycopg
 
 from ingest.core.errors import MigrationError
+from ingest.db import locks
 from ingest.db import queries as q
 
 logger = logging.getLogger(__name__)
 
 MODES = ("timescaledb", "postgresql")
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-_LOCK_KEY = 0x5AFEC0
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def migrate(db_url: str, wanted_mode: str = "auto", up_to: int | None = None) ->
     applied: list[int] = []
     try:
         with psycopg.connect(db_url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(q.ADVISORY_LOCK, {"key": _LOCK_KEY})
+            conn.execute(q.ADVISORY_LOCK, {"key": locks.MIGRATE})
             try:
                 mode = recorded_mode(conn) or detect_mode(conn, wanted_mode, db_url)
                 if wanted_mode != "auto" and mode != wanted_mode:
@@ -144,7 +144,7 @@ def migrate(db_url: str, wanted_mode: str = "auto", up_to: int | None = None) ->
                     logger.info("applied migration %04d_%s (%s)", mig.version, mig.name, mode)
                     applied.append(mig.version)
             finally:
-                conn.execute(q.ADVISORY_UNLOCK, {"key": _LOCK_KEY})
+                conn.execute(q.ADVISORY_UNLOCK, {"key": locks.MIGRATE})
     except psycopg.OperationalError as exc:
         raise MigrationError(f"cannot connect to the database: {str(exc).strip()}") from exc
     except psycopg.Error as exc:

@@ -15,7 +15,8 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import tuple_row
 
-REFRESH_LOCK_KEY = 0x5AFEC3
+from ingest.db import locks
+
 TRY_REFRESH_LOCK = "SELECT pg_try_advisory_xact_lock(%(key)s)"
 MARK_DIRTY = "INSERT INTO rollup_dirty (from_ts) VALUES (%(ts)s)"
 # Only rows committed before this statement are taken (and deleted); a batch committing
@@ -64,7 +65,7 @@ def refresh(conn: psycopg.Connection, mode: str) -> bool:
     """Re-aggregate what changed; True when there was something to do."""
     with conn.transaction():
         cur = conn.cursor(row_factory=tuple_row)
-        got = cur.execute(TRY_REFRESH_LOCK, {"key": REFRESH_LOCK_KEY}).fetchone()
+        got = cur.execute(TRY_REFRESH_LOCK, {"key": locks.ROLLUP_REFRESH}).fetchone()
         if not got or not got[0]:
             return False  # another ingestor is refreshing; its successor round takes our rows
         taken = cur.execute(TAKE_DIRTY).fetchone()

@@ -104,3 +104,12 @@ def test_door_timetable():
     class_change = datetime(2026, 11, 25, 9, 50)
     assert door_rate_per_hour(weekday_night) < door_rate_per_hour(sunday_noon) < door_rate_per_hour(weekday_lunch)
     assert door_rate_per_hour(class_change) > door_rate_per_hour(datetime(2026, 11, 25, 9, 20))
+
+
+def test_the_site_files_zone_must_be_the_configured_campus_zone():
+    from ingest.core.site import SiteError, check_zone, load_site
+
+    site = load_site(None)
+    check_zone(site, "Asia/Shanghai")
+    with pytest.raises(SiteError, match="SAFECAMPUS_SITE_TIMEZONE is UTC but the site file"):
+        check_zone(site, "UTC")

@@ -1,0 +1,6 @@
+"""Every PostgreSQL advisory-lock key the system takes, in one place (they must never collide)."""
+
+MIGRATE = 0x5AFEC0  # one migration run at a time (session lock)
+ALARM_TICK = 0x5AFEC1  # one ingestor runs the alarm timers per tick (transaction lock)
+ALARM_PUBLISHER = 0x5AFEC2  # one ingestor publishes alarm state on MQTT (session lock, the leader)
+ROLLUP_REFRESH = 0x5AFEC3  # one ingestor refreshes the PostgreSQL rollups at a time (transaction lock)
