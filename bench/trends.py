@@ -17,6 +17,7 @@ from common import fresh_database  # noqa: I001
 from psycopg.rows import dict_row
 
 from dashboard import queries as q
+from ingest.db import queries as dbq
 from ingest.db import rollups
 
 RAW_SENSOR_30D = """
@@ -50,7 +51,7 @@ def load(conn: psycopg.Connection, sensors: int, days: int) -> int:
                     k += 1
                     copy.write_row((t, f"d{d}", f"b{d % 12}", "door", str(k), "access_granted", "{}", t))
                 t += timedelta(minutes=10)
-    conn.execute(rollups.MARK_DIRTY, {"ts": start.isoformat()})
+    conn.execute(dbq.MARK_DIRTY, {"ts": start.isoformat()})
     conn.commit()
     return n
 

@@ -16,14 +16,13 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, has_request_context, redirect, render_template_string, request, session
 
 from dashboard import login_limit
+from dashboard import queries as q
 from dashboard.db import connection
 from ingest import accounts
 
 logger = logging.getLogger(__name__)
 
 RANK = {"kiosk": 0, "viewer": 1, "officer": 2, "admin": 3}
-SESSION_USER = "SELECT role, display_name, session_version FROM users WHERE username = %(u)s AND disabled_at IS NULL"
-REVOKE_SESSIONS = "UPDATE users SET session_version = session_version + 1 WHERE username = %(u)s"
 
 LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>SafeCampus - log in</title>
 <link rel="stylesheet" href="/assets/safecampus.css"></head><body class="sc-login-body">
@@ -126,7 +125,7 @@ def install(server: Flask, secret_key: str, kiosk_token: str | None, *, secure_c
         if not user or user.get("role") == "kiosk" or request.path.startswith("/assets/"):
             return
         with connection() as conn:
-            row = conn.execute(SESSION_USER, {"u": user.get("username")}).fetchone()
+            row = conn.execute(q.SESSION_USER, {"u": user.get("username")}).fetchone()
         if not row or row["session_version"] != user.get("v"):
             session.clear()  # revoked: role or password changed, logged out elsewhere, or disabled
             return
@@ -170,7 +169,7 @@ def install(server: Flask, secret_key: str, kiosk_token: str | None, *, secure_c
         user = current_user()
         if user and user.get("role") != "kiosk":
             with connection() as conn:  # every cookie of this user from before now stops working
-                conn.execute(REVOKE_SESSIONS, {"u": user.get("username")})
+                conn.execute(q.REVOKE_SESSIONS, {"u": user.get("username")})
                 conn.commit()
         session.clear()
         return redirect("/login")

@@ -17,27 +17,13 @@ from typing import Any
 import psycopg
 from psycopg.rows import tuple_row
 
+from dashboard import queries as q
+
 FREE = {"account": 5, "address": 20}
 BASE_S = 15.0
 MAX_S = 900.0
 FORGET_S = 3600.0
 
-BLOCKED_UNTIL = """
-SELECT max(blocked_until) FROM login_failures
-WHERE ((scope = 'account' AND key = %(account)s) OR (scope = 'address' AND key = %(address)s))
-  AND blocked_until > now()"""
-RECORD_FAILURE = """
-INSERT INTO login_failures AS f (scope, key, failures, last_failure, blocked_until)
-VALUES (%(scope)s, %(key)s, 1, now(), NULL)
-ON CONFLICT (scope, key) DO UPDATE SET
-    failures = CASE WHEN f.last_failure < now() - make_interval(secs => %(forget)s) THEN 1 ELSE f.failures + 1 END,
-    last_failure = now(),
-    blocked_until = CASE
-        WHEN f.last_failure < now() - make_interval(secs => %(forget)s) OR f.failures + 1 < %(free)s THEN NULL
-        ELSE now() + make_interval(secs => least(%(max)s, %(base)s * power(2, f.failures + 1 - %(free)s)))
-    END"""
-CLEAR_ACCOUNT = "DELETE FROM login_failures WHERE scope = 'account' AND key = %(account)s"
-FORGET_OLD = "DELETE FROM login_failures WHERE last_failure < now() - make_interval(secs => %(forget)s)"
 
 
 @dataclass(frozen=True)
@@ -54,7 +40,7 @@ class Wait:
 def blocked(conn: psycopg.Connection[Any], account: str, address: str) -> Wait | None:
     """When either counter is blocking, until when."""
     with conn.cursor(row_factory=tuple_row) as cur:
-        row = cur.execute(BLOCKED_UNTIL, {"account": account, "address": address}).fetchone()
+        row = cur.execute(q.BLOCKED_UNTIL, {"account": account, "address": address}).fetchone()
     until = row[0] if row else None
     return Wait(until) if until else None
 
@@ -63,12 +49,12 @@ def failed(conn: psycopg.Connection[Any], account: str, address: str) -> None:
     """Count one wrong password against the account and the address."""
     with conn.transaction():
         for scope, key in (("account", account), ("address", address)):
-            conn.execute(RECORD_FAILURE, {"scope": scope, "key": key, "forget": FORGET_S, "free": FREE[scope],
+            conn.execute(q.RECORD_FAILURE, {"scope": scope, "key": key, "forget": FORGET_S, "free": FREE[scope],
                                           "max": MAX_S, "base": BASE_S})
-        conn.execute(FORGET_OLD, {"forget": FORGET_S})
+        conn.execute(q.FORGET_OLD, {"forget": FORGET_S})
 
 
 def succeeded(conn: psycopg.Connection[Any], account: str) -> None:
     """A right password: the account starts again (the address keeps its count)."""
     with conn.transaction():
-        conn.execute(CLEAR_ACCOUNT, {"account": account})
+        conn.execute(q.CLEAR_ACCOUNT, {"account": account})

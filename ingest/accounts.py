@@ -13,17 +13,11 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from psycopg.rows import dict_row
 
 from ingest.core.vocabulary import ROLES
+from ingest.db import queries as q
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 10
 
-# A new password or role revokes every session of the user (their cookies carry the old version).
-ADD_USER = """
-INSERT INTO users (username, password_hash, role, display_name) VALUES (%(u)s, %(h)s, %(r)s, %(n)s)
-ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,
-    display_name = EXCLUDED.display_name, disabled_at = NULL, session_version = users.session_version + 1"""
-GET_USER = """SELECT password_hash, role, display_name, session_version FROM users
-WHERE username = %(u)s AND disabled_at IS NULL"""
 
 
 def hash_password(password: str) -> str:
@@ -40,13 +34,14 @@ def add_user(
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
     with conn.transaction():
-        conn.execute(ADD_USER, {"u": username, "h": hash_password(password), "r": role, "n": display_name or username})
+        conn.execute(q.ADD_USER, {"u": username, "h": hash_password(password), "r": role,
+                                  "n": display_name or username})
 
 
 def verify(conn: psycopg.Connection[Any], username: str, password: str) -> dict[str, Any] | None:
     """The user's row (role, display name, session version) when the password is right, else None."""
     with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(GET_USER, {"u": username}).fetchone()
+        row = cur.execute(q.GET_USER, {"u": username}).fetchone()
     if not row:
         _HASHER.hash(password)  # same work either way: no user enumeration by timing
         return None

@@ -1,0 +1,196 @@
+-- Named SQL of dashboard.queries (loaded by ingest.db.sql; never built in Python).
+
+-- name: VISIBLE
+-- Open alarms an operator should see: not shelved, not suppressed.
+a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now())
+
+-- name: WALL_COUNTS
+SELECT
+    (SELECT count(*) FROM sensors WHERE retired_at IS NULL)                                     AS sensors,
+    (SELECT count(*) FROM alarms a WHERE a.condition = 'offline' AND a.active AND a.state <> 'closed') AS offline,
+    (SELECT count(*) FROM alarms a WHERE a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now()) AND a.priority = 'critical' AND NOT a.drill) AS critical,
+    (SELECT count(*) FROM alarms a WHERE a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now()) AND a.priority = 'high' AND NOT a.drill)     AS high,
+    (SELECT count(*) FROM alarms a WHERE a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now()) AND a.priority = 'medium' AND NOT a.drill)   AS medium,
+    (SELECT count(*) FROM alarms a WHERE a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now()) AND a.priority = 'low' AND NOT a.drill)      AS low,
+    (SELECT count(*) FROM alarms a WHERE a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now()) AND a.state = 'active_unacked')             AS unacked,
+    (SELECT count(*) FROM alarms a WHERE a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now()) AND a.drill)                                AS drills,
+    (SELECT count(*) FROM alarms a WHERE a.state <> 'closed' AND a.shelved_until > now())                AS shelved,
+    (SELECT max(last_seen) FROM sensors)                                                                 AS last_event,
+    (SELECT count(*) FROM dead_letters WHERE received_at > now() - interval '1 hour') AS dead_letters_1h
+
+-- name: WALL_ALARMS
+SELECT a.id, a.priority, a.state, a.condition, a.message, a.raised_at, a.drill, a.confirmed, a.occurrences,
+       a.sensor_id, a.building, a.room, a.zone
+FROM alarm_places a
+WHERE a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now())
+ORDER BY (a.condition = 'fire' AND NOT a.drill) DESC, (a.state = 'active_unacked') DESC,
+         array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at DESC
+LIMIT %(limit)s
+
+-- name: BUILDINGS
+SELECT b.id, b.name, b.outline, d.name AS department,
+       (SELECT a.priority FROM alarms a WHERE a.building_id = b.id AND a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now()) AND NOT a.drill
+        ORDER BY array_position(ARRAY['critical','high','medium','low'], a.priority) LIMIT 1) AS worst
+FROM buildings b LEFT JOIN departments d ON d.id = b.department_id
+WHERE b.retired_at IS NULL ORDER BY b.id
+
+-- name: QUEUE
+SELECT a.id, a.priority, a.state, a.condition, a.family, a.message, a.raised_at, a.drill, a.occurrences,
+       a.assigned_to, a.shelved_until, a.active, a.latched, a.confirmed, a.escalated_at,
+       a.building, a.building_id, a.department_id, a.room, a.sensor_id
+FROM alarm_places a
+WHERE a.state <> 'closed'
+  AND (%(priorities)s::text[] IS NULL OR a.priority = ANY(%(priorities)s::text[]))
+  AND (%(states)s::text[] IS NULL OR a.state = ANY(%(states)s::text[]))
+  AND (%(building)s::text IS NULL OR a.building_id = %(building)s::text)
+  AND (%(department)s::text IS NULL OR a.department_id = %(department)s::text)
+  AND (%(family)s::text IS NULL OR a.family = %(family)s::text)
+  AND (%(shelved)s OR a.shelved_until IS NULL OR a.shelved_until <= now())
+ORDER BY (a.state = 'active_unacked') DESC,
+         array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at
+LIMIT 500
+
+-- name: DETAIL
+SELECT * FROM alarm_places WHERE id = %(id)s
+
+-- name: JOURNAL
+SELECT at, actor, action, from_state, to_state, note FROM alarm_journal WHERE alarm_id = %(id)s ORDER BY id
+
+-- name: RECENT_READINGS
+SELECT time, metric, value FROM readings
+WHERE sensor_id = %(sensor)s AND time > %(since)s
+ORDER BY time
+
+-- name: FILTER_CHOICES
+SELECT 'building' AS what, id, name FROM buildings WHERE retired_at IS NULL
+UNION ALL SELECT 'department', id, name FROM departments
+ORDER BY 1, 3
+
+-- name: SERIES_SENSOR_5M
+-- -- trends: always from the rollups, never raw rows --------------------------------------
+SELECT bucket, avg, min, max FROM readings_5m
+WHERE sensor_id = %(sensor)s AND metric = %(metric)s AND bucket >= %(since)s ORDER BY bucket
+
+-- name: SERIES_SENSOR_1H
+SELECT bucket, avg, min, max FROM readings_1h
+WHERE sensor_id = %(sensor)s AND metric = %(metric)s AND bucket >= %(since)s ORDER BY bucket
+
+-- name: SERIES_BUILDING_5M
+SELECT r.bucket, sum(r.avg * r.n) / sum(r.n) AS avg, min(r.min) AS min, max(r.max) AS max
+FROM readings_5m r JOIN sensors s ON s.id = r.sensor_id
+WHERE s.building_id = %(building)s AND r.metric = %(metric)s AND r.bucket >= %(since)s
+GROUP BY r.bucket ORDER BY r.bucket
+
+-- name: SERIES_BUILDING_1H
+SELECT r.bucket, sum(r.avg * r.n) / sum(r.n) AS avg, min(r.min) AS min, max(r.max) AS max
+FROM readings_1h r JOIN sensors s ON s.id = r.sensor_id
+WHERE s.building_id = %(building)s AND r.metric = %(metric)s AND r.bucket >= %(since)s
+GROUP BY r.bucket ORDER BY r.bucket
+
+-- name: EVENT_RATES
+SELECT bucket, kind, sum(n) AS n FROM events_1h
+WHERE bucket >= %(since)s AND (%(building)s::text IS NULL OR building_id = %(building)s::text) AND kind <> 'status'
+GROUP BY 1, 2 ORDER BY 1
+
+-- name: DOOR_HEATMAP
+SELECT extract(isodow FROM bucket AT TIME ZONE %(tz)s)::int AS dow,
+       extract(hour FROM bucket AT TIME ZONE %(tz)s)::int AS hour, sum(n) AS n
+FROM events_1h
+WHERE kind = 'door' AND state IN ('access_granted', 'door_opened') AND bucket >= %(since)s
+  AND (%(building)s::text IS NULL OR building_id = %(building)s::text)
+GROUP BY 1, 2
+
+-- name: ALARMS_PER_DAY
+SELECT date_trunc('day', raised_at AT TIME ZONE %(tz)s) AS day, priority, count(*) AS n
+FROM alarms WHERE NOT drill AND raised_at >= %(since)s
+  AND (%(building)s::text IS NULL OR building_id = %(building)s::text)
+GROUP BY 1, 2 ORDER BY 1
+
+-- name: SENSOR_CHOICES
+SELECT s.id, coalesce(s.name, s.id) AS name, s.thresholds -> 'metrics' AS metrics FROM sensors s
+WHERE s.retired_at IS NULL AND s.kind = 'lab' AND (%(building)s::text IS NULL OR s.building_id = %(building)s::text)
+ORDER BY s.id
+
+-- name: SENSORS
+-- -- sensor registry ---------------------------------------------------------------------------
+SELECT * FROM (
+    SELECT s.id, s.kind, coalesce(b.name, s.building_id) AS building, r.name AS room, s.last_seen, s.battery_pct,
+           s.out_of_service_reason,
+           CASE WHEN s.out_of_service_since IS NOT NULL THEN 'out of service'
+                WHEN NOT s.registered THEN 'unregistered'
+                WHEN s.last_seen IS NULL THEN 'never seen'
+                WHEN s.last_seen < now() - make_interval(secs => 3 * s.report_interval_s) THEN 'offline'
+                ELSE 'online' END AS status
+    FROM sensors s
+    LEFT JOIN buildings b ON b.id = s.building_id
+    LEFT JOIN rooms r ON r.id = s.room_id
+    WHERE s.retired_at IS NULL
+) x
+WHERE (%(status)s::text IS NULL OR status = %(status)s::text)
+  AND (%(search)s::text IS NULL OR strpos(lower(id), lower(%(search)s::text)) > 0
+       OR strpos(lower(coalesce(building, '')), lower(%(search)s::text)) > 0)  -- plain text, no LIKE wildcards
+ORDER BY array_position(ARRAY['offline','unregistered','out of service','never seen','online'], status), id
+LIMIT 2000
+
+-- name: SET_OUT_OF_SERVICE
+UPDATE sensors SET out_of_service_since = now(), out_of_service_reason = %(reason)s
+WHERE id = %(id)s AND retired_at IS NULL AND out_of_service_since IS NULL
+
+-- name: SET_IN_SERVICE
+UPDATE sensors SET out_of_service_since = NULL, out_of_service_reason = NULL
+WHERE id = %(id)s AND retired_at IS NULL AND out_of_service_since IS NOT NULL
+
+-- name: DUTY_LOG_ADD
+INSERT INTO duty_log (author, kind, note, details) VALUES (%(author)s, %(kind)s, %(note)s, %(details)s)
+
+-- name: HANDOVER_OPEN
+-- -- shift handover and duty log ----------------------------------------------------------------
+SELECT a.id, a.priority, a.state, a.message, a.raised_at, a.shelved_until, a.shelve_reason, a.drill,
+       coalesce(a.building, a.building_id) AS building
+FROM alarm_places a
+WHERE a.state <> 'closed' AND NOT a.suppressed
+ORDER BY (a.shelved_until > now()) NULLS FIRST,
+         array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at
+
+-- name: OUT_OF_SERVICE
+SELECT id, out_of_service_since, out_of_service_reason FROM sensors
+WHERE out_of_service_since IS NOT NULL AND retired_at IS NULL ORDER BY out_of_service_since
+
+-- name: DUTY_LOG_DAY
+SELECT id, at, author, kind, note FROM duty_log
+WHERE at >= %(start)s AND at < %(end)s ORDER BY at
+
+-- name: LAST_EQUIPMENT_CHECK
+SELECT max(at) FROM duty_log WHERE kind = 'equipment'
+
+-- name: INGEST_HEALTH
+SELECT instance, status, updated_at > now() - interval '30 seconds' AS fresh FROM service_health
+WHERE service = 'ingest' AND updated_at > now() - interval '1 day' ORDER BY instance
+
+-- name: BLOCKED_UNTIL
+SELECT max(blocked_until) FROM login_failures
+WHERE ((scope = 'account' AND key = %(account)s) OR (scope = 'address' AND key = %(address)s))
+  AND blocked_until > now()
+
+-- name: RECORD_FAILURE
+INSERT INTO login_failures AS f (scope, key, failures, last_failure, blocked_until)
+VALUES (%(scope)s, %(key)s, 1, now(), NULL)
+ON CONFLICT (scope, key) DO UPDATE SET
+    failures = CASE WHEN f.last_failure < now() - make_interval(secs => %(forget)s) THEN 1 ELSE f.failures + 1 END,
+    last_failure = now(),
+    blocked_until = CASE
+        WHEN f.last_failure < now() - make_interval(secs => %(forget)s) OR f.failures + 1 < %(free)s THEN NULL
+        ELSE now() + make_interval(secs => least(%(max)s, %(base)s * power(2, f.failures + 1 - %(free)s)))
+    END
+
+-- name: CLEAR_ACCOUNT
+DELETE FROM login_failures WHERE scope = 'account' AND key = %(account)s
+
+-- name: FORGET_OLD
+DELETE FROM login_failures WHERE last_failure < now() - make_interval(secs => %(forget)s)
+
+-- name: SESSION_USER
+SELECT role, display_name, session_version FROM users WHERE username = %(u)s AND disabled_at IS NULL
+
+-- name: REVOKE_SESSIONS
+UPDATE users SET session_version = session_version + 1 WHERE username = %(u)s

@@ -1,0 +1,160 @@
+-- Named SQL of ingest.alarms.queries (loaded by ingest.db.sql; never built in Python).
+
+-- name: OPEN_FOR_UPDATE
+SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
+    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
+    closed_by, disposition, procedure, version, updated_at FROM alarms
+WHERE sensor_id = %(sensor)s AND condition = %(condition)s AND drill = %(drill)s AND state <> 'closed' FOR UPDATE
+
+-- name: BY_ID_FOR_UPDATE
+SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
+    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
+    closed_by, disposition, procedure, version, updated_at FROM alarms WHERE id = %(id)s FOR UPDATE
+
+-- name: BY_ID
+SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
+    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
+    closed_by, disposition, procedure, version, updated_at FROM alarms WHERE id = %(id)s
+
+-- name: INSERT
+INSERT INTO alarms (sensor_id, building_id, zone, condition, family, signal_class, priority, state, active, latched, drill, suppressed, message, value, raised_at, last_seen_at, procedure)
+VALUES (%(sensor)s, %(building)s, %(zone)s, %(condition)s, %(family)s, %(signal_class)s, %(priority)s, 'active_unacked', true, %(latched)s, %(drill)s, %(suppressed)s, %(message)s, %(value)s, %(at)s, %(at)s, %(procedure)s)
+RETURNING id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
+    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
+    closed_by, disposition, procedure, version, updated_at
+
+-- name: UPDATE
+-- One statement updates any subset of the mutable columns: NULL parameters keep the old value
+-- unless the matching *_set flag says to write it.
+UPDATE alarms SET state = coalesce(%(state)s, state),
+    priority = coalesce(%(priority)s, priority),
+    active = coalesce(%(active)s, active),
+    message = coalesce(%(message)s, message),
+    value = coalesce(%(value)s, value),
+    occurrences = occurrences + %(occurrences)s,
+    last_seen_at = greatest(last_seen_at, coalesce(%(last_seen_at)s, last_seen_at)),
+    cleared_at = CASE WHEN %(cleared_set)s THEN %(cleared_at)s ELSE cleared_at END,
+    acked_at = CASE WHEN %(acked_set)s THEN %(acked_at)s ELSE acked_at END,
+    acked_by = CASE WHEN %(acked_set)s THEN %(acked_by)s ELSE acked_by END,
+    assigned_to = CASE WHEN %(assigned_set)s THEN %(assigned_to)s ELSE assigned_to END,
+    shelved_until = CASE WHEN %(shelved_set)s THEN %(shelved_until)s ELSE shelved_until END,
+    shelved_by = CASE WHEN %(shelved_set)s THEN %(shelved_by)s ELSE shelved_by END,
+    shelve_reason = CASE WHEN %(shelved_set)s THEN %(shelve_reason)s ELSE shelve_reason END,
+    escalated_at = coalesce(escalated_at, %(escalated_at)s),
+    confirmed = confirmed OR %(confirmed)s,
+    closed_at = coalesce(closed_at, %(closed_at)s),
+    closed_by = coalesce(closed_by, %(closed_by)s),
+    disposition = coalesce(%(disposition)s, disposition),
+    procedure = coalesce(%(procedure)s, procedure),
+    version = version + 1,
+    updated_at = now()
+WHERE id = %(id)s
+RETURNING id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
+    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
+    closed_by, disposition, procedure, version, updated_at
+
+-- name: JOURNAL
+INSERT INTO alarm_journal (alarm_id, event_time, actor, action, from_state, to_state, note, details)
+VALUES (%(alarm_id)s, %(event_time)s, %(actor)s, %(action)s, %(from_state)s, %(to_state)s, %(note)s, %(details)s)
+
+-- name: NOTIFY
+SELECT pg_notify('safecampus_alarms', %(payload)s)
+
+-- name: NOTIFY_ESCALATION
+SELECT pg_notify('safecampus_escalations', %(payload)s)
+
+-- name: FIRE_IN_ZONE
+SELECT id FROM alarms
+WHERE condition = 'fire' AND zone = %(zone)s AND drill = %(drill)s AND state <> 'closed' AND sensor_id <> %(sensor)s AND raised_at >= %(since)s
+ORDER BY id FOR UPDATE
+
+-- name: RULE_STATES
+SELECT sensor_id, state FROM rule_state WHERE sensor_id = ANY(%(ids)s)
+
+-- name: SAVE_RULE_STATE
+INSERT INTO rule_state (sensor_id, state, updated_at)
+VALUES (%(sensor)s, %(state)s, now())
+ON CONFLICT (sensor_id) DO UPDATE SET state = EXCLUDED.state,
+    updated_at = now()
+
+-- name: DUE_SENSORS
+-- The tick and the batches serialise per sensor on its sensors row: the tick finds the due
+-- sensors without locking, then for each takes the sensor lock and only then reads its rule
+-- state (a fresh statement sees what a batch committed meanwhile; no lost update).
+SELECT sensor_id FROM rule_state WHERE (state ->> 'timer_at')::double precision <= %(now)s ORDER BY sensor_id
+
+-- name: LOCK_SENSOR
+SELECT id FROM sensors WHERE id = %(sensor)s FOR UPDATE
+
+-- name: RULE_STATE_IF_DUE
+SELECT state
+FROM rule_state WHERE sensor_id = %(sensor)s
+AND (state ->> 'timer_at')::double precision <= %(now)s
+
+-- name: SENSOR_INFO
+SELECT s.id, s.kind, s.building_id, r.zone, s.report_interval_s, s.thresholds, r.restricted, s.out_of_service_since IS NOT NULL AS oos FROM sensors s LEFT
+JOIN rooms r ON r.id = s.room_id
+WHERE s.retired_at IS NULL
+
+-- name: OPEN_OFFLINE_FOR
+SELECT sensor_id FROM alarms
+WHERE condition = 'offline' AND state <> 'closed' AND active AND sensor_id = ANY(%(ids)s)
+
+-- name: SILENT_SENSORS
+SELECT s.id FROM sensors s
+WHERE s.registered AND s.retired_at IS NULL AND s.out_of_service_since IS NULL AND s.last_seen IS NOT NULL AND s.last_seen < %(now)s - make_interval(secs => %(factor)s * s.report_interval_s) AND NOT EXISTS (SELECT 1 FROM alarms a
+WHERE a.sensor_id = s.id AND a.condition = 'offline' AND a.state <> 'closed' AND a.active)
+ORDER BY s.id
+
+-- name: STILL_SILENT
+-- Locks the sensor and checks again once the lock is held (a batch may just have stored an event).
+SELECT id FROM sensors s
+WHERE id = %(sensor)s AND s.last_seen < %(now)s - make_interval(secs => %(factor)s * s.report_interval_s) FOR UPDATE
+
+-- name: SHELVES_EXPIRED
+SELECT id FROM alarms
+WHERE state <> 'closed' AND shelved_until IS NOT NULL AND shelved_until <= %(now)s
+ORDER BY id
+
+-- name: TO_ESCALATE
+SELECT id FROM alarms
+WHERE state = 'active_unacked' AND escalated_at IS NULL AND NOT suppressed
+AND (shelved_until IS NULL OR shelved_until <= %(now)s)
+AND ( (priority = 'critical' AND raised_at <= %(now)s - make_interval(secs => %(critical)s)) OR
+    (priority = 'high' AND raised_at <= %(now)s - make_interval(secs => %(high)s)) OR
+    (priority = 'medium' AND raised_at <= %(now)s - make_interval(secs => %(medium)s)) OR
+    (priority = 'low' AND raised_at <= %(now)s - make_interval(secs => %(low)s)))
+ORDER BY id
+
+-- name: TICK_LOCK
+SELECT pg_try_advisory_xact_lock(%(key)s)
+
+-- name: LEADER_LOCK
+SELECT pg_try_advisory_lock(%(key)s)
+
+-- name: LISTEN_ALARMS
+LISTEN safecampus_alarms
+
+-- name: ALL_OPEN
+SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
+    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
+    closed_by, disposition, procedure, version, updated_at FROM alarms WHERE state <> 'closed' ORDER BY id
+
+-- name: WATERMARK
+SELECT value FROM meta WHERE key = 'watermark'
+
+-- name: SET_WATERMARK
+INSERT INTO meta (key, value)
+VALUES ('watermark', %(value)s)
+ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value::double precision, EXCLUDED.value::double precision)::text
+
+-- name: JOURNAL_FOR
+SELECT id, alarm_id, at, event_time, actor, action, from_state, to_state, note, details FROM alarm_journal
+WHERE alarm_id = %(id)s
+ORDER BY id

@@ -1,0 +1,244 @@
+-- Named SQL of ingest.db.queries (loaded by ingest.db.sql; never built in Python).
+
+-- name: TIMESCALE_AVAILABLE
+-- -- migrations -----------------------------------------------------------------
+SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
+
+-- name: CREATE_TIMESCALE
+CREATE EXTENSION IF NOT EXISTS timescaledb
+
+-- name: CREATE_MIGRATIONS_TABLE
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+
+-- name: SCHEMA_VERSION
+SELECT coalesce(max(version), 0) FROM schema_migrations
+
+-- name: RECORD_MIGRATION
+INSERT INTO schema_migrations (version, name) VALUES (%(version)s, %(name)s)
+
+-- name: META_EXISTS
+SELECT to_regclass('meta') IS NOT NULL
+
+-- name: MIGRATIONS_EXIST
+SELECT to_regclass('schema_migrations') IS NOT NULL
+
+-- name: GET_META
+SELECT value FROM meta WHERE key = %(key)s
+
+-- name: SET_META
+INSERT INTO meta (key, value) VALUES (%(key)s, %(value)s)
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+
+-- name: ADVISORY_LOCK
+SELECT pg_advisory_lock(%(key)s)
+
+-- name: ADVISORY_UNLOCK
+SELECT pg_advisory_unlock(%(key)s)
+
+-- name: REMOVE_RETENTION
+-- -- TimescaleDB policies ---------------------------------------------------------
+SELECT remove_retention_policy(%(table)s::regclass, if_exists => true)
+
+-- name: ADD_RETENTION
+SELECT add_retention_policy(%(table)s::regclass, %(after)s::interval)
+
+-- name: REMOVE_COMPRESSION
+SELECT remove_compression_policy(%(table)s::regclass, if_exists => true)
+
+-- name: ADD_COMPRESSION
+SELECT add_compression_policy(%(table)s::regclass, %(after)s::interval)
+
+-- name: PRUNE_EVENTS
+-- Plain PostgreSQL: the same retention, done by deleting old rows.
+DELETE FROM events WHERE time < now() - %(after)s::interval
+
+-- name: PRUNE_READINGS
+DELETE FROM readings WHERE time < now() - %(after)s::interval
+
+-- name: STATUS
+-- -- status ---------------------------------------------------------------------
+SELECT
+    (SELECT count(*) FROM sensors WHERE retired_at IS NULL)           AS sensors,
+    (SELECT count(*) FROM sensors WHERE NOT registered)               AS unregistered,
+    (SELECT count(*) FROM events)                                     AS events_total,
+    (SELECT count(*) FROM dead_letters)                               AS dead_letters_total,
+    (SELECT max(time) FROM events)                                    AS last_event_at
+
+-- name: ALARMS_OPEN
+SELECT count(*) FROM alarms WHERE state <> 'closed'
+
+-- name: ALARMS_TABLE_EXISTS
+SELECT to_regclass('alarms') IS NOT NULL
+
+-- name: CREATE_STAGING
+-- -- ingest batch write -----------------------------------------------------------
+CREATE TEMP TABLE IF NOT EXISTS staging_events (
+    time        timestamptz NOT NULL,
+    sensor_id   text NOT NULL,
+    building_id text NOT NULL,
+    kind        text NOT NULL,
+    event_id    text NOT NULL,
+    seq         bigint,
+    drill       boolean NOT NULL,
+    state       text,
+    payload     jsonb NOT NULL,
+    received_at timestamptz NOT NULL,
+    battery_pct real
+) ON COMMIT DELETE ROWS
+
+-- name: COPY_STAGING
+-- The batch arrives without duplicates of its own (the writer drops them); binary COPY.
+COPY staging_events (time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at, battery_pct) FROM STDIN (FORMAT BINARY)
+
+-- name: COPY_READINGS
+-- The readings of the events really inserted go straight into their table.
+COPY readings (time, sensor_id, metric, value, drill) FROM STDIN (FORMAT BINARY)
+
+-- name: REGISTER_UNKNOWN
+-- Register sensors seen for the first time as "unregistered" (never drop their events).
+INSERT INTO sensors (id, kind, building_id, registered, first_seen)
+SELECT DISTINCT ON (sensor_id) sensor_id, kind, building_id, false, time
+FROM staging_events
+ORDER BY sensor_id, time
+ON CONFLICT (id) DO NOTHING
+
+-- name: LOCK_SENSORS
+-- Lock the batch's sensor rows in id order so two ingestors never deadlock.
+SELECT id FROM sensors
+WHERE id IN (SELECT DISTINCT sensor_id FROM staging_events)
+ORDER BY id FOR UPDATE
+
+-- name: INSERT_EVENTS
+-- Insert new events, drop those already stored; return the keys of what was inserted.
+INSERT INTO events (time, sensor_id, building_id, kind, event_id, seq, drill, state,
+                    payload, received_at)
+SELECT time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at
+FROM staging_events
+ON CONFLICT (sensor_id, event_id, time) DO NOTHING
+RETURNING time, sensor_id, event_id
+
+-- name: UPDATE_SENSORS_SEEN
+UPDATE sensors s SET
+    last_seen = GREATEST(s.last_seen, x.last_time),
+    first_seen = LEAST(coalesce(s.first_seen, x.first_time), x.first_time),
+    battery_pct = coalesce(x.battery, s.battery_pct),
+    last_seq = CASE WHEN x.last_time >= coalesce(s.last_seen, '-infinity')
+                    THEN coalesce(x.last_seq, s.last_seq) ELSE s.last_seq END
+FROM (
+    SELECT sensor_id,
+           max(time) AS last_time,
+           min(time) AS first_time,
+           (array_agg(battery_pct ORDER BY time DESC) FILTER (WHERE battery_pct IS NOT NULL))[1] AS battery,
+           (array_agg(seq ORDER BY time DESC) FILTER (WHERE seq IS NOT NULL))[1] AS last_seq
+    FROM staging_events
+    GROUP BY sensor_id
+) x
+WHERE s.id = x.sensor_id
+
+-- name: COPY_DEAD_LETTERS
+COPY dead_letters (received_at, topic, payload, payload_size, reason, ingest_id) FROM STDIN
+
+-- name: UPSERT_DEPARTMENT
+-- -- registry -------------------------------------------------------------------------
+INSERT INTO departments (id, name) VALUES (%(id)s, %(name)s)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name
+
+-- name: UPSERT_BUILDING
+INSERT INTO buildings (id, name, use, department_id, outline, floors, retired_at)
+VALUES (%(id)s, %(name)s, %(use)s, %(department_id)s, %(outline)s, %(floors)s, NULL)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, use = EXCLUDED.use,
+    department_id = EXCLUDED.department_id, outline = EXCLUDED.outline,
+    floors = EXCLUDED.floors, retired_at = NULL
+
+-- name: UPSERT_ROOM
+INSERT INTO rooms (id, building_id, floor, name, use, hazard_class, zone, restricted,
+                   department_id, retired_at)
+VALUES (%(id)s, %(building_id)s, %(floor)s, %(name)s, %(use)s, %(hazard_class)s, %(zone)s,
+        %(restricted)s, %(department_id)s, NULL)
+ON CONFLICT (id) DO UPDATE SET building_id = EXCLUDED.building_id, floor = EXCLUDED.floor,
+    name = EXCLUDED.name, use = EXCLUDED.use, hazard_class = EXCLUDED.hazard_class,
+    zone = EXCLUDED.zone, restricted = EXCLUDED.restricted,
+    department_id = EXCLUDED.department_id, retired_at = NULL
+
+-- name: UPSERT_SENSOR
+INSERT INTO sensors (id, kind, building_id, room_id, name, report_interval_s, thresholds,
+                     registered, retired_at)
+VALUES (%(id)s, %(kind)s, %(building_id)s, %(room_id)s, %(name)s, %(report_interval_s)s,
+        %(thresholds)s, true, NULL)
+ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, building_id = EXCLUDED.building_id,
+    room_id = EXCLUDED.room_id, name = EXCLUDED.name,
+    report_interval_s = EXCLUDED.report_interval_s, thresholds = EXCLUDED.thresholds,
+    registered = true, retired_at = NULL
+
+-- name: RETIRE_SENSORS
+UPDATE sensors SET retired_at = now()
+WHERE registered AND retired_at IS NULL AND NOT (id = ANY(%(keep)s))
+
+-- name: RETIRE_ROOMS
+UPDATE rooms SET retired_at = now() WHERE retired_at IS NULL AND NOT (id = ANY(%(keep)s))
+
+-- name: RETIRE_BUILDINGS
+UPDATE buildings SET retired_at = now() WHERE retired_at IS NULL AND NOT (id = ANY(%(keep)s))
+
+-- name: REPORT_HEALTH
+-- -- service health ---------------------------------------------------------------------------
+INSERT INTO service_health (service, instance, status, updated_at) VALUES (%(service)s, %(instance)s, %(status)s, now())
+ON CONFLICT (service, instance) DO UPDATE SET status = EXCLUDED.status, updated_at = now()
+
+-- name: TRY_REFRESH_LOCK
+SELECT pg_try_advisory_xact_lock(%(key)s)
+
+-- name: MARK_DIRTY
+INSERT INTO rollup_dirty (from_ts) VALUES (%(ts)s)
+
+-- name: TAKE_DIRTY
+-- Only rows committed before this statement are taken (and deleted); a batch committing
+-- meanwhile leaves its row for the next round, and nobody waits for anybody.
+WITH taken AS (DELETE FROM rollup_dirty RETURNING from_ts) SELECT min(from_ts) FROM taken
+
+-- name: REFRESH_READINGS_5M
+-- Raw rows are read back to the start of the 5-minute bucket only; the hour is summed from
+-- its 5-minute rows (n-weighted average), so a refresh costs the same at any minute.
+INSERT INTO readings_5m (bucket, sensor_id, metric, avg, min, max, n)
+SELECT date_bin('5 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00'), sensor_id, metric, avg(value), min(value), max(value), count(*)
+FROM readings WHERE time >= date_bin('5 minutes', %(since)s::timestamptz, TIMESTAMPTZ '2000-01-03 00:00:00+00')
+GROUP BY 1, 2, 3
+ON CONFLICT (sensor_id, metric, bucket) DO UPDATE
+SET avg = EXCLUDED.avg, min = EXCLUDED.min, max = EXCLUDED.max, n = EXCLUDED.n
+
+-- name: REFRESH_READINGS_1H
+INSERT INTO readings_1h (bucket, sensor_id, metric, avg, min, max, n)
+SELECT date_bin('1 hour', bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00'), sensor_id, metric,
+       sum(avg * n) / sum(n)::double precision, min(min), max(max), sum(n)
+FROM readings_5m WHERE bucket >= date_bin('1 hour', %(since)s::timestamptz, TIMESTAMPTZ '2000-01-03 00:00:00+00')
+GROUP BY 1, 2, 3
+ON CONFLICT (sensor_id, metric, bucket) DO UPDATE
+SET avg = EXCLUDED.avg, min = EXCLUDED.min, max = EXCLUDED.max, n = EXCLUDED.n
+
+-- name: REFRESH_EVENTS_5M
+INSERT INTO events_5m (bucket, building_id, kind, state, n)
+SELECT date_bin('5 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00'), building_id, kind, coalesce(state, ''), count(*)
+FROM events WHERE time >= date_bin('5 minutes', %(since)s::timestamptz, TIMESTAMPTZ '2000-01-03 00:00:00+00')
+GROUP BY 1, 2, 3, 4
+ON CONFLICT (building_id, kind, state, bucket) DO UPDATE SET n = EXCLUDED.n
+
+-- name: REFRESH_EVENTS_1H
+INSERT INTO events_1h (bucket, building_id, kind, state, n)
+SELECT date_bin('1 hour', bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00'), building_id, kind, state, sum(n)
+FROM events_5m WHERE bucket >= date_bin('1 hour', %(since)s::timestamptz, TIMESTAMPTZ '2000-01-03 00:00:00+00')
+GROUP BY 1, 2, 3, 4
+ON CONFLICT (building_id, kind, state, bucket) DO UPDATE SET n = EXCLUDED.n
+
+-- name: ADD_USER
+-- A new password or role revokes every session of the user (their cookies carry the old version).
+INSERT INTO users (username, password_hash, role, display_name) VALUES (%(u)s, %(h)s, %(r)s, %(n)s)
+ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,
+    display_name = EXCLUDED.display_name, disabled_at = NULL, session_version = users.session_version + 1
+
+-- name: GET_USER
+SELECT password_hash, role, display_name, session_version FROM users
+WHERE username = %(u)s AND disabled_at IS NULL
