@@ -14,15 +14,13 @@ from typing import Any
 
 import psycopg
 
+from ingest.db import queries as dbq
 from ingest.mqtt.contract import ContractError, event_topic, format_ts, parse_ts, subscription
 from ingest.mqtt.link import MqttLink
 from sensors_sim.life import SimMessage
 
 logger = logging.getLogger(__name__)
 
-STORED_EVENTS = """
-SELECT time, building_id, kind, sensor_id, payload FROM events
-WHERE time >= %(since)s AND time < %(until)s ORDER BY time, sensor_id"""
 
 
 def record(link: MqttLink, path: Path, stop: threading.Event, duration_s: float | None = None) -> int:
@@ -110,5 +108,6 @@ def to_feed(records: Iterator[tuple[float, str, bytes]], *, shift_to_now: bool =
 
 def stored_feed(conn: psycopg.Connection, since: datetime, until: datetime) -> Iterator[tuple[float, str, bytes]]:
     """Stored events of a time range, as recording lines (paced by their event time)."""
-    for time_, building, kind, sensor, payload in conn.execute(STORED_EVENTS, {"since": since, "until": until}):
+    rows = conn.execute(dbq.REPLAY_STORED_EVENTS, {"since": since, "until": until})
+    for time_, building, kind, sensor, payload in rows:
         yield time_.timestamp(), event_topic(building, kind, sensor), json.dumps(payload).encode()

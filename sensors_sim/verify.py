@@ -12,14 +12,11 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ingest.core.site import Site
+from ingest.db import queries as dbq
 from sensors_sim.scenario import Expect, Scenario, events
 
 logger = logging.getLogger(__name__)
 
-ALARMS_SINCE = """
-SELECT id, sensor_id, condition, priority, drill, confirmed, raised_at, state FROM alarms
-WHERE sensor_id = ANY(%(sensors)s) AND raised_at >= %(since)s ORDER BY raised_at"""
-OPEN_ON = "SELECT count(*) FROM alarms WHERE sensor_id = ANY(%(sensors)s) AND state <> 'closed'"
 
 
 @dataclass
@@ -67,7 +64,7 @@ def verify(scenario: Scenario, site: Site, db_url: str, publish: Any, speed: flo
     """Publish the scenario at ``speed`` and wait (up to ``settle_s``) for its alarms."""
     scenario.check_against(site)
     with psycopg.connect(db_url, row_factory=dict_row) as conn:
-        row = conn.execute(OPEN_ON, {"sensors": scenario.sensors}).fetchone()
+        row = conn.execute(dbq.SCENARIO_OPEN_ON, {"sensors": scenario.sensors}).fetchone()
         open_now = row["count"] if row else 0
     if open_now:
         raise RuntimeError(f"{open_now} alarm(s) are already open on this scenario's sensors; close them first")
@@ -76,7 +73,7 @@ def verify(scenario: Scenario, site: Site, db_url: str, publish: Any, speed: flo
     deadline = time.monotonic() + settle_s
     while True:
         with psycopg.connect(db_url, row_factory=dict_row) as conn:
-            alarms = conn.execute(ALARMS_SINCE, {"sensors": scenario.sensors,
+            alarms = conn.execute(dbq.SCENARIO_ALARMS_SINCE, {"sensors": scenario.sensors,
                                                  "since": start - timedelta(seconds=1)}).fetchall()
         outcomes, unexpected = judge(scenario, alarms, start)
         if all(o.ok for o in outcomes) or time.monotonic() > deadline:

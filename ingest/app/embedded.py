@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.core.errors import ServiceStartError
+from ingest.db import queries as q
 from ingest.db.backup import pg_bin_dir
 
 logger = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ class EmbeddedPostgres:
 
         admin = f"postgresql://{PG_USER}@127.0.0.1:{self.port}/postgres"
         with psycopg.connect(admin, autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DB,)).fetchone()
+            exists = conn.execute(q.DATABASE_EXISTS, (PG_DB,)).fetchone()
             if not exists:
                 conn.execute("CREATE DATABASE safecampus")
 

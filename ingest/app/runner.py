@@ -23,6 +23,7 @@ import psycopg
 from ingest.app.embedded import EmbeddedBroker, EmbeddedPostgres, pick_port
 from ingest.core.settings import ENV_PREFIX, Settings, redact_db_url
 from ingest.core.site import check_zone, load_site
+from ingest.db import queries as q
 from ingest.db.pool import connect
 from ingest.db.prepare import prepare_database
 from ingest.db.registry import load_site as load_site_into_db
@@ -89,7 +90,7 @@ def _demo_officer(conn: psycopg.Connection, data_dir: Path) -> str:
     """On an empty user table, an 'officer' account with a random password (shown in the banner)."""
     from ingest.accounts import add_user
 
-    if conn.execute("SELECT count(*) FROM users").fetchone()[0]:  # type: ignore[index]
+    if conn.execute(q.COUNT_USERS).fetchone()[0]:  # type: ignore[index]
         if (data_dir / "officer_password").exists():  # made by an earlier run; shown again
             return f"officer / {_local_secret(data_dir, 'officer_password')} (unless changed since)"
         return "a user made with 'safecampus user add'"

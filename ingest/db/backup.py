@@ -18,10 +18,6 @@ from ingest.core.errors import SafeCampusError, ServiceStartError
 from ingest.db import queries as q
 from ingest.db.migrate import create_timescaledb
 
-NOT_EMPTY = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
-PRE_RESTORE = "SELECT timescaledb_pre_restore()"
-POST_RESTORE = "SELECT timescaledb_post_restore()"
-
 
 def _major(program: str) -> int:
     out = subprocess.run([program, "--version"], capture_output=True, text=True, check=False).stdout
@@ -89,7 +85,7 @@ def backup(db_url: str, path: Path) -> None:
 def restore(db_url: str, path: Path) -> None:
     """Restore a dump into an empty database (run ``db migrate`` afterwards for grants and policies)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
-        row = conn.execute(NOT_EMPTY).fetchone()
+        row = conn.execute(q.RESTORE_NOT_EMPTY).fetchone()
         if row and row[0]:
             raise SafeCampusError("restore needs an empty database; this one has tables")
         available = conn.execute(q.TIMESCALE_AVAILABLE).fetchone()
@@ -99,7 +95,7 @@ def restore(db_url: str, path: Path) -> None:
     timescale = why_not is None
     if timescale:  # TimescaleDB's documented restore procedure (checked against a real one outside CI)
         with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute(PRE_RESTORE)
+            conn.execute(q.RESTORE_PRE_RESTORE)
     try:
         _run(
             [
@@ -115,4 +111,4 @@ def restore(db_url: str, path: Path) -> None:
     finally:
         if timescale:
             with psycopg.connect(db_url, autocommit=True) as conn:
-                conn.execute(POST_RESTORE)
+                conn.execute(q.RESTORE_POST_RESTORE)

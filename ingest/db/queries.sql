@@ -242,3 +242,32 @@ ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, rol
 -- name: GET_USER
 SELECT password_hash, role, display_name, session_version FROM users
 WHERE username = %(u)s AND disabled_at IS NULL
+
+-- name: RESTORE_NOT_EMPTY
+SELECT count(*) FROM pg_tables WHERE schemaname = 'public'
+
+-- name: RESTORE_PRE_RESTORE
+SELECT timescaledb_pre_restore()
+
+-- name: RESTORE_POST_RESTORE
+SELECT timescaledb_post_restore()
+
+-- name: ROLE_EXISTS
+SELECT 1 FROM pg_roles WHERE rolname = %(role)s
+
+-- name: SCENARIO_OPEN_ON
+SELECT count(*) FROM alarms WHERE sensor_id = ANY(%(sensors)s) AND state <> 'closed'
+
+-- name: SCENARIO_ALARMS_SINCE
+SELECT id, sensor_id, condition, priority, drill, confirmed, raised_at, state FROM alarms
+WHERE sensor_id = ANY(%(sensors)s) AND raised_at >= %(since)s ORDER BY raised_at
+
+-- name: REPLAY_STORED_EVENTS
+SELECT time, building_id, kind, sensor_id, payload FROM events
+WHERE time >= %(since)s AND time < %(until)s ORDER BY time, sensor_id
+
+-- name: COUNT_USERS
+SELECT count(*) FROM users
+
+-- name: DATABASE_EXISTS
+SELECT 1 FROM pg_database WHERE datname = %s

@@ -13,11 +13,12 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from ingest.db import queries as q
+
 logger = logging.getLogger(__name__)
 
 APPEND_ONLY = ("alarm_journal", "duty_log", "alarm_activations")
 READ_ONLY = ("schema_migrations",)
-ROLE_EXISTS = "SELECT 1 FROM pg_roles WHERE rolname = %(role)s"
 CREATE_ROLE = sql.SQL("CREATE ROLE {role} LOGIN")
 GRANTS = (
     sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {role}"),
@@ -47,7 +48,7 @@ def app_role(db_url: str, owner_url: str | None) -> str | None:
 
 def ensure_login_role(conn: psycopg.Connection, role: str) -> None:
     """Create a login role without a password (for the embedded server, which trusts loopback)."""
-    if not conn.execute(ROLE_EXISTS, {"role": role}).fetchone():
+    if not conn.execute(q.ROLE_EXISTS, {"role": role}).fetchone():
         conn.execute(CREATE_ROLE.format(role=sql.Identifier(role)))
         logger.info("created database role %s", role)
 
