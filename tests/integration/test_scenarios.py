@@ -38,17 +38,17 @@ def _database(pg_admin_url):
         yield url
 
 
+def _settings(db_url: str, mqtt_url: str):
+    """An ingestor of its own for one scenario run."""
+    return load_settings(db_url=db_url, mqtt_url=mqtt_url, ingest_id=f"scn{secrets.token_hex(3)}",
+                         ingest_share_group=f"scn{secrets.token_hex(3)}", ingest_health_port=0,
+                         ingest_session_expiry_s=60)
+
+
 @pytest.mark.parametrize("path", shipped(), ids=lambda p: p.stem)
 def test_shipped_scenario_raises_exactly_its_alarms(path: Path, scenario_db, mqtt_url):
     scenario = load_scenario(path)
-    settings = load_settings(
-        db_url=scenario_db,
-        mqtt_url=mqtt_url,
-        ingest_id=f"scn{secrets.token_hex(3)}",
-        ingest_share_group=f"scn{secrets.token_hex(3)}",
-        ingest_health_port=0,
-        ingest_session_expiry_s=60,
-    )
+    settings = _settings(scenario_db, mqtt_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
     env |= {"SAFECAMPUS_DB_URL": scenario_db, "SAFECAMPUS_MQTT_URL": mqtt_url}
     speed = SPEEDS.get(path.stem, 60)
@@ -73,14 +73,7 @@ def test_a_scenario_whose_alarm_does_not_come_fails(scenario_db, mqtt_url, tmp_p
         "  - {at: 0, sensors: [lib-2-smoke-1], smoke: pre_alarm}\n"
         "expect:\n  - {condition: fire, sensor: lib-2-smoke-1, within_s: 20}\n"
     )
-    settings = load_settings(
-        db_url=scenario_db,
-        mqtt_url=mqtt_url,
-        ingest_id=f"scn{secrets.token_hex(3)}",
-        ingest_share_group=f"scn{secrets.token_hex(3)}",
-        ingest_health_port=0,
-        ingest_session_expiry_s=60,
-    )
+    settings = _settings(scenario_db, mqtt_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
     env |= {"SAFECAMPUS_DB_URL": scenario_db, "SAFECAMPUS_MQTT_URL": mqtt_url}
     with running_ingest_with_alarms(settings):
