@@ -66,7 +66,7 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
         while not stop.wait(1.0):
             if service.link.fatal_error:
                 raise SafeCampusError(service.link.fatal_error)
-            dead = service.threads_alive() + [loop.name for loop in (ticker, publisher) if loop.died()]
+            dead = service.dead_threads() + [loop.name for loop in (ticker, publisher) if loop.died()]
             if dead or service.writer_error:
                 # A thread that died stores, times or publishes nothing: exit non-zero so that
                 # `safecampus run`, compose or systemd start a whole new ingestor.

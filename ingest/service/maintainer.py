@@ -104,7 +104,7 @@ class IngestService:
         self._thread.join(timeout)
         self.link.stop()
 
-    def threads_alive(self) -> list[str]:
+    def dead_threads(self) -> list[str]:
         """Names of the service's threads that have died (empty when all run)."""
         dead = []
         if self._thread.ident is not None and not self._thread.is_alive() and not self._stopping.is_set():
@@ -123,10 +123,10 @@ class IngestService:
     def healthy(self) -> bool:
         """Subscribed, the database accepts writes, the writer commits, every thread runs."""
         return (self.link.subscribed.is_set() and self.db_ok and self.writer_error is None
-                and self.stalled_s() < self.settings.ingest_stall_s and not self.threads_alive())
+                and self.stalled_s() < self.settings.ingest_stall_s and not self.dead_threads())
 
     def _status(self) -> str:
-        if self.writer_error is not None or self.threads_alive():
+        if self.writer_error is not None or self.dead_threads():
             return "failed"
         if not self.db_ok or not self.link.subscribed.is_set():
             return "degraded"  # the cause is known and reported beside it
@@ -139,7 +139,7 @@ class IngestService:
         return {
             "status": self._status(),
             "stalled_s": round(self.stalled_s(), 1),
-            "dead_threads": self.threads_alive(),
+            "dead_threads": self.dead_threads(),
             "writer_error": self.writer_error,
             "ingest_id": self.settings.ingest_id,
             "broker": "connected" if self.link.connected.is_set() else "disconnected",

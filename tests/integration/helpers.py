@@ -293,3 +293,24 @@ class WallScreen(threading.Thread):
                 change = json.loads(line[6:])
                 if change.get("channel") != "resync":  # a listener reconnect, not an alarm change
                     self.changes.append(change)
+
+
+def own_ingest_settings(db_url: str, mqtt_url: str, prefix: str = "t", **overrides: object) -> Settings:
+    """Settings for an ingestor of its own (its own id and share group, no health port)."""
+    from ingest.core.settings import load_settings
+
+    base: dict[str, object] = {"db_url": db_url, "mqtt_url": mqtt_url, "ingest_id": f"{prefix}{secrets.token_hex(3)}",
+                               "ingest_share_group": f"{prefix}{secrets.token_hex(3)}", "ingest_health_port": 0,
+                               "ingest_session_expiry_s": 60}
+    return load_settings(**(base | overrides))
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: float = 120):
+    """``safecampus ARGS`` as a child process with ``env``; the CompletedProcess (text output)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    return subprocess.run([sys.executable, "-m", "ingest.app.cli", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import wait_until
-from tests.integration.helpers import publish_all, publisher, running_ingest, scalar
+from tests.integration.helpers import own_ingest_settings, publish_all, publisher, running_ingest, scalar
 
 MESSAGES = 3000
 
@@ -60,16 +60,7 @@ message = st.tuples(
 
 @pytest.fixture(scope="module")
 def ingest(db_url, mqtt_url):
-    from ingest.core.settings import load_settings
-
-    s = load_settings(
-        db_url=db_url,
-        mqtt_url=mqtt_url,
-        ingest_id=f"fuzz{secrets.token_hex(3)}",
-        ingest_share_group=f"fuzz{secrets.token_hex(3)}",
-        ingest_health_port=0,
-        ingest_session_expiry_s=60,
-    )
+    s = own_ingest_settings(db_url, mqtt_url, "fuzz")
     with running_ingest(s) as svc:
         yield svc
 

@@ -14,7 +14,7 @@ from ingest.mqtt.contract import decode, encode, format_ts
 from ingest.service.writer import BatchWriter
 from sensors_sim.life import CampusLife
 from tests.conftest import wait_until
-from tests.integration.helpers import publish_all, publisher, running_ingest, scalar
+from tests.integration.helpers import publish_all, publisher, run_cli, running_ingest, scalar
 
 
 def _now():
@@ -242,10 +242,7 @@ def test_events_at_the_same_instant_reach_the_rules_in_the_order_sent(db_url):
 def test_a_taken_health_port_is_a_one_line_error(db_url, mqtt_url):
     import os
     import socket
-    import subprocess
-    import sys
 
-    from tests.conftest import ROOT
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -257,14 +254,7 @@ def test_a_taken_health_port_is_a_one_line_error(db_url, mqtt_url):
             "SAFECAMPUS_MQTT_URL": mqtt_url,
             "SAFECAMPUS_INGEST_HEALTH_PORT": str(port),
         }
-        out = subprocess.run(
-            [sys.executable, "-m", "ingest.app.cli", "ingest"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        out = run_cli(env, "ingest", timeout=60)
     assert out.returncode == 1
     errors = [line for line in out.stderr.splitlines() if line.startswith("safecampus:")]
     assert len(errors) == 1 and f"SAFECAMPUS_INGEST_HEALTH_PORT: cannot listen on 127.0.0.1:{port}" in errors[0]

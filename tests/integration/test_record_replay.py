@@ -15,7 +15,7 @@ from ingest.core.site import load_site
 from ingest.mqtt.contract import encode
 from sensors_sim.life import CampusLife
 from tests.conftest import ROOT, wait_until
-from tests.integration.helpers import publish_all, publisher, running_ingest, scalar
+from tests.integration.helpers import publish_all, publisher, run_cli, running_ingest, scalar
 
 
 def test_record_then_replay_stores_the_same_events(make_settings, db_url, mqtt_url, tmp_path):
@@ -200,13 +200,6 @@ def test_a_replay_nobody_takes_says_so_and_exits_non_zero(own_broker, tmp_path):
     env |= {"SAFECAMPUS_MQTT_URL": broker_url(own_broker)}  # a broker with no ingest subscribed
     rec = tmp_path / "c.jsonl"
     _recording(rec, 50, seed=303)
-    out = subprocess.run(
-        [sys.executable, "-m", "ingest.app.cli", "sim", "replay", str(rec), "--speed", "1000", "--flush-timeout", "2"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_cli(env, "sim", "replay", str(rec), "--speed", "1000", "--flush-timeout", "2", timeout=60)
     assert out.returncode == 1
     assert "replayed 0 of 50 messages" in out.stdout and "NOT DELIVERED: 50 not taken by any subscriber" in out.stdout

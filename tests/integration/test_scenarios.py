@@ -11,13 +11,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.core.settings import load_settings
 from ingest.core.site import load_site
 from ingest.db.migrate import migrate
 from ingest.db.registry import load_site as load_into_db
 from sensors_sim.scenario import load_scenario, shipped
 from tests.conftest import ROOT, temporary_database
-from tests.integration.helpers import running_ingest_with_alarms
+from tests.integration.helpers import own_ingest_settings, running_ingest_with_alarms
 
 SPEEDS = {"ammonia_leak": 120, "gateway_outage": 120}
 
@@ -38,17 +37,10 @@ def _database(pg_admin_url):
         yield url
 
 
-def _settings(db_url: str, mqtt_url: str):
-    """An ingestor of its own for one scenario run."""
-    return load_settings(db_url=db_url, mqtt_url=mqtt_url, ingest_id=f"scn{secrets.token_hex(3)}",
-                         ingest_share_group=f"scn{secrets.token_hex(3)}", ingest_health_port=0,
-                         ingest_session_expiry_s=60)
-
-
 @pytest.mark.parametrize("path", shipped(), ids=lambda p: p.stem)
 def test_shipped_scenario_raises_exactly_its_alarms(path: Path, scenario_db, mqtt_url):
     scenario = load_scenario(path)
-    settings = _settings(scenario_db, mqtt_url)
+    settings = own_ingest_settings(scenario_db, mqtt_url, "scn")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
     env |= {"SAFECAMPUS_DB_URL": scenario_db, "SAFECAMPUS_MQTT_URL": mqtt_url}
     speed = SPEEDS.get(path.stem, 60)
@@ -73,7 +65,7 @@ def test_a_scenario_whose_alarm_does_not_come_fails(scenario_db, mqtt_url, tmp_p
         "  - {at: 0, sensors: [lib-2-smoke-1], smoke: pre_alarm}\n"
         "expect:\n  - {condition: fire, sensor: lib-2-smoke-1, within_s: 20}\n"
     )
-    settings = _settings(scenario_db, mqtt_url)
+    settings = own_ingest_settings(scenario_db, mqtt_url, "scn")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
     env |= {"SAFECAMPUS_DB_URL": scenario_db, "SAFECAMPUS_MQTT_URL": mqtt_url}
     with running_ingest_with_alarms(settings):
@@ -99,14 +91,7 @@ def test_replaying_a_recorded_scenario_raises_the_same_alarms(pg_admin_url, mqtt
     shapes = []
     with _database(pg_admin_url) as live_db:
         env["SAFECAMPUS_DB_URL"] = live_db
-        settings = load_settings(
-            db_url=live_db,
-            mqtt_url=mqtt_url,
-            ingest_id=f"scn{secrets.token_hex(3)}",
-            ingest_share_group=f"scn{secrets.token_hex(3)}",
-            ingest_health_port=0,
-            ingest_session_expiry_s=60,
-        )
+        settings = own_ingest_settings(live_db, mqtt_url, "scn")
         recorder = subprocess.Popen(
             [sys.executable, "-m", "ingest.app.cli", "sim", "record", str(rec)],
             env=env,
@@ -132,14 +117,7 @@ def test_replaying_a_recorded_scenario_raises_the_same_alarms(pg_admin_url, mqtt
             shapes.append(conn.execute(ALARM_SHAPE).fetchall())
     with _database(pg_admin_url) as replay_db:
         env["SAFECAMPUS_DB_URL"] = replay_db
-        settings = load_settings(
-            db_url=replay_db,
-            mqtt_url=mqtt_url,
-            ingest_id=f"scn{secrets.token_hex(3)}",
-            ingest_share_group=f"scn{secrets.token_hex(3)}",
-            ingest_health_port=0,
-            ingest_session_expiry_s=60,
-        )
+        settings = own_ingest_settings(replay_db, mqtt_url, "scn")
         with running_ingest_with_alarms(settings):
             subprocess.run(
                 [sys.executable, "-m", "ingest.app.cli", "sim", "replay", str(rec), "--speed", "60"],
