@@ -162,16 +162,21 @@ def _recording(path, n, seed):
             )
 
 
-def test_two_replays_at_once_deliver_everything_and_report_it(make_settings, db_url, mqtt_url, tmp_path):
+def test_two_replays_at_once_deliver_everything_and_report_it(make_settings, db_url, own_broker, tmp_path):
     # Both once used the client id "safecampus-sim-replay": the broker threw one off for the other,
     # again and again, and what either had in flight was lost while both said "replayed N of N".
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+    # A broker configured as we ship it (the machine's default one drops QoS 1 messages past
+    # 1,000 queued for a client that falls behind, whatever the publisher was told).
+    from tests.integration.conftest import broker_url
+
+    mqtt_url = broker_url(own_broker)
     env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url}
     files = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     _recording(files[0], 5000, seed=101)
     _recording(files[1], 5000, seed=202)
     before = scalar(db_url, "SELECT count(*) FROM events")
-    with running_ingest(make_settings()):
+    with running_ingest(make_settings(mqtt_url=mqtt_url)):
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "ingest.app.cli", "sim", "replay", str(f), "--speed", "1000"],
@@ -193,13 +198,17 @@ def test_two_replays_at_once_deliver_everything_and_report_it(make_settings, db_
         )
 
 
-def test_a_replay_nobody_takes_says_so_and_exits_non_zero(own_broker, tmp_path):
-    from tests.integration.conftest import broker_url
+def test_a_replay_nobody_takes_says_so_and_exits_non_zero(tmp_path):
+    from ingest.app.embedded import EmbeddedBroker
 
+    broker = EmbeddedBroker(tmp_path, preferred_port=0)  # of its own: no ingest session, live or kept
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-    env |= {"SAFECAMPUS_MQTT_URL": broker_url(own_broker)}  # a broker with no ingest subscribed
+    env |= {"SAFECAMPUS_MQTT_URL": broker.start()}
     rec = tmp_path / "c.jsonl"
     _recording(rec, 50, seed=303)
-    out = run_cli(env, "sim", "replay", str(rec), "--speed", "1000", "--flush-timeout", "2", timeout=60)
+    try:
+        out = run_cli(env, "sim", "replay", str(rec), "--speed", "1000", "--flush-timeout", "2", timeout=60)
+    finally:
+        broker.stop()
     assert out.returncode == 1
     assert "replayed 0 of 50 messages" in out.stdout and "NOT DELIVERED: 50 not taken by any subscriber" in out.stdout
