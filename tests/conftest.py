@@ -20,8 +20,12 @@ from ingest.db.migrate import migrate
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_until(check: Callable[[], object], timeout: float = 10.0, interval: float = 0.05, what: str = "") -> object:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+def wait_until(check: Callable[[], object], timeout: float = 10.0, interval: float = 0.05, what: str = "",
+               describe: Callable[[], str] | None = None) -> object:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds.
+
+    ``describe`` says, on failure, what state the system was in (counts, health).
+    """
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
@@ -29,7 +33,8 @@ def wait_until(check: Callable[[], object], timeout: float = 10.0, interval: flo
         if last:
             return last
         time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:g} s waiting for {what or check!r} (last value {last!r})")
+    state = f"; {describe()}" if describe else ""
+    pytest.fail(f"timed out after {timeout:g} s waiting for {what or check!r} (last value {last!r}){state}")
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +85,29 @@ def db_url(fresh_db: str) -> str:
     """A fresh, migrated database for one test module."""
     migrate(fresh_db)
     return fresh_db
+
+
+@pytest.fixture(scope="session")
+def server_mode(pg_admin_url: str) -> str:
+    """The mode a new database on the test server runs in: timescaledb where it is preloaded."""
+    from ingest.db.migrate import create_timescaledb
+
+    with temporary_database(pg_admin_url, "sct_mode") as url:
+        with psycopg.connect(url) as conn:
+            available = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_available_extensions"
+                                     " WHERE name = 'timescaledb')").fetchone()
+        return "timescaledb" if available and available[0] and create_timescaledb(url) is None else "postgresql"
+
+
+@pytest.fixture(scope="module")
+def db_mode(db_url: str) -> str:
+    """The mode the module's database was migrated in."""
+    from ingest.db.migrate import recorded_mode
+
+    with psycopg.connect(db_url) as conn:
+        mode = recorded_mode(conn)
+    assert mode in ("timescaledb", "postgresql")
+    return mode
 
 
 @pytest.fixture(scope="session")

@@ -3,4 +3,4 @@
 MIGRATE = 0x5AFEC0  # one migration run at a time (session lock)
 ALARM_TICK = 0x5AFEC1  # one ingestor runs the alarm timers per tick (transaction lock)
 ALARM_PUBLISHER = 0x5AFEC2  # one ingestor publishes alarm state on MQTT (session lock, the leader)
-ROLLUP_REFRESH = 0x5AFEC3  # one ingestor refreshes the PostgreSQL rollups at a time (transaction lock)
+ROLLUP_REFRESH = 0x5AFEC3  # one ingestor refreshes the rollups at a time (transaction lock; TimescaleDB: session)

@@ -9,6 +9,7 @@ import psycopg
 
 from ingest.core.settings import Settings
 from ingest.db import queries as q
+from ingest.db import rollups
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,12 @@ def apply_policies(conn: psycopg.Connection, mode: str, settings: Settings) -> N
             conn.execute(q.ADD_RETENTION, {"table": table, "after": retention})
             conn.execute(q.REMOVE_COMPRESSION, {"table": table})
             conn.execute(q.ADD_COMPRESSION, {"table": table, "after": compress})
-    logger.info("TimescaleDB policies: retention %s, compression after %s", retention, compress)
+        for agg in rollups.AGGREGATES:
+            conn.execute(q.REMOVE_CAGG_POLICY, {"view": agg.view})
+            conn.execute(q.ADD_CAGG_POLICY, {"view": agg.view, "start": rollups.policy_window(agg, retention),
+                                             "end": agg.end_offset, "every": agg.every})
+    logger.info("TimescaleDB policies: retention %s, compression after %s, rollup refresh windows %s", retention,
+                compress, ", ".join(f"{a.view} {rollups.policy_window(a, retention)}" for a in rollups.AGGREGATES))
 
 
 def prune(conn: psycopg.Connection, mode: str, settings: Settings) -> int:

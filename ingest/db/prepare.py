@@ -17,5 +17,5 @@ def prepare_database(settings: Settings, db_url: str, owner_url: str | None = No
         apply_policies(conn, mode, settings)
         role = app_role(db_url, owner_url)
         if role:
-            grant_app_role(conn, role)
+            grant_app_role(conn, role, mode)
     return mode, applied

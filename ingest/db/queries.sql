@@ -190,48 +190,85 @@ INSERT INTO service_health (service, instance, status, updated_at) VALUES (%(ser
 ON CONFLICT (service, instance) DO UPDATE SET status = EXCLUDED.status, updated_at = now()
 
 -- name: TRY_REFRESH_LOCK
+-- -- rollups (ingest.db.rollups) ----------------------------------------------------------------
 SELECT pg_try_advisory_xact_lock(%(key)s)
 
--- name: MARK_DIRTY
-INSERT INTO rollup_dirty (from_ts) VALUES (%(ts)s)
+-- name: TRY_REFRESH_SESSION_LOCK
+-- TimescaleDB refreshes commit on their own (CALL outside a transaction): a session lock.
+SELECT pg_try_advisory_lock(%(key)s)
 
--- name: TAKE_DIRTY
--- Only rows committed before this statement are taken (and deleted); a batch committing
--- meanwhile leaves its row for the next round, and nobody waits for anybody.
-WITH taken AS (DELETE FROM rollup_dirty RETURNING from_ts) SELECT min(from_ts) FROM taken
+-- name: MARK_DIRTY
+-- In the batch transaction: the 5-minute buckets the batch wrote to (one row each, no waiting).
+INSERT INTO rollup_dirty (bucket) SELECT unnest(%(buckets)s::timestamptz[])
+
+-- name: CLAIM_DIRTY
+-- The buckets to bring up to date: those left claimed by a round that died, and every row
+-- committed before this statement (a batch committing meanwhile waits for the next round).
+WITH claimed AS (UPDATE rollup_dirty SET claimed = true WHERE NOT claimed RETURNING bucket)
+SELECT bucket FROM claimed UNION SELECT bucket FROM rollup_dirty WHERE claimed ORDER BY 1
+
+-- name: DONE_DIRTY
+DELETE FROM rollup_dirty WHERE claimed AND bucket = ANY(%(buckets)s::timestamptz[])
 
 -- name: REFRESH_READINGS_5M
--- Raw rows are read back to the start of the 5-minute bucket only; the hour is summed from
--- its 5-minute rows (n-weighted average), so a refresh costs the same at any minute.
+-- Plain PostgreSQL: the named 5-minute buckets re-aggregated from their raw rows (the time index
+-- finds them), and each hour that holds one summed from its 5-minute rows (an n-weighted
+-- average), so a refresh costs what the buckets hold, however old they are. date_bin's origin
+-- is time_bucket's (2000-01-03 UTC): the same buckets, the same numbers as on TimescaleDB.
 INSERT INTO readings_5m (bucket, sensor_id, metric, avg, min, max, n)
-SELECT date_bin('5 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00'), sensor_id, metric, avg(value), min(value), max(value), count(*)
-FROM readings WHERE time >= date_bin('5 minutes', %(since)s::timestamptz, TIMESTAMPTZ '2000-01-03 00:00:00+00')
+SELECT b.bucket, r.sensor_id, r.metric, avg(r.value), min(r.value), max(r.value), count(*)
+FROM unnest(%(buckets)s::timestamptz[]) AS b (bucket)
+JOIN readings r ON r.time >= b.bucket AND r.time < b.bucket + INTERVAL '5 minutes'
 GROUP BY 1, 2, 3
 ON CONFLICT (sensor_id, metric, bucket) DO UPDATE
 SET avg = EXCLUDED.avg, min = EXCLUDED.min, max = EXCLUDED.max, n = EXCLUDED.n
 
 -- name: REFRESH_READINGS_1H
 INSERT INTO readings_1h (bucket, sensor_id, metric, avg, min, max, n)
-SELECT date_bin('1 hour', bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00'), sensor_id, metric,
-       sum(avg * n) / sum(n)::double precision, min(min), max(max), sum(n)
-FROM readings_5m WHERE bucket >= date_bin('1 hour', %(since)s::timestamptz, TIMESTAMPTZ '2000-01-03 00:00:00+00')
+SELECT h.bucket, r.sensor_id, r.metric, sum(r.avg * r.n) / sum(r.n)::double precision, min(r.min), max(r.max),
+       sum(r.n)
+FROM (SELECT DISTINCT date_bin(INTERVAL '1 hour', b, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket
+      FROM unnest(%(buckets)s::timestamptz[]) AS b) AS h
+JOIN readings_5m r ON r.bucket >= h.bucket AND r.bucket < h.bucket + INTERVAL '1 hour'
 GROUP BY 1, 2, 3
 ON CONFLICT (sensor_id, metric, bucket) DO UPDATE
 SET avg = EXCLUDED.avg, min = EXCLUDED.min, max = EXCLUDED.max, n = EXCLUDED.n
 
 -- name: REFRESH_EVENTS_5M
 INSERT INTO events_5m (bucket, building_id, kind, state, n)
-SELECT date_bin('5 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00'), building_id, kind, coalesce(state, ''), count(*)
-FROM events WHERE time >= date_bin('5 minutes', %(since)s::timestamptz, TIMESTAMPTZ '2000-01-03 00:00:00+00')
+SELECT b.bucket, e.building_id, e.kind, coalesce(e.state, ''), count(*)
+FROM unnest(%(buckets)s::timestamptz[]) AS b (bucket)
+JOIN events e ON e.time >= b.bucket AND e.time < b.bucket + INTERVAL '5 minutes'
 GROUP BY 1, 2, 3, 4
 ON CONFLICT (building_id, kind, state, bucket) DO UPDATE SET n = EXCLUDED.n
 
 -- name: REFRESH_EVENTS_1H
 INSERT INTO events_1h (bucket, building_id, kind, state, n)
-SELECT date_bin('1 hour', bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00'), building_id, kind, state, sum(n)
-FROM events_5m WHERE bucket >= date_bin('1 hour', %(since)s::timestamptz, TIMESTAMPTZ '2000-01-03 00:00:00+00')
+SELECT h.bucket, e.building_id, e.kind, e.state, sum(e.n)
+FROM (SELECT DISTINCT date_bin(INTERVAL '1 hour', b, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket
+      FROM unnest(%(buckets)s::timestamptz[]) AS b) AS h
+JOIN events_5m e ON e.bucket >= h.bucket AND e.bucket < h.bucket + INTERVAL '1 hour'
 GROUP BY 1, 2, 3, 4
 ON CONFLICT (building_id, kind, state, bucket) DO UPDATE SET n = EXCLUDED.n
+
+-- name: CAGG_WATERMARK
+-- TimescaleDB: where a continuous aggregate's materialised part ends (real-time aggregation
+-- reads the raw rows from here on). The function its own real-time view calls.
+-- Nothing materialised yet reads as 1970 (the function says 4714 BC, which Python cannot hold).
+SELECT greatest(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(c.mat_hypertable_id)),
+                TIMESTAMPTZ '1970-01-01 00:00:00+00')
+FROM _timescaledb_catalog.continuous_agg c
+WHERE c.user_view_schema = current_schema() AND c.user_view_name = %(view)s
+
+-- name: REFRESH_CAGG
+CALL refresh_continuous_aggregate(%(view)s::regclass, %(start)s::timestamptz, %(end)s::timestamptz)
+
+-- name: REMOVE_CAGG_POLICY
+SELECT remove_continuous_aggregate_policy(%(view)s::regclass, if_exists => true)
+
+-- name: ADD_CAGG_POLICY
+SELECT add_continuous_aggregate_policy(%(view)s::regclass, start_offset => %(start)s::interval,
+                                       end_offset => %(end)s::interval, schedule_interval => %(every)s::interval)
 
 -- name: ADD_USER
 -- A new password or role revokes every session of the user (their cookies carry the old version).

@@ -1,6 +1,7 @@
 """Two database roles: the owner runs migrations, the application only reads and writes rows.
 
-The application role may not create, alter or drop anything, and may only append to the
+The application role may not create, alter or drop anything (on TimescaleDB it owns the four
+rollups, derived data it must refresh), and may only append to the
 journal and the duty log (no UPDATE, DELETE or TRUNCATE there, on top of the triggers that
 refuse them). ``grant_app_role`` is run after every migration, so new tables are covered.
 """
@@ -14,6 +15,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from ingest.db import queries as q
+from ingest.db import rollups
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,9 @@ GRANTS = (
 )
 REVOKE_APPEND_ONLY = sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}")
 REVOKE_READ_ONLY = sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM {role}")
+# TimescaleDB lets only a continuous aggregate's owner refresh it, and ingest refreshes the
+# buckets late data reached: the application owns the rollups (derived data), nothing else.
+OWN_ROLLUP = sql.SQL("ALTER MATERIALIZED VIEW {view} OWNER TO {role}")
 
 
 def user_of(url: str) -> str | None:
@@ -53,7 +58,7 @@ def ensure_login_role(conn: psycopg.Connection, role: str) -> None:
         logger.info("created database role %s", role)
 
 
-def grant_app_role(conn: psycopg.Connection, role: str) -> None:
+def grant_app_role(conn: psycopg.Connection, role: str, mode: str = "postgresql") -> None:
     """Give ``role`` the rights the application needs and nothing more (idempotent)."""
     ident = sql.Identifier(role)
     with conn.transaction():
@@ -63,4 +68,7 @@ def grant_app_role(conn: psycopg.Connection, role: str) -> None:
             conn.execute(REVOKE_APPEND_ONLY.format(table=sql.Identifier(table), role=ident))
         for table in READ_ONLY:
             conn.execute(REVOKE_READ_ONLY.format(table=sql.Identifier(table), role=ident))
+        if mode == "timescaledb":
+            for agg in rollups.AGGREGATES:
+                conn.execute(OWN_ROLLUP.format(view=sql.Identifier(agg.view), role=ident))
     logger.info("database role %s: rows only; journal and duty log append-only", role)

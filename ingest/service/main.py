@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 
+import psycopg
 from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
 
 from ingest.alarms.engine import AlarmEngine, Ticker, load_procedures
 from ingest.alarms.outbound import AlarmPublisher
@@ -24,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600
 ROLLUP_EVERY_S = 5.0
+COMPLAIN_EVERY_S = 600.0
 
 
 def check_schema(db_url: str) -> str:
@@ -37,6 +41,22 @@ def check_schema(db_url: str) -> str:
                 "run 'safecampus db migrate' first"
             )
         return recorded_mode(conn) or "postgresql"
+
+
+def refresh_rollups(pool: ConnectionPool, mode: str, settings: Settings, complaints: dict[str, float]) -> None:
+    """One round of the rollup refresh; a failure is retried next round and said at most every 10 minutes."""
+    try:
+        with pool.connection() as conn:
+            rollups.refresh(conn, mode, timedelta(days=settings.retention_days))
+    except psycopg.OperationalError:
+        logger.debug("rollup refresh: database unavailable", exc_info=True)  # the writer says so already
+    except Exception as exc:  # noqa: BLE001 - a refresh must never stop ingest; its buckets stay claimed
+        text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        if time.monotonic() - complaints.get(text, -1e9) >= COMPLAIN_EVERY_S:
+            complaints[text] = time.monotonic()
+            hint = (" (on TimescaleDB only the rollups' owner may refresh them: run 'safecampus db migrate')"
+                    if isinstance(exc, psycopg.errors.InsufficientPrivilege) else "")
+            logger.exception("rollup refresh failed, late data waits for the next round: %s%s", text, hint)
 
 
 def run_ingest(settings: Settings, stop: threading.Event) -> int:
@@ -61,6 +81,7 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     logger.info("ingest %s running (%s mode)", settings.ingest_id, mode)
     next_prune = time.monotonic() + 60
     next_rollup = time.monotonic()
+    complaints: dict[str, float] = {}
     code = 0
     try:
         while not stop.wait(1.0):
@@ -76,13 +97,13 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
                 break
             if time.monotonic() >= next_rollup:
                 next_rollup = time.monotonic() + ROLLUP_EVERY_S
+                refresh_rollups(pool, mode, settings, complaints)
                 try:
                     with pool.connection() as conn:
-                        rollups.refresh(conn, mode)
                         conn.execute(q.REPORT_HEALTH, {"service": "ingest", "instance": settings.ingest_id,
                                                        "status": Jsonb(service.health())})
                 except Exception:  # noqa: BLE001 - retried on the next round (the database may be down)
-                    logger.debug("rollup refresh or health report failed", exc_info=True)
+                    logger.debug("health report failed", exc_info=True)
             if time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + PRUNE_EVERY_S
                 try:

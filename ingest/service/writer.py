@@ -123,7 +123,7 @@ class BatchWriter:
         cur.execute(q.UPDATE_SENSORS_SEEN)
         inserted.sort(key=lambda e: (e.at, e.sensor_id))  # the rules' time order (stable: arrival order kept)
         if inserted:
-            rollups.mark_dirty(conn, min(e.ts for e in inserted))
+            rollups.mark_dirty(conn, (e.ts for e in inserted))
         return inserted
 
     def _write_dead_letters(self, conn: psycopg.Connection, rejected: Sequence[Rejected]) -> None:

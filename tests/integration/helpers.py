@@ -8,6 +8,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -314,3 +315,23 @@ def run_cli(env: dict[str, str], *args: str, timeout: float = 120):
 
     return subprocess.run([sys.executable, "-m", "ingest.app.cli", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def materialise(db_url: str, mode: str) -> None:
+    """TimescaleDB: materialise every rollup up to now, as if each refresh policy had just run
+    over all time, so that what is stored next is late data below the watermark."""
+    if mode != "timescaledb":
+        return
+    from ingest.db.rollups import AGGREGATES
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for agg in AGGREGATES:
+            conn.execute("CALL refresh_continuous_aggregate(%s::regclass, NULL, %s::timestamptz)",
+                         (agg.view, rollups_now_floor(agg.width)))
+
+
+def rollups_now_floor(width: timedelta) -> datetime:
+    """The start of the current bucket of ``width``."""
+    from ingest.db.rollups import bucket_of
+
+    return bucket_of(datetime.now(UTC), width)

@@ -52,12 +52,19 @@ def test_a_dump_restores_into_a_fresh_database_with_every_alarm_and_journal_entr
         assert snapshot(target) == before
 
 
-def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, make_settings, mqtt_url):
+def _previous_rollup_marker(conn, times):
+    """What the previous release's writer appended to rollup_dirty: the oldest time of a batch."""
+    conn.execute("INSERT INTO rollup_dirty (from_ts) VALUES (%s)", (min(times),))
+
+
+def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, make_settings, mqtt_url, monkeypatch):
     previous = load_migrations()[-2].version
     with temporary_database(pg_admin_url, "sct_upgrade") as url:
         migrate(url, up_to=previous)
         assert scalar(url, "SELECT max(version) FROM schema_migrations") == previous
-        ids = seed_alarm_history(make_settings(db_url=url), mqtt_url, url)
+        with monkeypatch.context() as patch:  # the history is written as the previous release wrote it
+            patch.setattr("ingest.db.rollups.mark_dirty", _previous_rollup_marker)
+            ids = seed_alarm_history(make_settings(db_url=url), mqtt_url, url)
         marker = scalar(url, "SELECT min(from_ts) FROM rollup_dirty")
         before = snapshot(url)
         out = cli(url, "db", "migrate")
@@ -67,8 +74,11 @@ def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, m
         for table in TABLES:
             if table != "schema_migrations":
                 assert after[table] == before[table], table
-        # The rollups still know where to recompute from.
-        assert scalar(url, "SELECT min(from_ts) FROM rollup_dirty") == marker
+        # The rollups still know what to recompute: every 5-minute bucket from the old marker on.
+        assert scalar(url, "SELECT min(bucket) = date_bin('5 minutes', %s::timestamptz, '2000-01-03 00:00:00+00') "
+                           "FROM rollup_dirty", (marker,))
+        assert scalar(url, "SELECT bool_and(bucket = date_bin('5 minutes', bucket, '2000-01-03 00:00:00+00')) "
+                           "AND max(bucket) >= now() - interval '10 minutes' FROM rollup_dirty")
         # History recorded before the upgrade counts in the alarm-system health figures.
         assert scalar(url, "SELECT count(*) FROM alarm_activations WHERE alarm_id = ANY(%s)", (ids,)) == len(ids)
         # The upgraded database serves the current code: the dashboard's view and new alarms.

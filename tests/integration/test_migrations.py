@@ -20,31 +20,84 @@ def _tables(url):
     return {r[0] for r in rows}
 
 
-def test_from_empty_gives_the_expected_schema_and_twice_is_a_no_op(fresh_db):
+def test_from_empty_gives_the_expected_schema_and_twice_is_a_no_op(fresh_db, server_mode):
     assert _tables(fresh_db) == set()
     mode, applied = migrate(fresh_db)
-    assert mode == "postgresql"  # this machine has no TimescaleDB
+    assert mode == server_mode  # timescaledb where the server has it preloaded, else plain PostgreSQL
     assert applied == [m.version for m in load_migrations()]
-    assert EXPECTED_TABLES <= _tables(fresh_db)
+    assert EXPECTED_TABLES <= _tables(fresh_db) | _views(fresh_db)
     with psycopg.connect(fresh_db) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'mode'").fetchone()[0] == "postgresql"
-        brin = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'events_time_brin'").fetchone()
-        assert "brin" in brin[0]
+        assert conn.execute("SELECT value FROM meta WHERE key = 'mode'").fetchone()[0] == server_mode
+        _assert_mode_objects(conn, server_mode)
         before = conn.execute("SELECT count(*), max(applied_at) FROM schema_migrations").fetchone()
     mode2, applied2 = migrate(fresh_db)
-    assert (mode2, applied2) == ("postgresql", [])
+    assert (mode2, applied2) == (server_mode, [])
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute("SELECT count(*), max(applied_at) FROM schema_migrations").fetchone() == before
 
 
-def test_db_status_json_from_the_cli(fresh_db):
+def _views(url):
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute("SELECT viewname FROM pg_views WHERE schemaname = 'public'")}
+
+
+ROLLUPS = ("readings_5m", "readings_1h", "events_1h", "alarm_activity_10m")
+
+
+def _assert_mode_objects(conn, mode):
+    """What each mode builds: BRIN indexes and rollup tables, or hypertables, continuous aggregates
+    with real-time aggregation, compression and refresh policies."""
+    brin = conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname IN ('events_time_brin', 'readings_time_brin')"
+                        ).fetchone()[0]
+    if mode == "postgresql":
+        assert brin == 2
+        kinds = dict(conn.execute("SELECT relname, relkind FROM pg_class WHERE relname = ANY(%s)",
+                                  (list(ROLLUPS),)).fetchall())
+        assert kinds == {"readings_5m": "r", "readings_1h": "r", "events_1h": "r", "alarm_activity_10m": "v"}
+        assert conn.execute("SELECT to_regclass('events_5m') IS NOT NULL").fetchone()[0]
+        return
+    assert brin == 0  # chunks stand for them
+    hyper = {r[0] for r in conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables")}
+    assert {"events", "readings", "alarm_activations"} <= hyper
+    caggs = dict(conn.execute("SELECT view_name, materialized_only FROM timescaledb_information.continuous_aggregates"
+                              ).fetchall())
+    assert caggs == dict.fromkeys(ROLLUPS, False)  # real-time: rows past the watermark show at once
+    settings = dict(conn.execute("SELECT hypertable::text, orderby FROM "
+                                 "timescaledb_information.hypertable_compression_settings").fetchall())
+    assert "event_id" in settings["events"]  # the de-duplication key, in segment order
+    policies = {r[0] for r in conn.execute("SELECT hypertable_name FROM timescaledb_information.jobs "
+                                           "WHERE proc_name = 'policy_refresh_continuous_aggregate'")}
+    assert policies == set(ROLLUPS)
+
+
+def test_set_up_on_this_server_gives_no_warnings(pg_admin_url, server_mode):
+    """TimescaleDB once warned on every set-up (compression without the de-duplication key)."""
+    from ingest.db.migrate import load_migrations
+    from tests.conftest import temporary_database
+
+    with temporary_database(pg_admin_url, "sct_quiet") as url:
+        notices = []
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.add_notice_handler(lambda d: notices.append((d.severity_nonlocalized, d.message_primary)))
+            if server_mode == "timescaledb":
+                conn.execute("CREATE EXTENSION timescaledb")
+                notices.clear()  # its banner
+            conn.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+                         " applied_at timestamptz NOT NULL DEFAULT now())")
+            for mig in load_migrations():
+                for script in mig.sql_for(server_mode):
+                    conn.execute(script.encode())
+    assert [n for n in notices if n[0] == "WARNING"] == []
+
+
+def test_db_status_json_from_the_cli(fresh_db, server_mode):
     env = {"SAFECAMPUS_DB_URL": fresh_db, "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-m", "ingest.app.cli", "db", "status", "--json"],
                          env=env, capture_output=True, text=True, check=True)
     status = json.loads(out.stdout)
     assert {"mode", "schema_version", "sensors", "events_total", "dead_letters_total", "alarms_open"} <= status.keys()
     assert status["schema_version"] == len(load_migrations())
-    assert status["mode"] == "postgresql"
+    assert status["mode"] == server_mode
 
 
 def test_migrate_unreachable_database_is_a_clear_error():

@@ -176,7 +176,7 @@ def test_two_replays_at_once_deliver_everything_and_report_it(make_settings, db_
     _recording(files[0], 5000, seed=101)
     _recording(files[1], 5000, seed=202)
     before = scalar(db_url, "SELECT count(*) FROM events")
-    with running_ingest(make_settings(mqtt_url=mqtt_url)):
+    with running_ingest(make_settings(mqtt_url=mqtt_url)) as service:
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "ingest.app.cli", "sim", "replay", str(f), "--speed", "1000"],
@@ -191,10 +191,17 @@ def test_two_replays_at_once_deliver_everything_and_report_it(make_settings, db_
         outs = [p.communicate(timeout=180)[0] for p in procs]
         assert [p.returncode for p in procs] == [0, 0], outs
         assert all("replayed 5000 of 5000 messages" in o and "NOT DELIVERED" not in o for o in outs), outs
+        def accounted() -> str:  # what ingest did with what it received, for a failure to say
+            counts = {k: service.metrics.registry.get_sample_value(f"safecampus_ingest_{k}_total")
+                      for k in ("received", "stored", "duplicates", "dead_lettered")}
+            return f"{counts}, health {service.health()}, {scalar(db_url, 'SELECT count(*) FROM events')} stored " \
+                   f"(before {before})"
+
         wait_until(
             lambda: scalar(db_url, "SELECT count(*) FROM events") - before == 10_000,
-            30,
+            60,
             what="both replays stored in full",
+            describe=accounted,
         )
 
 

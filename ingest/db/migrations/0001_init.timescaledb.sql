@@ -5,7 +5,7 @@ SELECT create_hypertable('readings', by_range('time', INTERVAL '1 day'));
 ALTER TABLE events SET (
     timescaledb.compress,
     timescaledb.compress_segmentby = 'sensor_id',
-    timescaledb.compress_orderby = 'time DESC'
+    timescaledb.compress_orderby = 'time DESC, event_id'  -- the de-duplication key, in segment order
 );
 ALTER TABLE readings SET (
     timescaledb.compress,
