@@ -20,6 +20,7 @@ TimescaleDB a refresh over dropped chunks would delete rollup rows plain Postgre
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,8 @@ from psycopg.rows import tuple_row
 from ingest.core.errors import MigrationError
 from ingest.db import locks
 from ingest.db import queries as q
+
+logger = logging.getLogger(__name__)
 
 ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)  # time_bucket's origin for buckets under a month
 BUCKET = timedelta(minutes=5)  # the finest rollup; what batches mark
@@ -138,8 +141,14 @@ def _refresh_timescaledb(conn: psycopg.Connection, retention: timedelta, now: da
                     raise MigrationError(f"{agg.view} is not a continuous aggregate of this database")
                 oldest = now - retention + agg.width if agg.retained else ORIGIN
                 todo += [(agg.view, a, b) for a, b in windows(buckets, agg.width, row[0], oldest)]
-            for view, start, end in todo:
-                cur.execute(q.REFRESH_CAGG, {"view": view, "start": start, "end": end})
+            try:
+                for view, start, end in todo:
+                    cur.execute(q.REFRESH_CAGG, {"view": view, "start": start, "end": end})
+            except psycopg.errors.LockNotAvailable:
+                # A policy job is refreshing an overlapping window: the buckets stay claimed and
+                # the next round refreshes them (a window already done costs next to nothing).
+                logger.debug("rollup refresh: a policy job is refreshing; retried next round")
+                return len(buckets)
             if buckets:
                 cur.execute(q.DONE_DIRTY, {"buckets": buckets})
         finally:

@@ -6,6 +6,7 @@ import http.client
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -326,8 +327,15 @@ def materialise(db_url: str, mode: str) -> None:
 
     with psycopg.connect(db_url, autocommit=True) as conn:
         for agg in AGGREGATES:
-            conn.execute("CALL refresh_continuous_aggregate(%s::regclass, NULL, %s::timestamptz)",
-                         (agg.view, rollups_now_floor(agg.width)))
+            for attempt in range(50):  # a running ingestor's refresh may hold the aggregate a moment
+                try:
+                    conn.execute("CALL refresh_continuous_aggregate(%s::regclass, NULL, %s::timestamptz)",
+                                 (agg.view, rollups_now_floor(agg.width)))
+                    break
+                except psycopg.errors.LockNotAvailable:
+                    if attempt == 49:
+                        raise
+                    time.sleep(0.1)
 
 
 def rollups_now_floor(width: timedelta) -> datetime:
