@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench screenshots clean
+.PHONY: run test lint bench screenshots clean i18n
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SafeCampus needs Python 3.11 or newer")'
@@ -28,6 +28,19 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check ingest dashboard sensors_sim tests bench docs
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+# The message catalogues: extract every marked string (_ and N_) into the template, then bring
+# each language's catalogue up to date (new strings empty, gone ones marked obsolete). A
+# translator fills ingest/core/locale/zh_CN/LC_MESSAGES/messages.po; tests/unit/test_i18n.py
+# fails while a string is missing, empty or fuzzy there.
+LOCALE := ingest/core/locale
+i18n: $(STAMP)
+	$(VENV)/bin/pybabel extract -F $(LOCALE)/babel.cfg -k N_ --no-location --sort-output --no-wrap \
+	  --project SafeCampus -o $(LOCALE)/messages.pot ingest dashboard sensors_sim
+	$(VENV)/bin/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -D messages --init-missing \
+	  --no-fuzzy-matching --no-wrap -l zh_CN
+	$(VENV)/bin/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -D messages --init-missing \
+	  --no-fuzzy-matching --no-wrap -l en
 
 bench: $(STAMP)
 	$(PY) bench/ingest.py

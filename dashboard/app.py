@@ -6,25 +6,46 @@ import logging
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 import dash
 from dash import Dash, dcc, html
 from psycopg_pool import ConnectionPool
 
-from dashboard import auth, live
+from dashboard import auth, lang, live
 from dashboard.db import POOL_KEY
 from dashboard.ids import LIVE_SIGNAL, URL
 from dashboard.report import routes as report_routes
-from ingest.core import clock
+from ingest.core import clock, i18n
 from ingest.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 
 
+class SafeCampusDash(Dash):
+    """Dash with the reader's language on the page (``<html lang>``: fonts and screen readers use it)."""
+
+    def interpolate_index(self, metas: Any = "", title: Any = "", css: Any = "", config: Any = "", scripts: Any = "",
+                          app_entry: Any = "", favicon: Any = "", renderer: Any = "") -> Any:
+        """Dash's index page, marked with this request's language."""
+        page = super().interpolate_index(metas, title, css, config, scripts, app_entry, favicon, renderer)
+        return page.replace("<html>", f'<html lang="{lang.current()}">', 1)
+
+
+def language_switch() -> html.Nav:
+    """On every page: each language in its own words; the server remembers the choice."""
+    return html.Nav(
+        [html.A(name, href=f"/lang/{tag}", lang=tag, id=f"lang-{tag}", className="sc-lang-link")
+         for tag, name in i18n.NAMES.items()],
+        className="sc-lang-switch",
+        id="lang-switch",
+    )
+
+
 def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
     """A configured Dash app bound to ``pool`` (opened and closed by the caller)."""
-    app = Dash(
+    app = SafeCampusDash(
         __name__,
         use_pages=True,
         pages_folder=str(HERE / "pages"),
@@ -42,12 +63,14 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
         secret = secrets.token_urlsafe(32)
     kiosk = settings.kiosk_token.get_secret_value() if settings.kiosk_token else None
     auth.install(server, secret, kiosk, secure_cookies=settings.secure_cookies)
+    lang.install(server, settings.site_language)  # after auth: a revoked session has no language
     feed = live.AlarmFeed(settings.require_db_url())
     server.extensions["safecampus_feed"] = feed
     server.extensions["safecampus_wall_cache"] = live.SharedRead()
     live.install(server, feed)
     report_routes.install(server, settings.site_timezone, settings.escalation_limits())
-    app.layout = html.Div([dcc.Location(id=URL), dcc.Store(id=LIVE_SIGNAL), dash.page_container], className="sc-root")
+    app.layout = html.Div([dcc.Location(id=URL), dcc.Store(id=LIVE_SIGNAL), language_switch(), dash.page_container],
+                          className="sc-root")
     # Pages show a login notice to strangers, so give Dash every page's full frame to check
     # callbacks against (typos still fail; absent pages do not).
     # Dash rebuilds validation_layout from layout() on its first request (a before_request hook

@@ -10,38 +10,57 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, has_request_context, redirect, render_template_string, request, session
 
-from dashboard import login_limit
+from dashboard import lang, login_limit
 from dashboard import queries as q
 from dashboard.db import connection
 from ingest import accounts
+from ingest.core import i18n
+from ingest.core.vocabulary import ROLE_LABELS
 
 logger = logging.getLogger(__name__)
 
 RANK = {"kiosk": 0, "viewer": 1, "officer": 2, "admin": 3}
 
-LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>SafeCampus - log in</title>
+LOGIN_PAGE = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ t.title }}</title>
 <link rel="stylesheet" href="/assets/safecampus.css"></head><body class="sc-login-body">
 <form method="post" action="/login" class="sc-login">
 <h1>SafeCampus</h1>
 {% if error %}<p class="sc-error" role="alert">{{ error }}</p>{% endif %}
-<label>User <input name="username" id="username" autocomplete="username" autofocus required></label>
-<label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+<label>{{ t.user }} <input name="username" id="username" autocomplete="username" autofocus required></label>
+<label>{{ t.password }} <input name="password" id="password" type="password" autocomplete="current-password"
+ required></label>
 <input type="hidden" name="next" value="{{ next }}">
-<button type="submit" id="login-submit">Log in</button>
+<button type="submit" id="login-submit">{{ t.submit }}</button>
+<p class="sc-lang-switch">{% for tag, name in langs %}
+<a href="/lang/{{ tag }}?next=/login%3Fnext%3D{{ next|urlencode }}" lang="{{ tag }}">{{ name }}</a>
+{% endfor %}</p>
 </form></body></html>"""
+
+
+def _login_page(error: str | None, nxt: str) -> str:
+    _ = lang.gettext()
+    texts = {"title": _("SafeCampus - log in"), "user": _("User"), "password": _("Password"), "submit": _("Log in")}
+    return render_template_string(LOGIN_PAGE, error=error, next=nxt, t=texts, lang=lang.current(),
+                                  langs=list(i18n.NAMES.items()))
 
 
 class TooManyAttemptsError(Exception):
     """Password attempts for this account or address are paused; the message says how long."""
 
     def __init__(self, seconds: int) -> None:
-        super().__init__(f"Too many wrong passwords: try again in {seconds} s.")
+        super().__init__(self.render(str, seconds))
         self.seconds = seconds
+
+    def render(self, _: Callable[[str], str], seconds: int | None = None) -> str:
+        """The message in the language of ``_``."""
+        return _("Too many wrong passwords: try again in {n} s.").format(n=self.seconds if seconds is None
+                                                                         else seconds)
 
 
 def check_password(username: str, password: str) -> dict[str, Any] | None:
@@ -62,7 +81,7 @@ def check_password(username: str, password: str) -> dict[str, Any] | None:
             logger.warning("wrong password for %r from %s", username, address)
             return None
         login_limit.succeeded(conn, username)
-    return {"role": row["role"], "name": row["display_name"], "v": row["session_version"]}
+    return {"role": row["role"], "name": row["display_name"], "v": row["session_version"], "language": row["language"]}
 
 
 
@@ -92,13 +111,18 @@ def allowed(minimum: str) -> bool:
     return user is not None and RANK.get(user["role"], -1) >= RANK[minimum]
 
 
-def refusal(minimum: str, what: str) -> str | None:
-    """None when allowed, else the message to show (checked on the server for every change)."""
+def refusal(minimum: str, what: str, _: Callable[[str], str] = str) -> str | None:
+    """None when allowed, else the message to show (checked on the server for every change).
+
+    ``what`` is a marked string (``N_``), translated here with the reader's ``_``.
+    """
     if allowed(minimum):
         return None
     user = current_user()
-    who = f"your role ({user['role']})" if user else "you are not logged in, and"
-    return f"Refused: {who} may not {what}."
+    if user:
+        role = _(ROLE_LABELS.get(user["role"], user["role"]))
+        return _("Refused: your role ({role}) may not {what}.").format(role=role, what=_(what))
+    return _("Refused: you are not logged in, and may not {what}.").format(what=_(what))
 
 
 def install(server: Flask, secret_key: str, kiosk_token: str | None, *, secure_cookies: bool = False) -> None:
@@ -131,6 +155,9 @@ def install(server: Flask, secret_key: str, kiosk_token: str | None, *, secure_c
             return
         if row["role"] != user.get("role"):
             session.clear()
+            return
+        if row["language"] != user.get("language"):  # set by an admin, or in another browser
+            lang.remember(row["language"])
 
     @server.after_request
     def _headers(resp):  # type: ignore[no-untyped-def]
@@ -149,14 +176,15 @@ def install(server: Flask, secret_key: str, kiosk_token: str | None, *, secure_c
         if not nxt.startswith("/") or nxt.startswith("//"):
             nxt = "/console"
         if request.method == "GET":
-            return render_template_string(LOGIN_PAGE, error=None, next=nxt)
+            return _login_page(None, nxt)
         username = request.form.get("username", "").strip()[:64]
         try:
             user = check_password(username, request.form.get("password", ""))
         except TooManyAttemptsError as exc:
-            return render_template_string(LOGIN_PAGE, error=str(exc), next=nxt), 429
+            return _login_page(exc.render(lang.gettext()), nxt), 429
         if not user:
-            return render_template_string(LOGIN_PAGE, error="Wrong user or password.", next=nxt), 401
+            _ = lang.gettext()
+            return _login_page(_("Wrong user or password."), nxt), 401
         session.clear()
         session.permanent = True
         session["user"] = {"username": username, **user}

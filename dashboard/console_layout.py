@@ -8,7 +8,16 @@ from __future__ import annotations
 from dash import dash_table, dcc, html
 
 from dashboard import figures
-from ingest.core.vocabulary import DISPOSITIONS, OPEN_STATES, PRIORITIES
+from ingest.core.i18n import Translator
+from ingest.core.vocabulary import (
+    DISPOSITION_LABELS,
+    DISPOSITIONS,
+    FAMILY_LABELS,
+    OPEN_STATES,
+    PRIORITIES,
+    PRIORITY_LABELS,
+    STATE_LABELS,
+)
 
 F_PRIORITY, F_STATE, F_BUILDING, F_DEPARTMENT, F_FAMILY, F_SHELVED = (
     "f-priority",
@@ -38,38 +47,50 @@ FAMILIES = ("fire", "door", "lab", "heartbeat")
 
 
 
+def nav_links(_: Translator) -> list[html.A]:
+    """The links between the officer's pages."""
+    return [
+        html.A(_("Wall"), href="/wall"),
+        html.A(_("Console"), href="/console"),
+        html.A(_("Handover"), href="/console/handover"),
+        html.A(_("Trends"), href="/trends"),
+        html.A(_("Sensors"), href="/sensors"),
+        html.A(_("Weekly review"), href="/reports/weekly"),
+        html.A(_("Alarm health"), href="/reports/health"),
+        html.A(_("Log out"), href="/logout"),
+    ]
+
+
 def _dropdown(ident: str, options: list, placeholder: str, multi: bool = False) -> dcc.Dropdown:
     return dcc.Dropdown(id=ident, options=options, multi=multi, placeholder=placeholder, className="sc-filter")
 
 
-def frame(user_label: str = "", buildings: list | None = None, departments: list | None = None) -> html.Div:
-    """Every component of the console (callbacks fill them)."""
+def _options(values: tuple[str, ...], labels: dict[str, str], _: Translator) -> list[dict[str, str]]:
+    return [{"label": _(labels[v]), "value": v} for v in values]
+
+
+def frame(user_label: str = "", buildings: list | None = None, departments: list | None = None,
+          _: Translator = str) -> html.Div:
+    """Every component of the console (callbacks fill them), in the language of ``_``."""
     return html.Div(
         [
             html.Header(
                 [
-                    html.H1("Alarm console"),
+                    html.H1(_("Alarm console")),
                     html.Span(user_label, className="sc-user", id="console-user"),
-                    html.A("Wall", href="/wall"),
-                    html.A("Handover", href="/console/handover"),
-                    html.A("Trends", href="/trends"),
-                    html.A("Sensors", href="/sensors"),
-                    html.A("Weekly review", href="/reports/weekly"),
-                    html.A("Alarm health", href="/reports/health"),
-                    html.A("Log out", href="/logout"),
+                    *nav_links(_),
                 ],
                 className="sc-console-header",
             ),
             html.Div(
                 [
-                    _dropdown(F_PRIORITY, list(PRIORITIES), "priority", multi=True),
-                    _dropdown(
-                        F_STATE, [{"label": s.replace("_", " "), "value": s} for s in STATES], "state", multi=True
-                    ),
-                    _dropdown(F_BUILDING, buildings or [], "building"),
-                    _dropdown(F_DEPARTMENT, departments or [], "department"),
-                    _dropdown(F_FAMILY, list(FAMILIES), "kind"),
-                    dcc.Checklist(id=F_SHELVED, options=[{"label": " show shelved", "value": "yes"}], value=[]),
+                    _dropdown(F_PRIORITY, _options(PRIORITIES, PRIORITY_LABELS, _), _("priority"), multi=True),
+                    _dropdown(F_STATE, _options(STATES, STATE_LABELS, _), _("state"), multi=True),
+                    _dropdown(F_BUILDING, buildings or [], _("building")),
+                    _dropdown(F_DEPARTMENT, departments or [], _("department")),
+                    _dropdown(F_FAMILY, _options(FAMILIES, FAMILY_LABELS, _), _("kind")),
+                    dcc.Checklist(id=F_SHELVED, options=[{"label": " " + _("show shelved"), "value": "yes"}],
+                                  value=[]),
                 ],
                 className="sc-filters",
             ),
@@ -86,13 +107,13 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                                 columns=[
                                     {"name": n, "id": i}
                                     for n, i in (
-                                        ("priority", "priority"),
-                                        ("state", "state"),
-                                        ("what", "what"),
-                                        ("where", "where"),
-                                        ("raised", "raised"),
+                                        (_("priority"), "priority"),
+                                        (_("state"), "state"),
+                                        (_("what"), "what"),
+                                        (_("where"), "where"),
+                                        (_("raised"), "raised"),
                                         ("×", "occurrences"),
-                                        ("assigned", "assigned_to"),
+                                        (_("assigned"), "assigned_to"),
                                     )
                                 ],
                                 style_as_list_view=True,
@@ -117,16 +138,17 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                                 },
                                 style_data_conditional=[
                                     {
-                                        "if": {"filter_query": f"{{priority}} = '{p}'", "column_id": "priority"},
+                                        "if": {"filter_query": f"{{p}} = '{p}'", "column_id": "priority"},
                                         "color": c,
                                         "fontWeight": "bold",
                                     }
                                     for p, c in figures.PRIORITY_COLOURS.items()
                                 ]
-                                + [{"if": {"filter_query": "{state} = 'active unacked'"}, "fontWeight": "bold"}],
+                                + [{"if": {"filter_query": "{s} = 'active_unacked'"}, "fontWeight": "bold"}],
                             ),
                             html.Div(
-                                [html.Button("◀ previous (k)", id=PREV), html.Button("next (j) ▶", id=NEXT)],
+                                [html.Button("◀ " + _("previous (k)"), id=PREV),
+                                 html.Button(_("next (j)") + " ▶", id=NEXT)],
                                 className="sc-nav",
                             ),
                         ],
@@ -137,30 +159,30 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                             html.Div(id=MSG, className="sc-msg", role="status"),
                             html.Div(id=DETAIL),
                             dcc.Graph(id=CHART, config={"displayModeBar": False}, className="sc-chart"),
-                            html.H3("Procedure"),
+                            html.H3(_("Procedure")),
                             dcc.Checklist(id=STEPS, options=[], value=[], className="sc-steps"),
                             html.Div(
                                 [
-                                    html.Button("Acknowledge (a)", id=ACK, className="sc-primary"),
-                                    html.Button("Assign to me", id=ASSIGN),
-                                    html.Button("Reset", id=RESET),
+                                    html.Button(_("Acknowledge (a)"), id=ACK, className="sc-primary"),
+                                    html.Button(_("Assign to me"), id=ASSIGN),
+                                    html.Button(_("Reset"), id=RESET),
                                 ],
                                 className="sc-actions",
                             ),
                             html.Div(
                                 [
-                                    dcc.Textarea(id=NOTE, placeholder="note", className="sc-note"),
-                                    html.Button("Add note", id=NOTE_BTN),
+                                    dcc.Textarea(id=NOTE, placeholder=_("note"), className="sc-note"),
+                                    html.Button(_("Add note"), id=NOTE_BTN),
                                 ],
                                 className="sc-actions",
                             ),
                             html.Div(
                                 [
-                                    dcc.Input(
-                                        id=SHELVE_MIN, type="number", placeholder="minutes", min=1, className="sc-num"
-                                    ),
-                                    dcc.Input(id=SHELVE_REASON, placeholder="reason for shelving", className="sc-text"),
-                                    html.Button("Shelve", id=SHELVE_BTN),
+                                    dcc.Input(id=SHELVE_MIN, type="number", placeholder=_("minutes"), min=1,
+                                              className="sc-num"),
+                                    dcc.Input(id=SHELVE_REASON, placeholder=_("reason for shelving"),
+                                              className="sc-text"),
+                                    html.Button(_("Shelve"), id=SHELVE_BTN),
                                 ],
                                 className="sc-actions",
                             ),
@@ -168,16 +190,16 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                                 [
                                     dcc.Dropdown(
                                         id=DISPOSITION,
-                                        options=list(DISPOSITIONS),
-                                        placeholder="disposition",
+                                        options=_options(DISPOSITIONS, DISPOSITION_LABELS, _),
+                                        placeholder=_("disposition"),
                                         className="sc-filter",
                                     ),
-                                    dcc.Input(id=CLOSE_NOTE, placeholder="reason / note", className="sc-text"),
-                                    html.Button("Close", id=CLOSE_BTN),
+                                    dcc.Input(id=CLOSE_NOTE, placeholder=_("reason / note"), className="sc-text"),
+                                    html.Button(_("Close"), id=CLOSE_BTN),
                                 ],
                                 className="sc-actions",
                             ),
-                            html.H3("Journal"),
+                            html.H3(_("Journal")),
                             html.Div(id=JOURNAL, className="sc-journal"),
                         ],
                         className="sc-detail",

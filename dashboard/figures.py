@@ -7,6 +7,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from ingest.core.i18n import N_, Translator
+
 PRIORITY_COLOURS = {"critical": "#e53935", "high": "#fb8c00", "medium": "#fdd835", "low": "#26c6da"}
 NORMAL_FILL = "#3d4146"
 BG = "#2b2d30"
@@ -95,7 +97,7 @@ def _dark(fig: go.Figure, height: int = 260) -> go.Figure:
     return fig
 
 
-def series(rows: list[dict[str, Any]], title: str) -> go.Figure:
+def series(rows: list[dict[str, Any]], title: str, _: Translator = str) -> go.Figure:
     """An average line with a min-max band (rows: bucket, avg, min, max)."""
     x = [r["bucket"] for r in rows]
     fig = go.Figure(
@@ -110,9 +112,9 @@ def series(rows: list[dict[str, Any]], title: str) -> go.Figure:
                 line={"width": 0},
                 fill="tonexty",
                 fillcolor="rgba(120,144,156,0.3)",
-                name="min-max",
+                name=_("min-max"),
             ),
-            go.Scatter(x=x, y=[r["avg"] for r in rows], mode="lines", line={"color": "#cfd8dc"}, name="average"),
+            go.Scatter(x=x, y=[r["avg"] for r in rows], mode="lines", line={"color": "#cfd8dc"}, name=_("average")),
         ]
     )
     fig.update_layout(title={"text": title, "font": {"size": 14}})
@@ -120,16 +122,17 @@ def series(rows: list[dict[str, Any]], title: str) -> go.Figure:
 
 
 def stacked_counts(
-    rows: list[dict[str, Any]], x_key: str, group_key: str, title: str, colours: dict[str, str] | None = None
+    rows: list[dict[str, Any]], x_key: str, group_key: str, title: str, colours: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None, _: Translator = str,
 ) -> go.Figure:
-    """Stacked bars of counts per x and group."""
+    """Stacked bars of counts per x and group (each group named by ``labels``, translated with ``_``)."""
     groups = sorted({r[group_key] for r in rows})
     fig = go.Figure(
         [
             go.Bar(
                 x=[r[x_key] for r in rows if r[group_key] == g],
                 y=[r["n"] for r in rows if r[group_key] == g],
-                name=g,
+                name=_((labels or {}).get(g, g)),
                 marker_color=(colours or {}).get(g),
             )
             for g in groups
@@ -139,7 +142,10 @@ def stacked_counts(
     return _dark(fig)
 
 
-def week_heatmap(rows: list[dict[str, Any]], title: str) -> go.Figure:
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def week_heatmap(rows: list[dict[str, Any]], title: str, _: Translator = str) -> go.Figure:
     """Hour-of-week heat map (rows: dow 1-7, hour 0-23, n)."""
     grid = [[0] * 24 for _ in range(7)]
     for r in rows:
@@ -148,9 +154,9 @@ def week_heatmap(rows: list[dict[str, Any]], title: str) -> go.Figure:
         go.Heatmap(
             z=grid,
             x=list(range(24)),
-            y=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+            y=[_(d) for d in WEEKDAYS],
             colorscale="Cividis",
-            colorbar={"title": "accesses"},
+            colorbar={"title": _("accesses")},
         )
     )
     fig.update_layout(title={"text": title, "font": {"size": 14}}, yaxis={"autorange": "reversed"})

@@ -149,15 +149,14 @@ class SharedRead:
     def __init__(self, ttl_s: float = 1.0) -> None:
         self._ttl = ttl_s
         self._lock = threading.Lock()
-        self._value: object = None
-        self._at = 0.0
-        self._version = -1
+        self._entries: dict[str, tuple[int, float, object]] = {}  # per language: version, when, value
 
-    def get(self, version: int, compute: Callable[[], Any]) -> Any:
-        """The cached value for this change ``version``, or a freshly computed one."""
+    def get(self, version: int, compute: Callable[[], Any], key: str = "") -> Any:
+        """The cached value of ``key`` (the language) for this change ``version``, or a fresh one."""
         with self._lock:
-            if self._version == version and time.monotonic() - self._at < self._ttl:
-                return self._value
+            got = self._entries.get(key)
+            if got and got[0] == version and time.monotonic() - got[1] < self._ttl:
+                return got[2]
             value = compute()
-            self._value, self._at, self._version = value, time.monotonic(), version
+            self._entries[key] = (version, time.monotonic(), value)
             return value

@@ -19,7 +19,7 @@ SELECT
     (SELECT count(*) FROM dead_letters WHERE received_at > now() - interval '1 hour') AS dead_letters_1h
 
 -- name: WALL_ALARMS
-SELECT a.id, a.priority, a.state, a.condition, a.message, a.raised_at, a.drill, a.confirmed, a.occurrences,
+SELECT a.id, a.priority, a.state, a.condition, a.message, a.message_key, a.message_params, a.raised_at, a.drill, a.confirmed, a.occurrences,
        a.sensor_id, a.building, a.room, a.zone
 FROM alarm_places a
 WHERE a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now())
@@ -35,7 +35,7 @@ FROM buildings b LEFT JOIN departments d ON d.id = b.department_id
 WHERE b.retired_at IS NULL ORDER BY b.id
 
 -- name: QUEUE
-SELECT a.id, a.priority, a.state, a.condition, a.family, a.message, a.raised_at, a.drill, a.occurrences,
+SELECT a.id, a.priority, a.state, a.condition, a.family, a.message, a.message_key, a.message_params, a.raised_at, a.drill, a.occurrences,
        a.assigned_to, a.shelved_until, a.active, a.latched, a.confirmed, a.escalated_at,
        a.building, a.building_id, a.department_id, a.room, a.sensor_id
 FROM alarm_places a
@@ -145,7 +145,7 @@ INSERT INTO duty_log (author, kind, note, details) VALUES (%(author)s, %(kind)s,
 
 -- name: HANDOVER_OPEN
 -- -- shift handover and duty log ----------------------------------------------------------------
-SELECT a.id, a.priority, a.state, a.message, a.raised_at, a.shelved_until, a.shelve_reason, a.drill,
+SELECT a.id, a.priority, a.state, a.message, a.message_key, a.message_params, a.raised_at, a.shelved_until, a.shelve_reason, a.drill,
        coalesce(a.building, a.building_id) AS building
 FROM alarm_places a
 WHERE a.state <> 'closed' AND NOT a.suppressed
@@ -190,7 +190,10 @@ DELETE FROM login_failures WHERE scope = 'account' AND key = %(account)s
 DELETE FROM login_failures WHERE last_failure < now() - make_interval(secs => %(forget)s)
 
 -- name: SESSION_USER
-SELECT role, display_name, session_version FROM users WHERE username = %(u)s AND disabled_at IS NULL
+SELECT role, display_name, session_version, language FROM users WHERE username = %(u)s AND disabled_at IS NULL
+
+-- name: SET_USER_LANGUAGE
+UPDATE users SET language = %(lang)s WHERE username = %(u)s
 
 -- name: REVOKE_SESSIONS
 UPDATE users SET session_version = session_version + 1 WHERE username = %(u)s

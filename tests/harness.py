@@ -36,9 +36,20 @@ def _can_install() -> list[str] | None:
     return None
 
 
+def _has_cjk_font() -> bool:
+    """Chinese pages need a CJK font in the test browser (else every character is a box)."""
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(out.stdout.strip())
+
+
 def ensure_debian_tools() -> None:
-    """Install mosquitto, openssl, chromium and chromedriver when missing (and we may)."""
+    """Install mosquitto, openssl, chromium, chromedriver and a CJK font when missing (and we may)."""
     missing = sorted({pkg for tool, pkg in DEBIAN_PACKAGES.items() if not shutil.which(tool)})
+    if not _has_cjk_font():
+        missing.append("fonts-noto-cjk")
     if not missing:
         return
     prefix = _can_install()

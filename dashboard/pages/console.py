@@ -9,7 +9,7 @@ import dash
 from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures
+from dashboard import figures, lang
 from dashboard import queries as q
 from dashboard.auth import allowed, current_user, refusal
 from dashboard.console_layout import (  # noqa: F401 - frame: the page registry asks every page for it
@@ -49,18 +49,28 @@ from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
 from ingest.alarms import actions
 from ingest.core import clock
+from ingest.core.i18n import N_, Translator
+from ingest.core.vocabulary import (
+    DISPOSITION_LABELS,
+    JOURNAL_LABELS,
+    PRIORITY_LABELS,
+    ROLE_LABELS,
+    SIGNAL_CLASS_LABELS,
+    STATE_LABELS,
+)
 
-dash.register_page(__name__, path="/console", title="SafeCampus console")
+dash.register_page(__name__, path="/console", title="SafeCampus")
 
 def layout(**_query: str) -> html.Div:
     """The console, for logged-in users (viewers may look, officers may act)."""
+    _ = lang.gettext()
     user = current_user()
     if not user or user["role"] == "kiosk":
         return html.Div(
             [
-                html.H1("SafeCampus console"),
-                html.P("Duty officers log in first."),
-                html.A("Log in", href="/login?next=/console"),
+                html.H1(_("SafeCampus console")),
+                html.P(_("Duty officers log in first.")),
+                html.A(_("Log in"), href="/login?next=/console"),
             ],
             className="sc-home",
         )
@@ -68,12 +78,15 @@ def layout(**_query: str) -> html.Div:
         choices = conn.execute(q.FILTER_CHOICES).fetchall()
     buildings = [{"label": c["name"], "value": c["id"]} for c in choices if c["what"] == "building"]
     departments = [{"label": c["name"], "value": c["id"]} for c in choices if c["what"] == "department"]
-    return frame(f"{user['name']} ({user['role']})", buildings, departments)
+    role = _(ROLE_LABELS.get(user["role"], user["role"]))
+    return frame(f"{user['name']} ({role})", buildings, departments, _)
 
 
-def _age(ts: datetime) -> str:
+def _age(ts: datetime, _: Translator) -> str:
     secs = int((datetime.now(UTC) - ts).total_seconds())
-    return f"{secs // 60} min ago" if secs < 3600 else f"{secs // 3600} h {secs % 3600 // 60} min ago"
+    if secs < 3600:
+        return _("{m} min ago").format(m=secs // 60)
+    return _("{h} h {m} min ago").format(h=secs // 3600, m=secs % 3600 // 60)
 
 
 @callback(
@@ -92,6 +105,7 @@ def load_queue(priorities, states, building, department, family, shelved, *_trig
     """The open alarms, unacknowledged first, then by priority and age."""
     if not allowed("viewer"):
         raise PreventUpdate
+    _ = lang.gettext()
     with connection() as conn:
         rows = conn.execute(
             q.QUEUE,
@@ -107,9 +121,11 @@ def load_queue(priorities, states, building, department, family, shelved, *_trig
     return [
         {
             "id": r["id"],
-            "priority": r["priority"],
-            "state": r["state"].replace("_", " "),
-            "what": (("DRILL " if r["drill"] else "") + (r["message"] or r["condition"]))[:80],
+            "p": r["priority"],
+            "s": r["state"],
+            "priority": _(PRIORITY_LABELS[r["priority"]]),
+            "state": _(STATE_LABELS[r["state"]]),
+            "what": ((_("DRILL") + " " if r["drill"] else "") + lang.alarm_text(r))[:80],
             "where": " / ".join(x for x in (r["building"], r["room"]) if x) or r["sensor_id"],
             "raised": clock.fmt(r["raised_at"], "%m-%d %H:%M:%S"),
             "occurrences": r["occurrences"],
@@ -161,8 +177,9 @@ def select(rows, _n, _p, data, selected) -> tuple:
 )
 def detail(alarm_id, *_triggers) -> tuple:
     """Where, what, the procedure, the journal and the sensor's last hour."""
+    _ = lang.gettext()
     if not allowed("viewer") or alarm_id is None:
-        return html.P("No open alarms.", className="sc-calm-small"), [], [], None, [], figures.sparkline([]), HIDDEN
+        return html.P(_("No open alarms."), className="sc-calm-small"), [], [], None, [], figures.sparkline([]), HIDDEN
     with connection() as conn:
         a = conn.execute(q.DETAIL, {"id": alarm_id}).fetchone()
         if a is None:
@@ -171,44 +188,42 @@ def detail(alarm_id, *_triggers) -> tuple:
         readings = conn.execute(
             q.RECENT_READINGS, {"sensor": a["sensor_id"], "since": datetime.now(UTC) - timedelta(hours=1)}
         ).fetchall()
+    floor = _("floor {n}").format(n=a["floor"] + 1) if a["floor"] is not None else None
+    state = _(STATE_LABELS[a["state"]])
+    if not a["active"]:
+        state += _(", condition cleared")
+    if a["latched"]:
+        state += _(", latched")
     facts = [
-        (
-            "Where",
-            " / ".join(
-                str(x) for x in (a["building"], a["floor"] is not None and f"floor {a['floor'] + 1}", a["room"]) if x
-            ),
-        ),
-        ("Responsible", a["department"] or "?"),
-        ("Sensor", f"{a['sensor_name'] or ''} ({a['sensor_id']})"),
-        ("What", a["message"] or a["condition"]),
-        ("Priority", f"{a['priority']} {a['signal_class']}"),
-        (
-            "State",
-            a["state"].replace("_", " ")
-            + ("" if a["active"] else ", condition cleared")
-            + (", latched" if a["latched"] else ""),
-        ),
-        ("Raised", f"{clock.fmt(a['raised_at'])} ({_age(a['raised_at'])})"),
-        ("Occurrences", str(a["occurrences"])),
+        (_("Where"), " / ".join(str(x) for x in (a["building"], floor, a["room"]) if x)),
+        (_("Responsible"), a["department"] or "?"),
+        (_("Sensor"), f"{a['sensor_name'] or ''} ({a['sensor_id']})"),
+        (_("What"), lang.alarm_text(a)),
+        (_("Priority"), f"{_(PRIORITY_LABELS[a['priority']])} · {_(SIGNAL_CLASS_LABELS[a['signal_class']])}"),
+        (_("State"), state),
+        (_("Raised"), f"{clock.fmt(a['raised_at'])} ({_age(a['raised_at'], _)})"),
+        (_("Occurrences"), str(a["occurrences"])),
     ]
     if a["acked_by"]:
-        facts.append(("Acknowledged", f"{a['acked_by']} at {clock.fmt(a['acked_at'], '%H:%M:%S')}"))
+        facts.append((_("Acknowledged"), _("{who} at {time}").format(who=a["acked_by"],
+                                                                    time=clock.fmt(a["acked_at"], "%H:%M:%S"))))
     if a["shelved_until"]:
-        facts.append(
-            ("Shelved", f"until {clock.fmt(a['shelved_until'], '%H:%M')} by {a['shelved_by']}: {a['shelve_reason']}")
-        )
+        facts.append((_("Shelved"), _("until {time} by {who}: {reason}").format(
+            time=clock.fmt(a["shelved_until"], "%H:%M"), who=a["shelved_by"], reason=a["shelve_reason"])))
     if a["drill"]:
-        facts.append(("Drill", "yes: left out of statistics"))
+        facts.append((_("Drill"), _("yes: left out of statistics")))
     box = html.Div(
         [
-            html.H2(a["message"] or a["condition"], className=f"sc-p-text-{a['priority']}"),
+            html.H2(lang.alarm_text(a), className=f"sc-p-text-{a['priority']}"),
             html.Dl([x for k, v in facts for x in (html.Dt(k), html.Dd(v))]),
         ],
         id="console-detail-box",
     )
     steps = a["procedure"] or []
+    language = lang.current()
     options = [
-        {"label": f" {s['step']}" + (f"  ✓ {s.get('by')}" if s.get("done") else ""), "value": i}
+        {"label": f" {(s.get('texts') or {}).get(language) or s['step']}" + (f"  ✓ {s.get('by')}" if s.get("done")
+                                                                            else ""), "value": i}
         for i, s in enumerate(steps)
     ]
     done = [i for i, s in enumerate(steps) if s.get("done")]
@@ -218,7 +233,7 @@ def detail(alarm_id, *_triggers) -> tuple:
                 [
                     html.Td(clock.fmt(j["at"], "%H:%M:%S")),
                     html.Td(j["actor"]),
-                    html.Td(j["action"]),
+                    html.Td(_(JOURNAL_LABELS.get(j["action"], j["action"]))),
                     html.Td(j["note"] or ""),
                 ]
             )
@@ -260,52 +275,53 @@ def act(*args) -> tuple:
         changed = done_before ^ set(steps_value or [])
         if alarm_id is None or not changed:
             raise PreventUpdate
+    _ = lang.gettext()
     if alarm_id is None:
-        return "Select an alarm first.", dash.no_update
+        return _("Select an alarm first."), dash.no_update
     what = {
-        ACK: "acknowledge alarms",
-        ASSIGN: "take alarms",
-        RESET: "reset alarms",
-        NOTE_BTN: "add notes",
-        SHELVE_BTN: "shelve alarms",
-        CLOSE_BTN: "close alarms",
-        STEPS: "tick procedure steps",
+        ACK: N_("acknowledge alarms"),
+        ASSIGN: N_("take alarms"),
+        RESET: N_("reset alarms"),
+        NOTE_BTN: N_("add notes"),
+        SHELVE_BTN: N_("shelve alarms"),
+        CLOSE_BTN: N_("close alarms"),
+        STEPS: N_("tick procedure steps"),
     }[trig]
-    denied = refusal("officer", what)
+    denied = refusal("officer", what, _)
     if denied:
         return denied, dash.no_update
     actor = current_user()["username"]  # type: ignore[index]
     try:
         minutes = float(minutes) if minutes not in (None, "") else None
     except (TypeError, ValueError):
-        return "Minutes must be a number.", dash.no_update
+        return _("Minutes must be a number."), dash.no_update
     try:
         with connection() as conn:
             if trig == ACK:
                 actions.acknowledge(conn, alarm_id, actor, note or None, expected_version=version)
-                msg = "Acknowledged."
+                msg = _("Acknowledged.")
             elif trig == ASSIGN:
                 actions.assign(conn, alarm_id, actor, expected_version=version)
-                msg = "Assigned to you."
+                msg = _("Assigned to you.")
             elif trig == RESET:
                 actions.reset(conn, alarm_id, actor, note or None, expected_version=version)
-                msg = "Reset."
+                msg = _("Reset.")
             elif trig == NOTE_BTN:
                 actions.add_note(conn, alarm_id, actor, note or "")
-                msg = "Note added."
+                msg = _("Note added.")
             elif trig == SHELVE_BTN:
                 actions.shelve(conn, alarm_id, actor, minutes or 0, reason or "", expected_version=version)
-                msg = f"Shelved for {minutes:g} minutes." if minutes else "Shelved."
+                msg = _("Shelved for {n} minutes.").format(n=f"{minutes:g}") if minutes else _("Shelved.")
             elif trig == CLOSE_BTN:
                 if not disposition:
-                    return "Choose a disposition to close.", dash.no_update
+                    return _("Choose a disposition to close."), dash.no_update
                 actions.close(conn, alarm_id, actor, disposition, close_note or None, expected_version=version)
-                msg = f"Closed as {disposition.replace('_', ' ')}."
+                msg = _("Closed as {what}.").format(what=_(DISPOSITION_LABELS.get(disposition, disposition)))
             else:
                 now_done = set(steps_value or [])
                 for i in sorted(changed):
                     actions.tick_step(conn, alarm_id, actor, i, i in now_done)
-                msg = "Procedure updated."
+                msg = _("Procedure updated.")
     except actions.ActionRefusedError as exc:
-        return str(exc), {"at": datetime.now(UTC).isoformat()}
+        return exc.render(_), {"at": datetime.now(UTC).isoformat()}
     return msg, {"at": datetime.now(UTC).isoformat(), "id": alarm_id}

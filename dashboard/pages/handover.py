@@ -9,14 +9,16 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from psycopg.types.json import Jsonb
 
+from dashboard import lang
 from dashboard import queries as q
 from dashboard.auth import TooManyAttemptsError, allowed, check_password, current_user, refusal
 from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
 from ingest.core import clock
-from ingest.core.vocabulary import DUTY_LOG_ENTRY_KINDS
+from ingest.core.i18n import N_, Translator
+from ingest.core.vocabulary import DUTY_LOG_ENTRY_KINDS, DUTY_LOG_LABELS, PRIORITY_LABELS, STATE_LABELS
 
-dash.register_page(__name__, path="/console/handover", title="SafeCampus handover")
+dash.register_page(__name__, path="/console/handover", title="SafeCampus")
 
 OPEN, SHELVED, OOS, LOG, REMIND = "ho-open", "ho-shelved", "ho-oos", "ho-log", "ho-remind"
 KIND, NOTE, ADD, MSG, DONE = "ho-kind", "ho-note", "ho-add", "ho-msg", "ho-done"
@@ -28,23 +30,25 @@ KINDS = DUTY_LOG_ENTRY_KINDS
 
 def layout(**_query: str) -> html.Div:
     """The handover page, for logged-in users."""
+    _ = lang.gettext()
     if not allowed("viewer"):
         return html.Div(
-            [html.H1("Shift handover"), html.A("Log in", href="/login?next=/console/handover")], className="sc-home"
+            [html.H1(_("Shift handover")), html.A(_("Log in"), href="/login?next=/console/handover")],
+            className="sc-home",
         )
-    return frame()
+    return frame(_)
 
 
-def frame() -> html.Div:
+def frame(_: Translator = str) -> html.Div:
     """Every component of the handover page."""
     today = clock.today().isoformat()
     return html.Div(
         [
             html.Header(
                 [
-                    html.H1("Shift handover and duty log"),
-                    html.A("Console", href="/console"),
-                    html.A("Export today's log (CSV)", href=f"/duty-log/{today}.csv", id="ho-export"),
+                    html.H1(_("Shift handover and duty log")),
+                    html.A(_("Console"), href="/console"),
+                    html.A(_("Export today's log (CSV)"), href=f"/duty-log/{today}.csv", id="ho-export"),
                 ],
                 className="sc-console-header",
             ),
@@ -53,46 +57,46 @@ def frame() -> html.Div:
                 [
                     html.Div(
                         [
-                            html.H3("Still open"),
+                            html.H3(_("Still open")),
                             html.Div(id=OPEN),
-                            html.H3("Shelved"),
+                            html.H3(_("Shelved")),
                             html.Div(id=SHELVED),
-                            html.H3("Out of service"),
+                            html.H3(_("Out of service")),
                             html.Div(id=OOS),
                         ],
                         className="sc-half",
                     ),
                     html.Div(
                         [
-                            html.H3("Duty log (today)"),
+                            html.H3(_("Duty log (today)")),
                             html.Div(id=LOG, className="sc-journal"),
                             html.Div(
                                 [
                                     dcc.Dropdown(
                                         id=KIND,
-                                        options=list(KINDS),
+                                        options=[{"label": _(DUTY_LOG_LABELS[k]), "value": k} for k in KINDS],
                                         value="equipment",
                                         clearable=False,
                                         className="sc-filter",
                                     ),
                                     dcc.Input(
-                                        id=NOTE, placeholder="what was checked / done / seen", className="sc-text"
+                                        id=NOTE, placeholder=_("what was checked / done / seen"), className="sc-text"
                                     ),
-                                    html.Button("Add entry", id=ADD),
+                                    html.Button(_("Add entry"), id=ADD),
                                 ],
                                 className="sc-actions",
                             ),
-                            html.H3("Sign off the shift"),
+                            html.H3(_("Sign off the shift")),
                             html.Div(
                                 [
-                                    dcc.Input(id=INCOMING, placeholder="incoming officer", className="sc-text"),
+                                    dcc.Input(id=INCOMING, placeholder=_("incoming officer"), className="sc-text"),
                                     dcc.Input(
                                         id=INCOMING_PW,
                                         type="password",
-                                        placeholder="their password",
+                                        placeholder=_("their password"),
                                         className="sc-text",
                                     ),
-                                    html.Button("Hand over", id=SIGN),
+                                    html.Button(_("Hand over"), id=SIGN),
                                 ],
                                 className="sc-actions",
                             ),
@@ -110,13 +114,16 @@ def frame() -> html.Div:
     )
 
 
-def _alarm_line(a: dict) -> html.Div:
+def _alarm_line(a: dict, _: Translator) -> html.Div:
     extra = (
-        f" (shelved until {clock.fmt(a['shelved_until'], '%H:%M')}: {a['shelve_reason']})" if a["shelved_until"] else ""
+        " (" + _("shelved until {time}: {reason}").format(time=clock.fmt(a["shelved_until"], "%H:%M"),
+                                                         reason=a["shelve_reason"]) + ")"
+        if a["shelved_until"] else ""
     )
+    drill = " - " + _("DRILL") if a["drill"] else ""
     return html.Div(
-        f"{a['priority'].upper()} {a['message']} - {a['building']} - {a['state'].replace('_', ' ')}"
-        f"{' - DRILL' if a['drill'] else ''}{extra}",
+        f"{_(PRIORITY_LABELS[a['priority']])} {lang.alarm_text(a)} - {a['building']} - "
+        f"{_(STATE_LABELS[a['state']])}{drill}{extra}",
         className=f"sc-p-text-{a['priority']}",
     )
 
@@ -139,6 +146,7 @@ def refresh(*_triggers: object) -> tuple:
     """What the next shift inherits, today's log, and the two-hour equipment reminder."""
     if not allowed("viewer"):
         raise PreventUpdate
+    _ = lang.gettext()
     now = datetime.now(UTC)
     start, end = _day_bounds()
     with connection() as conn:
@@ -150,27 +158,30 @@ def refresh(*_triggers: object) -> tuple:
     open_ = [a for a in alarms if a not in shelved]
     remind = ""
     if last is None or now - last > EQUIPMENT_EVERY:
-        since = "no equipment check on record" if last is None else f"last equipment check {clock.fmt(last, '%H:%M')}"
-        remind = f"Reminder: record an equipment-status check (every 2 hours; {since})."
+        since = (_("no equipment check on record") if last is None
+                 else _("last equipment check {time}").format(time=clock.fmt(last, "%H:%M")))
+        remind = _("Reminder: record an equipment-status check (every 2 hours; {since}).").format(since=since)
     table = html.Table(
         [
             html.Tr(
-                [html.Td(clock.fmt(e["at"], "%H:%M")), html.Td(e["author"]), html.Td(e["kind"]), html.Td(e["note"])]
+                [html.Td(clock.fmt(e["at"], "%H:%M")), html.Td(e["author"]),
+                 html.Td(_(DUTY_LOG_LABELS.get(e["kind"], e["kind"]))), html.Td(e["note"])]
             )
             for e in log
         ],
         className="sc-table sc-journal-table",
     )
+    none = _("none")
     return (
-        [_alarm_line(a) for a in open_] or "none",
-        [_alarm_line(a) for a in shelved] or "none",
+        [_alarm_line(a, _) for a in open_] or none,
+        [_alarm_line(a, _) for a in shelved] or none,
         [
-            html.Div(
-                f"{s['id']} since {clock.fmt(s['out_of_service_since'], '%m-%d %H:%M')}: {s['out_of_service_reason']}"
-            )
+            html.Div(_("{sensor} since {time}: {reason}").format(
+                sensor=s["id"], time=clock.fmt(s["out_of_service_since"], "%m-%d %H:%M"),
+                reason=s["out_of_service_reason"]))
             for s in oos
         ]
-        or "none",
+        or none,
         table,
         remind,
     )
@@ -191,25 +202,26 @@ def write(
     _add: int | None, _sign: int | None, kind: str, note: str | None, incoming: str | None, incoming_pw: str | None
 ) -> tuple:
     """Add a log entry, or sign the handover off (both officers authenticated)."""
-    denied = refusal("officer", "write the duty log")
+    _ = lang.gettext()
+    denied = refusal("officer", N_("write the duty log"), _)
     if denied:
         return denied, dash.no_update
     me = current_user()["username"]  # type: ignore[index]
     if ctx.triggered_id == ADD:
         if kind not in KINDS or not (note or "").strip():
-            return "Write what was checked, done or seen.", dash.no_update
+            return _("Write what was checked, done or seen."), dash.no_update
         entry = {"author": me, "kind": kind, "note": note.strip()[:2000], "details": None}  # type: ignore[union-attr]
-        msg = "Entry added."
+        msg = _("Entry added.")
     else:
         other = (incoming or "").strip()
         try:
             user = check_password(other, incoming_pw or "") if other else None
         except TooManyAttemptsError as exc:
-            return str(exc), dash.no_update
+            return exc.render(_), dash.no_update
         if not user or user["role"] not in ("officer", "admin"):
-            return "The incoming officer's name or password is wrong.", dash.no_update
+            return _("The incoming officer's name or password is wrong."), dash.no_update
         if other == me:
-            return "The incoming officer must be someone else.", dash.no_update
+            return _("The incoming officer must be someone else."), dash.no_update
         with connection() as conn:
             rows = conn.execute(q.HANDOVER_OPEN).fetchall()
             oos = conn.execute(q.OUT_OF_SERVICE).fetchall()
@@ -228,7 +240,9 @@ def write(
             "note": f"Shift handed over from {me} to {other}: {len(details['open'])} open, "
             f"{len(details['shelved'])} shelved, {len(details['out_of_service'])} out of service",
         }
-        msg = entry["note"] + "."
+        msg = _("Shift handed over from {me} to {other}: {open} open, {shelved} shelved, {oos} out of service.").format(
+            me=me, other=other, open=len(details["open"]), shelved=len(details["shelved"]),
+            oos=len(details["out_of_service"]))
     with connection() as conn, conn.transaction():
         conn.execute(q.DUTY_LOG_ADD, entry)
     return msg, {"at": datetime.now(UTC).isoformat()}

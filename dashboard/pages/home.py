@@ -5,11 +5,14 @@ from __future__ import annotations
 import dash
 from dash import html
 
+from dashboard import lang
+
 dash.register_page(__name__, path="/", title="SafeCampus")
 
 
 def layout(**_query: str) -> html.Div:
     """Links to each screen."""
+    _ = lang.gettext()
     return html.Div(
         [
             html.H1("SafeCampus"),
@@ -17,14 +20,14 @@ def layout(**_query: str) -> html.Div:
                 [
                     html.Li(html.A(label, href=href))
                     for label, href in (
-                        ("Wall screen", "/wall"),
-                        ("Alarm console", "/console"),
-                        ("Shift handover and duty log", "/console/handover"),
-                        ("Trends", "/trends"),
-                        ("Sensors", "/sensors"),
-                        ("Weekly review (last week)", "/reports/weekly"),
-                        ("Alarm-system health for any period", "/reports/health"),
-                        ("Log in", "/login"),
+                        (_("Wall screen"), "/wall"),
+                        (_("Alarm console"), "/console"),
+                        (_("Shift handover and duty log"), "/console/handover"),
+                        (_("Trends"), "/trends"),
+                        (_("Sensors"), "/sensors"),
+                        (_("Weekly review (last week)"), "/reports/weekly"),
+                        (_("Alarm-system health for any period"), "/reports/health"),
+                        (_("Log in"), "/login"),
                     )
                 ]
             ),

@@ -7,12 +7,15 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html
 from dash.exceptions import PreventUpdate
 from psycopg.types.json import Jsonb
 
+from dashboard import lang
 from dashboard import queries as q
 from dashboard.auth import allowed, current_user, refusal
 from dashboard.db import connection
 from ingest.core import clock
+from ingest.core.i18n import N_, Translator
+from ingest.core.vocabulary import SENSOR_KIND_LABELS
 
-dash.register_page(__name__, path="/sensors", title="SafeCampus sensors")
+dash.register_page(__name__, path="/sensors", title="SafeCampus")
 
 STATUS, SEARCH, TABLE = "sensors-status", "sensors-search", "sensors-table"
 OOS_ID, OOS_REASON, OOS_BTN, BACK_BTN, MSG, DONE = (
@@ -24,29 +27,33 @@ OOS_ID, OOS_REASON, OOS_BTN, BACK_BTN, MSG, DONE = (
     "sensors-done",
 )
 STATUSES = ("online", "offline", "unregistered", "out of service", "never seen")
+STATUS_LABELS = {"online": N_("online"), "offline": N_("offline"), "unregistered": N_("unregistered"),
+                 "out of service": N_("out of service"), "never seen": N_("never seen")}
 
 
 def layout(**_query: str) -> html.Div:
     """The registry, for logged-in users."""
+    _ = lang.gettext()
     if not allowed("viewer"):
         return html.Div(
-            [html.H1("SafeCampus sensors"), html.A("Log in", href="/login?next=/sensors")], className="sc-home"
+            [html.H1(_("SafeCampus sensors")), html.A(_("Log in"), href="/login?next=/sensors")], className="sc-home"
         )
-    return frame()
+    return frame(_)
 
 
-def frame() -> html.Div:
+def frame(_: Translator = str) -> html.Div:
     """Every component of the sensors page."""
     return html.Div(
         [
             html.Header(
-                [html.H1("Sensors"), html.A("Console", href="/console"), html.A("Trends", href="/trends")],
+                [html.H1(_("Sensors")), html.A(_("Console"), href="/console"), html.A(_("Trends"), href="/trends")],
                 className="sc-console-header",
             ),
             html.Div(
                 [
-                    dcc.Dropdown(id=STATUS, options=list(STATUSES), placeholder="any status", className="sc-filter"),
-                    dcc.Input(id=SEARCH, placeholder="search id or building", debounce=True, className="sc-text"),
+                    dcc.Dropdown(id=STATUS, options=[{"label": _(STATUS_LABELS[v]), "value": v} for v in STATUSES],
+                                 placeholder=_("any status"), className="sc-filter"),
+                    dcc.Input(id=SEARCH, placeholder=_("search id or building"), debounce=True, className="sc-text"),
                 ],
                 className="sc-filters",
             ),
@@ -57,30 +64,30 @@ def frame() -> html.Div:
                 columns=[
                     {"name": n, "id": i}
                     for n, i in (
-                        ("sensor", "id"),
-                        ("kind", "kind"),
-                        ("building", "building"),
-                        ("room", "room"),
-                        ("status", "status"),
-                        ("last seen", "last_seen"),
-                        ("battery %", "battery_pct"),
-                        ("out of service because", "out_of_service_reason"),
+                        (_("sensor"), "id"),
+                        (_("kind"), "kind"),
+                        (_("building"), "building"),
+                        (_("room"), "room"),
+                        (_("status"), "status"),
+                        (_("last seen"), "last_seen"),
+                        (_("battery %"), "battery_pct"),
+                        (_("out of service because"), "out_of_service_reason"),
                     )
                 ],
                 style_as_list_view=True,
                 style_header={"backgroundColor": "#35383c", "color": "#9a9ea3", "border": "none"},
                 style_cell={"backgroundColor": "#2b2d30", "color": "#d8dadc", "border": "none", "textAlign": "left"},
                 style_data_conditional=[
-                    {"if": {"filter_query": "{status} = 'offline'", "column_id": "status"}, "color": "#fdd835"}
+                    {"if": {"filter_query": "{status_raw} = 'offline'", "column_id": "status"}, "color": "#fdd835"}
                 ],
             ),
-            html.H3("Out of service (admins)"),
+            html.H3(_("Out of service (admins)")),
             html.Div(
                 [
-                    dcc.Input(id=OOS_ID, placeholder="sensor id", className="sc-text"),
-                    dcc.Input(id=OOS_REASON, placeholder="reason", className="sc-text"),
-                    html.Button("Put out of service", id=OOS_BTN),
-                    html.Button("Return to service", id=BACK_BTN),
+                    dcc.Input(id=OOS_ID, placeholder=_("sensor id"), className="sc-text"),
+                    dcc.Input(id=OOS_REASON, placeholder=_("reason"), className="sc-text"),
+                    html.Button(_("Put out of service"), id=OOS_BTN),
+                    html.Button(_("Return to service"), id=BACK_BTN),
                 ],
                 className="sc-actions",
             ),
@@ -96,11 +103,15 @@ def load(status: str | None, search: str | None, _done: object) -> list[dict]:
     """The registry, worst status first."""
     if not allowed("viewer"):
         raise PreventUpdate
+    _ = lang.gettext()
     with connection() as conn:
         rows = conn.execute(q.SENSORS, {"status": status, "search": (search or "").strip() or None}).fetchall()
     return [
         r
         | {
+            "status_raw": r["status"],
+            "status": _(STATUS_LABELS.get(r["status"], r["status"])),
+            "kind": _(SENSOR_KIND_LABELS.get(r["kind"], r["kind"])),
             "last_seen": clock.fmt(r["last_seen"]),
             "battery_pct": round(r["battery_pct"]) if r["battery_pct"] is not None else "",
         }
@@ -119,25 +130,25 @@ def load(status: str | None, search: str | None, _done: object) -> list[dict]:
 )
 def change(_oos: int | None, _back: int | None, sensor: str | None, reason: str | None) -> tuple:
     """Put a sensor out of service (with a reason) or back; admins only; logged in the duty log."""
-    denied = refusal("admin", "change a sensor's service state")
+    _ = lang.gettext()
+    denied = refusal("admin", N_("change a sensor's service state"), _)
     if denied:
         return denied, dash.no_update
     sensor = (sensor or "").strip()
     if not sensor:
-        return "Give the sensor id.", dash.no_update
+        return _("Give the sensor id."), dash.no_update
     out = ctx.triggered_id == OOS_BTN
     if out and not (reason or "").strip():
-        return "Say why it goes out of service.", dash.no_update
+        return _("Say why it goes out of service."), dash.no_update
     user = current_user()["username"]  # type: ignore[index]
     with connection() as conn, conn.transaction():
         cur = conn.execute(
             q.SET_OUT_OF_SERVICE if out else q.SET_IN_SERVICE, {"id": sensor, "reason": (reason or "").strip()}
         )
         if cur.rowcount == 0:
-            return (
-                f"No change: {sensor} is unknown, retired, or already {'out of' if out else 'in'} service.",
-                dash.no_update,
-            )
+            told = (_("No change: {sensor} is unknown, retired, or already out of service.") if out
+                    else _("No change: {sensor} is unknown, retired, or already in service."))
+            return told.format(sensor=sensor), dash.no_update
         note = f"{sensor} {'out of service: ' + reason.strip() if out else 'back in service'}"  # type: ignore[union-attr]
         conn.execute(
             q.DUTY_LOG_ADD,
@@ -148,4 +159,6 @@ def change(_oos: int | None, _back: int | None, sensor: str | None, reason: str 
                 "details": Jsonb({"sensor": sensor, "out_of_service": out}),
             },
         )
-    return f"Done: {note}.", {"sensor": sensor, "out": out}
+    done = (_("Done: {sensor} out of service: {reason}.").format(sensor=sensor, reason=(reason or "").strip()) if out
+            else _("Done: {sensor} back in service.").format(sensor=sensor))
+    return done, {"sensor": sensor, "out": out}

@@ -8,26 +8,44 @@ import dash
 from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures
+from dashboard import figures, lang
 from dashboard import queries as q
 from dashboard.auth import allowed
 from dashboard.db import connection
+from ingest.core import clock
+from ingest.core.i18n import N_, Translator
+from ingest.core.vocabulary import PRIORITY_LABELS, SENSOR_KIND_LABELS
 from ingest.mqtt.contract import LAB_METRICS
 
-dash.register_page(__name__, path="/trends", title="SafeCampus trends")
+dash.register_page(__name__, path="/trends", title="SafeCampus")
 
 RANGE, BUILDING, SENSOR, METRIC = "trends-range", "trends-building", "trends-sensor", "trends-metric"
 SERIES, RATES, HEAT, ALARMS = "trends-series", "trends-rates", "trends-heat", "trends-alarms"
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
-TZ = "Asia/Shanghai"
-GRAPH = {"displayModeBar": False}
+RANGE_LABELS = {"1h": N_("1 hour"), "24h": N_("24 hours"), "7d": N_("7 days"), "30d": N_("30 days")}
+METRIC_LABELS = {"lel_pct": N_("combustible gas (%LEL)"), "o2_pct": N_("oxygen (%)"),
+                 "temperature_c": N_("temperature (°C)"), "humidity_pct": N_("humidity (%)"),
+                 "face_velocity_mps": N_("fume hood face velocity (m/s)")}
+
+
+def graph_config() -> dict:
+    """Plotly's chart options, in the reader's language (its zh-CN locale ships in assets/)."""
+    return {"displayModeBar": False, "locale": lang.current()}
+
+
+def metric_label(metric: str, _: Translator) -> str:
+    """A lab metric as people say it ('CO (ppm)', 'temperature (°C)')."""
+    if metric.startswith("gas_ppm."):
+        return _("{gas} (ppm)").format(gas=metric.split(".", 1)[1])
+    return _(METRIC_LABELS.get(metric, metric))
 
 
 def layout(**_query: str) -> html.Div:
     """Trends, for logged-in users."""
+    _ = lang.gettext()
     if not allowed("viewer"):
         return html.Div(
-            [html.H1("SafeCampus trends"), html.A("Log in", href="/login?next=/trends")], className="sc-home"
+            [html.H1(_("SafeCampus trends")), html.A(_("Log in"), href="/login?next=/trends")], className="sc-home"
         )
     with connection() as conn:
         buildings = [
@@ -35,29 +53,31 @@ def layout(**_query: str) -> html.Div:
             for c in conn.execute(q.FILTER_CHOICES).fetchall()
             if c["what"] == "building"
         ]
-    return frame(buildings)
+    return frame(buildings, _)
 
 
-def frame(buildings: list | None = None) -> html.Div:
+def frame(buildings: list | None = None, _: Translator = str) -> html.Div:
     """Every component of the trends page."""
+    graph = graph_config() if _ is not str else {"displayModeBar": False}
     return html.Div(
         [
             html.Header(
-                [html.H1("Trends"), html.A("Console", href="/console"), html.A("Wall", href="/wall")],
+                [html.H1(_("Trends")), html.A(_("Console"), href="/console"), html.A(_("Wall"), href="/wall")],
                 className="sc-console-header",
             ),
             html.Div(
                 [
-                    dcc.RadioItems(id=RANGE, options=list(RANGES), value="24h", inline=True, className="sc-range"),
+                    dcc.RadioItems(id=RANGE, options=[{"label": _(RANGE_LABELS[k]), "value": k} for k in RANGES],
+                                   value="24h", inline=True, className="sc-range"),
                     dcc.Dropdown(
-                        id=BUILDING, options=buildings or [], placeholder="all buildings", className="sc-filter"
+                        id=BUILDING, options=buildings or [], placeholder=_("all buildings"), className="sc-filter"
                     ),
                     dcc.Dropdown(
-                        id=SENSOR, options=[], placeholder="sensor (else the building)", className="sc-filter"
+                        id=SENSOR, options=[], placeholder=_("sensor (else the building)"), className="sc-filter"
                     ),
                     dcc.Dropdown(
                         id=METRIC,
-                        options=list(LAB_METRICS),
+                        options=[{"label": metric_label(m, _), "value": m} for m in LAB_METRICS],
                         value="temperature_c",
                         clearable=False,
                         className="sc-filter",
@@ -65,15 +85,15 @@ def frame(buildings: list | None = None) -> html.Div:
                 ],
                 className="sc-filters",
             ),
-            dcc.Graph(id=SERIES, config=GRAPH),
+            dcc.Graph(id=SERIES, config=graph),
             html.Div(
                 [
-                    dcc.Graph(id=RATES, config=GRAPH, className="sc-half"),
-                    dcc.Graph(id=ALARMS, config=GRAPH, className="sc-half"),
+                    dcc.Graph(id=RATES, config=graph, className="sc-half"),
+                    dcc.Graph(id=ALARMS, config=graph, className="sc-half"),
                 ],
                 className="sc-row",
             ),
-            dcc.Graph(id=HEAT, config=GRAPH),
+            dcc.Graph(id=HEAT, config=graph),
         ],
         className="sc-console sc-trends",
     )
@@ -103,26 +123,28 @@ def charts(span: str, building: str | None, sensor: str | None, metric: str) -> 
     """All four charts from the rollups (5-minute buckets up to a day, hourly beyond)."""
     if not allowed("viewer"):
         raise PreventUpdate
+    _ = lang.gettext()
     since = datetime.now(UTC) - RANGES.get(span, RANGES["24h"])
     fine = span in ("1h", "24h")
-    args = {"since": since, "building": building, "sensor": sensor, "metric": metric, "tz": TZ}
+    args = {"since": since, "building": building, "sensor": sensor, "metric": metric, "tz": clock.campus_zone().key}
     with connection() as conn:
         if sensor:
             rows = conn.execute(q.SERIES_SENSOR_5M if fine else q.SERIES_SENSOR_1H, args).fetchall()
-            title = f"{metric} at {sensor}"
+            title = _("{metric} at {sensor}").format(metric=metric_label(metric, _), sensor=sensor)
         elif building:
             rows = conn.execute(q.SERIES_BUILDING_5M if fine else q.SERIES_BUILDING_1H, args).fetchall()
-            title = f"{metric} across {building}"
+            title = _("{metric} across {building}").format(metric=metric_label(metric, _), building=building)
         else:
-            rows, title = [], "choose a building or a sensor"
+            rows, title = [], _("choose a building or a sensor")
         rates = conn.execute(q.EVENT_RATES, args).fetchall()
         heat = conn.execute(
             q.DOOR_HEATMAP, args | {"since": min(since, datetime.now(UTC) - timedelta(days=7))}
         ).fetchall()
         per_day = conn.execute(q.ALARMS_PER_DAY, args).fetchall()
     return (
-        figures.series(rows, title),
-        figures.stacked_counts(rates, "bucket", "kind", "Events per hour by kind"),
-        figures.stacked_counts(per_day, "day", "priority", "Alarms per day by priority", figures.PRIORITY_COLOURS),
-        figures.week_heatmap(heat, "Door accesses by hour of week"),
+        figures.series(rows, title, _),
+        figures.stacked_counts(rates, "bucket", "kind", _("Events per hour by kind"), labels=SENSOR_KIND_LABELS, _=_),
+        figures.stacked_counts(per_day, "day", "priority", _("Alarms per day by priority"), figures.PRIORITY_COLOURS,
+                               labels=PRIORITY_LABELS, _=_),
+        figures.week_heatmap(heat, _("Door accesses by hour of week"), _),
     )

@@ -8,14 +8,15 @@ import dash
 from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
 from flask import current_app
 
-from dashboard import figures
+from dashboard import figures, lang
 from dashboard import queries as q
 from dashboard.auth import allowed
 from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
 from dashboard.report import queries as report_q
+from ingest.core.i18n import N_, Translator
 
-dash.register_page(__name__, path="/wall", title="SafeCampus wall")
+dash.register_page(__name__, path="/wall", title="SafeCampus")
 
 SLOW_TICK = "wall-slow-tick"
 CLOCK_TICK = "wall-clock-tick"
@@ -30,19 +31,20 @@ STATUS = "wall-status"
 
 def layout(**_query: str) -> html.Div:
     """The wall for kiosks and logged-in users; a pointer to the kiosk link for anyone else."""
+    _ = lang.gettext()
     if not allowed("kiosk"):
         return html.Div(
             [
-                html.H1("SafeCampus wall screen"),
-                html.P("Open this screen with its kiosk link, or log in."),
-                html.A("Log in", href="/login?next=/wall"),
+                html.H1(_("SafeCampus wall screen")),
+                html.P(_("Open this screen with its kiosk link, or log in.")),
+                html.A(_("Log in"), href="/login?next=/wall"),
             ],
             className="sc-home",
         )
-    return frame()
+    return frame(_)
 
 
-def frame() -> html.Div:
+def frame(_: Translator = str) -> html.Div:
     """Every component of the wall (callbacks fill them)."""
     return html.Div(
         [
@@ -65,7 +67,7 @@ def frame() -> html.Div:
             ),
             html.Footer(
                 [
-                    html.Span("Days without a real incident:", className="sc-streak-title"),
+                    html.Span(_("Days without a real incident:"), className="sc-streak-title"),
                     html.Div(id=STREAKS, className="sc-streak-list"),
                 ],
                 className="sc-streaks",
@@ -82,15 +84,15 @@ clientside_callback(
 )
 
 
-def _age(ts: datetime, now: datetime) -> str:
+def _age(ts: datetime, now: datetime, _: Translator) -> str:
     secs = max(int((now - ts).total_seconds()), 0)
     if secs < 60:
-        return f"{secs} s"
+        return _("{n} s").format(n=secs)
     if secs < 3600:
-        return f"{secs // 60} min"
+        return _("{n} min").format(n=secs // 60)
     if secs < 86400:
-        return f"{secs // 3600} h {secs % 3600 // 60} min"
-    return f"{secs // 86400} d"
+        return _("{h} h {m} min").format(h=secs // 3600, m=secs % 3600 // 60)
+    return _("{n} d").format(n=secs // 86400)
 
 
 def _tile(label: str, value: int, tone: str) -> html.Div:
@@ -98,13 +100,13 @@ def _tile(label: str, value: int, tone: str) -> html.Div:
     return html.Div([html.Div(str(value), className="sc-count-value"), html.Div(label)], className=cls)
 
 
-def _alarm_row(a: dict, now: datetime) -> html.Div:
+def _alarm_row(a: dict, now: datetime, _: Translator) -> html.Div:
     where = " / ".join(x for x in (a["building"], a["room"]) if x) or a["sensor_id"]
     tags = []
     if a["drill"]:
-        tags.append(html.Span("DRILL", className="sc-tag sc-tag-drill"))
+        tags.append(html.Span(_("DRILL"), className="sc-tag sc-tag-drill"))
     if a["confirmed"]:
-        tags.append(html.Span("CONFIRMED", className="sc-tag sc-tag-confirmed"))
+        tags.append(html.Span(_("CONFIRMED"), className="sc-tag sc-tag-confirmed"))
     if a["occurrences"] > 1:
         tags.append(html.Span(f"×{a['occurrences']}", className="sc-tag"))
     cls = f"sc-alarm sc-p-{a['priority']}" + (" sc-unacked" if a["state"] == "active_unacked" else "")
@@ -112,13 +114,13 @@ def _alarm_row(a: dict, now: datetime) -> html.Div:
         cls += " sc-rtn"
     return html.Div(
         [
-            html.Span(a["priority"].upper(), className="sc-badge"),
+            html.Span(_(PRIORITY_BADGES[a["priority"]]), className="sc-badge"),
             html.Div(
-                [html.Div(a["message"] or a["condition"], className="sc-what"), html.Div(where, className="sc-where")],
+                [html.Div(lang.alarm_text(a), className="sc-what"), html.Div(where, className="sc-where")],
                 className="sc-alarm-text",
             ),
             html.Div(tags, className="sc-tags"),
-            html.Span(_age(a["raised_at"], now), className="sc-age"),
+            html.Span(_age(a["raised_at"], now, _), className="sc-age"),
         ],
         className=cls,
         id=f"wall-alarm-{a['id']}",
@@ -137,18 +139,20 @@ def _read(now: datetime) -> tuple:
         )
 
 
-def _services(ingest: list[dict]) -> html.Span:
+def _services(ingest: list[dict], _: Translator) -> html.Span:
     """Ingest and broker health as the ingestors last reported it (they write it every 5 s)."""
     live = [r for r in ingest if r["fresh"]]
     if not live:
-        return html.Span(" · ingest: not running", className="sc-bad", id="wall-services")
+        return html.Span(" · " + _("ingest: not running"), className="sc-bad", id="wall-services")
     failed = [r for r in live if r["status"].get("status") in ("failed", "stalled")]
     bad_db = [r for r in live if r["status"].get("database") != "ok"]
     bad_broker = [r for r in live if r["status"].get("broker") != "connected"]
     if failed or bad_db or bad_broker:
-        what = "stalled: nothing stored" if failed else "database unavailable" if bad_db else "broker disconnected"
-        return html.Span(f" · ingest: {what}", className="sc-bad", id="wall-services")
-    return html.Span(f" · ingest ×{len(live)} ok · broker ok", className="sc-ok", id="wall-services")
+        what = (_("ingest: stalled, nothing stored") if failed else _("ingest: database unavailable") if bad_db
+                else _("ingest: broker disconnected"))
+        return html.Span(f" · {what}", className="sc-bad", id="wall-services")
+    return html.Span(" · " + _("ingest ×{n} ok · broker ok").format(n=len(live)), className="sc-ok",
+                     id="wall-services")
 
 
 @callback(
@@ -167,27 +171,33 @@ def refresh(_signal: object, _n: int | None) -> tuple:
         raise dash.exceptions.PreventUpdate
     feed, cache = current_app.extensions["safecampus_feed"], current_app.extensions["safecampus_wall_cache"]
     # Every screen shows the same thing: build it once per change (or per second) per worker.
-    return cache.get(feed.version, lambda: _render(datetime.now(UTC)))
+    language = lang.current()
+    return cache.get(feed.version, lambda: _render(datetime.now(UTC), lang.gettext()), key=language)
 
 
-def _render(now: datetime) -> tuple:
-    """The wall's outputs at ``now``."""
+PRIORITY_BADGES = {"critical": N_("CRITICAL"), "high": N_("HIGH"), "medium": N_("MEDIUM"), "low": N_("LOW")}
+WORST = {"critical": N_("CRITICAL ALARM"), "high": N_("HIGH ALARM"), "medium": N_("MEDIUM ALARM"),
+         "low": N_("LOW ALARM")}
+
+
+def _render(now: datetime, _: Translator) -> tuple:
+    """The wall's outputs at ``now``, in the language of ``_``."""
     c, alarms, buildings, ingest, streaks = _read(now)
     tiles = [
-        _tile("critical", c["critical"], "critical"),
-        _tile("high", c["high"], "high"),
-        _tile("medium", c["medium"], "medium"),
-        _tile("low", c["low"], "low"),
-        _tile("unacknowledged", c["unacked"], "unacked"),
-        _tile("sensors offline", c["offline"], "medium"),
-        _tile("shelved", c["shelved"], "muted"),
-        _tile("drills", c["drills"], "muted"),
+        _tile(_("critical"), c["critical"], "critical"),
+        _tile(_("high"), c["high"], "high"),
+        _tile(_("medium"), c["medium"], "medium"),
+        _tile(_("low"), c["low"], "low"),
+        _tile(_("unacknowledged"), c["unacked"], "unacked"),
+        _tile(_("sensors offline"), c["offline"], "medium"),
+        _tile(_("shelved"), c["shelved"], "muted"),
+        _tile(_("drills"), c["drills"], "muted"),
     ]
-    rows = [_alarm_row(a, now) for a in alarms] or [html.Div("All normal", className="sc-calm")]
+    rows = [_alarm_row(a, now, _) for a in alarms] or [html.Div(_("All normal"), className="sc-calm")]
     streak_items = []
     for s in streaks:
         days = (now - s["last_real"]).days if s["last_real"] else None
-        text = f"{days} d" if days is not None else "none on record"
+        text = _("{n} d").format(n=days) if days is not None else _("none on record")
         streak_items.append(
             html.Div(
                 [html.Span(s["name"], className="sc-streak-name"), html.Span(text, className="sc-streak-days")],
@@ -197,15 +207,15 @@ def _render(now: datetime) -> tuple:
     last = c.get("last_event")
     lag = int((now - last).total_seconds()) if last else None
     flow = [
-        html.Span("data: live", className="sc-ok")
+        html.Span(_("data: live"), className="sc-ok")
         if lag is not None and lag < 120
         else html.Span(
-            f"data: stalled {lag // 60 if lag else '?'} min" if lag else "data: none yet", className="sc-bad"
+            _("data: stalled {n} min").format(n=lag // 60) if lag else _("data: none yet"), className="sc-bad"
         ),
-        _services(ingest),
+        _services(ingest, _),
     ]
     worst = next((p for p in ("critical", "high", "medium", "low") if c.get(p)), None)
     status = html.Span(
-        "NORMAL" if not worst else f"{worst.upper()} ALARM", className=f"sc-state sc-state-{worst or 'normal'}"
+        _("NORMAL") if not worst else _(WORST[worst]), className=f"sc-state sc-state-{worst or 'normal'}"
     )
     return tiles, rows, figures.site_plan(buildings), streak_items, flow, status

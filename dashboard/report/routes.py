@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, request
 
+from dashboard import lang
 from dashboard import queries as q
 from dashboard.auth import allowed
 from dashboard.db import connection
 from dashboard.report import weekly
 from dashboard.report.spreadsheet import csv_cell
 from ingest.core import clock
+from ingest.core.vocabulary import DUTY_LOG_LABELS
 
 MAX_PERIOD = timedelta(days=366)
 
@@ -29,7 +31,8 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
         try:
             weekly.week_bounds(week, tz)
         except (ValueError, TypeError):
-            abort(400, "week must look like 2026-W48")
+            _ = lang.gettext()
+            abort(400, _("week must look like {example}").format(example="2026-W48"))
         with connection() as conn:
             return weekly.build(
                 conn, week, include_drills=request.args.get("drills") == "1", tz=tz, escalation_s=escalation_s
@@ -37,7 +40,7 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
 
     @server.route("/reports/weekly")
     def weekly_html():  # type: ignore[no-untyped-def]
-        return weekly.to_html(_report()), 200, {"Content-Type": "text/html; charset=utf-8"}
+        return weekly.to_html(_report(), lang.current()), 200, {"Content-Type": "text/html; charset=utf-8"}
 
     @server.route("/duty-log/<day>.csv")
     def duty_log_csv(day: str):  # type: ignore[no-untyped-def]
@@ -52,11 +55,11 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
             rows = conn.execute(q.DUTY_LOG_DAY, {"start": start, "end": end}).fetchall()
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["time", "author", "kind", "note"])
+        _ = lang.gettext()
+        w.writerow([_("time"), _("author"), _("kind"), _("note")])
         for r in rows:
-            w.writerow(
-                [clock.local(r["at"]).isoformat(timespec="seconds"), r["author"], r["kind"], csv_cell(r["note"])]
-            )
+            w.writerow([clock.local(r["at"]).isoformat(timespec="seconds"), r["author"],
+                        _(DUTY_LOG_LABELS.get(r["kind"], r["kind"])), csv_cell(r["note"])])
         return (
             buf.getvalue(),
             200,
@@ -68,21 +71,23 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
 
     def _period() -> tuple[str, str, datetime | None, datetime | None, str]:
         """The period asked for as (since, until) form values, the parsed bounds, and an error."""
+        _ = lang.gettext()
         now = datetime.now(ZoneInfo(tz)).replace(second=0, microsecond=0)
         since = request.args.get("since") or (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
         until = request.args.get("until") or now.strftime("%Y-%m-%dT%H:%M")
         bounds = []
-        for name, value in (("from", since), ("until", until)):
+        for name, value in ((_("from"), since), (_("until"), until)):
             try:
                 t = datetime.fromisoformat(value[:40])
             except ValueError:
-                return since, until, None, None, f"'{name}' must be a date and time like 2026-11-23T08:00"
+                return since, until, None, None, _("'{name}' must be a date and time like {example}").format(
+                    name=name, example="2026-11-23T08:00")
             bounds.append(t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz)))
         start, end = bounds
         if end <= start:
-            return since, until, None, None, "'until' must be after 'from'"
+            return since, until, None, None, _("'until' must be after 'from'")
         if end - start > MAX_PERIOD:
-            return since, until, None, None, f"a period can be at most {MAX_PERIOD.days} days"
+            return since, until, None, None, _("a period can be at most {n} days").format(n=MAX_PERIOD.days)
         return since, until, start, end, ""
 
     @server.route("/reports/health")
@@ -95,7 +100,7 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
             with connection() as conn:
                 kpis = weekly.health(conn, start, end)
         return (
-            weekly.health_page(kpis, since, until, error),
+            weekly.health_page(kpis, since, until, error, lang.current()),
             400 if error else 200,
             {"Content-Type": "text/html; charset=utf-8"},
         )
@@ -110,7 +115,7 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
         with connection() as conn:
             kpis = weekly.health(conn, start, end)
         return (
-            weekly.health_to_csv(kpis),
+            weekly.health_to_csv(kpis, lang.current()),
             200,
             {
                 "Content-Type": "text/csv; charset=utf-8",
@@ -122,7 +127,7 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
     def weekly_csv():  # type: ignore[no-untyped-def]
         report = _report()
         return (
-            weekly.to_csv(report),
+            weekly.to_csv(report, lang.current()),
             200,
             {
                 "Content-Type": "text/csv; charset=utf-8",

@@ -19,8 +19,20 @@ from dashboard.report import kpis as K
 from dashboard.report import queries as q
 from dashboard.report.spreadsheet import csv_cell
 from ingest.core import clock
-from ingest.core.vocabulary import ESCALATION_DEFAULT_S
+from ingest.core.i18n import N_, Translator, translator
+from ingest.core.vocabulary import (
+    DISPOSITION_LABELS,
+    ESCALATION_DEFAULT_S,
+    FAMILY_LABELS,
+    PRIORITY_LABELS,
+    STATE_LABELS,
+)
 
+CSV_HEADERS = {"id": N_("id"), "raised_at": N_("raised at"), "sensor_id": N_("sensor"), "building": N_("building"),
+               "department": N_("department"), "condition": N_("condition"), "family": N_("kind"),
+               "priority": N_("priority"), "state": N_("state"), "disposition": N_("disposition"),
+               "drill": N_("drill"), "acked_at": N_("acknowledged at"), "closed_at": N_("closed at")}
+LEVEL_LABELS = {"campus": N_("campus"), "department": N_("department"), "building": N_("building")}
 CSV_FIELDS = (
     "id",
     "raised_at",
@@ -173,25 +185,39 @@ def build(
     }
 
 
-def _streak_row(level: str, name: str, days: int | None, last: datetime | None) -> str:
-    shown = days if days is not None else "none on record"
-    return (f"<tr><td>{level}</td><td>{html.escape(str(name))}</td><td>{shown}</td>"
-            f"<td>{clock.fmt(last, '%Y-%m-%d', '-')}</td></tr>")
+def _streak_row(level: str, name: str, days: int | None, last: datetime | None, _: Translator) -> str:
+    shown = days if days is not None else _("none on record")
+    return (f"<tr><td>{html.escape(_(LEVEL_LABELS.get(level, level)))}</td><td>{html.escape(str(name))}</td>"
+            f"<td>{shown}</td><td>{clock.fmt(last, '%Y-%m-%d', '-')}</td></tr>")
 
 
-def to_csv(report: dict[str, Any]) -> str:
-    """The underlying alarm rows."""
+def _csv_value(key: str, value: Any, _: Translator) -> Any:
+    """One cell of the alarm CSV: times in campus time, words in the reader's language."""
+    if isinstance(value, datetime):
+        return clock.local(value).isoformat()
+    labels = {"priority": PRIORITY_LABELS, "state": STATE_LABELS, "disposition": DISPOSITION_LABELS,
+              "family": FAMILY_LABELS}.get(key)
+    if labels and isinstance(value, str):
+        return _(labels.get(value, value))
+    if key == "drill":
+        return _("yes") if value else _("no")
+    return csv_cell(value)
+
+
+def to_csv(report: dict[str, Any], lang: str = "en") -> str:
+    """The underlying alarm rows, headers and words in ``lang``."""
+    _ = translator(lang)
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore")
-    w.writeheader()
+    w = csv.writer(buf)
+    w.writerow([_(CSV_HEADERS[k]) for k in CSV_FIELDS])
     for a in report["rows"]:
-        w.writerow({k: (clock.local(v).isoformat() if isinstance(v, datetime) else csv_cell(v)) for k, v in a.items()})
+        w.writerow([_csv_value(k, a.get(k), _) for k in CSV_FIELDS])
     return buf.getvalue()
 
 
-def _bars(items: list[tuple[Any, int]], colour: str = "#546e7a") -> str:
+def _bars(items: list[tuple[Any, int]], colour: str = "#546e7a", unclassified: str = "unclassified") -> str:
     """A small horizontal bar chart as inline SVG (prints anywhere, needs no script)."""
-    items = [(str(k if k is not None else "unclassified"), v) for k, v in items][:12]
+    items = [(str(k if k is not None else unclassified), v) for k, v in items][:12]
     top = max([v for _, v in items] + [1])
     rows = []
     for i, (k, v) in enumerate(items):
@@ -204,47 +230,56 @@ def _bars(items: list[tuple[Any, int]], colour: str = "#546e7a") -> str:
     return f'<svg width="600" height="{max(1, len(items)) * 22}" role="img">{"".join(rows)}</svg>'
 
 
-def _fmt(s: float | None) -> str:
+def _labelled(items: list[tuple[Any, int]], labels: dict[str, str], _: Translator) -> list[tuple[Any, int]]:
+    return [(_(labels.get(k, k)) if isinstance(k, str) else k, v) for k, v in items]
+
+
+def _fmt(s: float | None, _: Translator = str) -> str:
     if s is None:
         return "-"
-    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+    return _("{n} s").format(n=f"{s:.0f}") if s < 120 else _("{n} min").format(n=f"{s / 60:.1f}")
 
 
-def health_rows(h: K.Kpis) -> list[tuple[str, str, str]]:
-    """(measure, value, target) for each alarm-system health figure."""
+def health_rows(h: K.Kpis, lang: str = "en") -> list[tuple[str, str, str]]:
+    """(measure, value, target) for each alarm-system health figure, in ``lang``."""
+    _ = translator(lang)
     return [
-        ("alarms per 10 min (average / peak)", f"{h.per_10min_avg} / {h.per_10min_max}", "≤ 1 / ≤ 2"),
-        ("alarms per hour (average / peak)", f"{h.per_hour_avg} / {h.per_hour_max}", "≤ 6"),
-        ("time in flood (>10 in 10 min)", f"{h.flood_pct} % in {h.flood_episodes} episode(s)", "< 1 %"),
-        ("chattering sources (≥3 in 60 s)", str(len(h.chattering)), "0"),
-        ("fleeting alarms (cleared < 10 s)", str(h.fleeting), "few"),
-        ("stale alarms (active ≥ 24 h)", str(h.stale), "0"),
-        ("top-10 sources' share", f"{h.top10_share_pct} %", "≤ 5 %"),
+        (_("alarms per 10 min (average / peak)"), f"{h.per_10min_avg} / {h.per_10min_max}", "≤ 1 / ≤ 2"),
+        (_("alarms per hour (average / peak)"), f"{h.per_hour_avg} / {h.per_hour_max}", "≤ 6"),
+        (_("time in flood (>10 in 10 min)"),
+         _("{pct} % in {n} episode(s)").format(pct=h.flood_pct, n=h.flood_episodes), "< 1 %"),
+        (_("chattering sources (≥3 in 60 s)"), str(len(h.chattering)), "0"),
+        (_("fleeting alarms (cleared < 10 s)"), str(h.fleeting), _("few")),
+        (_("stale alarms (active ≥ 24 h)"), str(h.stale), "0"),
+        (_("top-10 sources' share"), f"{h.top10_share_pct} %", "≤ 5 %"),
         (
-            "priority mix low / medium / high",
+            _("priority mix low / medium / high"),
             " / ".join(f"{h.priority_pct[p]} %" for p in ("low", "medium", "high")),
             "80 / 15 / 5 %",
         ),
-        ("shelved", f"{h.shelved} ({h.shelved_hours} h)", ""),
-        ("out of service", f"{h.out_of_service} ({h.out_of_service_hours} h)", ""),
+        (_("shelved"), _("{n} ({hours} h)").format(n=h.shelved, hours=h.shelved_hours), ""),
+        (_("out of service"), _("{n} ({hours} h)").format(n=h.out_of_service, hours=h.out_of_service_hours), ""),
     ]
 
 
-def health_to_csv(h: K.Kpis) -> str:
-    """The health figures of one period as CSV rows (measure, value, target)."""
+def health_to_csv(h: K.Kpis, lang: str = "en") -> str:
+    """The health figures of one period as CSV rows (measure, value, target), in ``lang``."""
+    _ = translator(lang)
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["measure", "value", "target"])
-    w.writerow(["period", f"{h.start.isoformat()} to {h.end.isoformat()}", ""])
-    w.writerow(["alarms", h.total, ""])
-    w.writerows(health_rows(h))
-    w.writerows([f"top source {i}: {src}", n, ""] for i, (src, n) in enumerate(h.top10, 1))
-    w.writerows(["chattering source", src, ""] for src in h.chattering)
+    w.writerow([_("measure"), _("value"), _("target")])
+    w.writerow([_("period"), _("{start} to {end}").format(start=clock.local(h.start).isoformat(),
+                                                         end=clock.local(h.end).isoformat()), ""])
+    w.writerow([_("alarms"), h.total, ""])
+    w.writerows(health_rows(h, lang))
+    w.writerows([_("top source {i}: {source}").format(i=i, source=src), n, ""] for i, (src, n) in enumerate(h.top10, 1))
+    w.writerows([_("chattering source"), src, ""] for src in h.chattering)
     return buf.getvalue()
 
 
 PAGE_STYLE = """<style>
-body { font-family: "Noto Sans", "DejaVu Sans", sans-serif; margin: 24px; color: #222; }
+body { font-family: "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
+  "DejaVu Sans", sans-serif; margin: 24px; color: #222; }
 h1 { margin: 0 0 4px; } h2 { border-bottom: 1px solid #ccc; margin-top: 28px; }
 table { border-collapse: collapse; margin: 8px 0; }
 td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
@@ -252,97 +287,175 @@ td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
 form.pick { display: flex; gap: 12px; align-items: end; flex-wrap: wrap; margin: 8px 0 16px; }
 form.pick label { display: flex; flex-direction: column; font-size: 13px; }
 .error { color: #b71c1c; font-weight: bold; }
+nav a[lang] { margin-left: 8px; }
 @media print { body { margin: 0; } h2 { break-after: avoid; } table, svg { break-inside: avoid; }
   form.pick, nav { display: none; } }
 </style>"""
-NAV = (
-    '<nav><a href="/console">Console</a> · <a href="/reports/weekly">Weekly review</a> · '
-    '<a href="/reports/health">Alarm-system health</a></nav>'
-)
 
 
-def health_page(h: K.Kpis | None, since: str, until: str, error: str = "") -> str:
+def _nav(_: Translator) -> str:
+    e = html.escape
+    console, review, health_ = e(_("Console")), e(_("Weekly review")), e(_("Alarm-system health"))
+    return (f'<nav><a href="/console">{console}</a> · <a href="/reports/weekly">{review}</a>'
+            f' · <a href="/reports/health">{health_}</a> ·'
+            ' <a href="/lang/zh-CN" lang="zh-CN">中文</a> <a href="/lang/en" lang="en">English</a></nav>')
+
+
+def health_page(h: K.Kpis | None, since: str, until: str, error: str = "", lang: str = "en") -> str:
     """The alarm-system health of a chosen period: a form to pick it and the figures beside their targets."""
     e = html.escape
+    _ = translator(lang)
+    t = [e(x) for x in (
+        _("SafeCampus alarm-system health"),
+        _("Alarm-system health (ISA-18.2 / EEMUA 191)"),
+        _("from"),
+        _("until"),
+        _("Show"),
+        _("measure"),
+        _("target"),
+        _("this period"),
+        _("Top sources"),
+        _("Chattering sources"),
+        _("none"),
+    )]
     body = f'<p class="error" role="alert">{e(error)}</p>' if error else ""
     if h is not None:
         q_args = e(urlencode({"since": since, "until": until}))
+        period = _("{start} to {end}: {n} alarm activations (drills left out).").format(
+            start=clock.fmt(h.start, "%Y-%m-%d %H:%M"), end=clock.fmt(h.end, "%Y-%m-%d %H:%M"), n=h.total)
         body += (
-            f"<p>{h.start:%Y-%m-%d %H:%M} to {h.end:%Y-%m-%d %H:%M}: {h.total} alarm activations (drills left out). "
+            f"<p>{e(period)} "
             f'<a href="/reports/health.csv?{q_args}">CSV</a></p>'
-            "<table><tr><th>measure</th><th>this period</th><th>target</th></tr>"
-            + "".join(f"<tr><td>{a}</td><td>{b}</td><td>{c}</td></tr>" for a, b, c in health_rows(h))
+            f"<table><tr><th>{t[5]}</th><th>{t[7]}</th><th>{t[6]}</th></tr>"
+            + "".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in health_rows(h, lang))
             + "</table>"
-            "<h2>Top sources</h2>"
-            + _bars([(s, n) for s, n in h.top10], "#ef6c00")
-            + "<h2>Chattering sources</h2>"
-            + ("<ul>" + "".join(f"<li>{e(s)}</li>" for s in h.chattering) + "</ul>" if h.chattering else "<p>none</p>")
+            f"<h2>{t[8]}</h2>"
+            + _bars([(s, n) for s, n in h.top10], "#ef6c00", _("unclassified"))
+            + f"<h2>{t[9]}</h2>"
+            + ("<ul>" + "".join(f"<li>{e(s)}</li>" for s in h.chattering) + "</ul>" if h.chattering
+               else f"<p>{t[10]}</p>")
         )
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>SafeCampus alarm-system health</title>{PAGE_STYLE}</head><body>{NAV}
-<h1>Alarm-system health (ISA-18.2 / EEMUA 191)</h1>
+    return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<title>{t[0]}</title>{PAGE_STYLE}</head><body>{_nav(_)}
+<h1>{t[1]}</h1>
 <form class="pick" method="get" action="/reports/health">
-<label>from <input type="datetime-local" name="since" value="{e(since)}" required></label>
-<label>until <input type="datetime-local" name="until" value="{e(until)}" required></label>
-<button type="submit">Show</button></form>
+<label>{t[2]} <input type="datetime-local" name="since" value="{e(since)}" required></label>
+<label>{t[3]} <input type="datetime-local" name="until" value="{e(until)}" required></label>
+<button type="submit">{t[4]}</button></form>
 {body}</body></html>"""
 
 
-def to_html(report: dict[str, Any]) -> str:
-    """A printable page (HTML with print styles); every value escaped."""
+def to_html(report: dict[str, Any], lang: str = "en") -> str:
+    """A printable page (HTML with print styles) in ``lang``; every value escaped."""
     e = html.escape
+    _ = translator(lang)
+    t = [e(x) for x in (
+        _("Alarm-system health (ISA-18.2 / EEMUA 191)"),
+        _("Show"),
+        _("week"),
+        _("include drills"),
+        _("CSV of the alarms"),
+        _("Alarms"),
+        _("by priority"),
+        _("by kind"),
+        _("by building"),
+        _("by department"),
+        _("real, false and nuisance (close dispositions)"),
+        _("Response times against the escalation limits"),
+        _("priority"),
+        _("acknowledged"),
+        _("median"),
+        _("worst"),
+        _("limit"),
+        _("late"),
+        _("close median"),
+        _("close p90"),
+        _("close worst"),
+        _("measure"),
+        _("this week"),
+        _("target"),
+        _("Noisiest sensors"),
+        _("Sensors offline longest (hours)"),
+        _("Compared with the previous four weeks"),
+        _("alarms"),
+        _("Days without a real incident (at the end of the week)"),
+        _("where"),
+        _("days"),
+        _("last real incident"),
+        _("Drills"),
+        _("when"),
+        _("sensor"),
+        _("alarm"),
+        _("acknowledged after"),
+        _("no drills"),
+    )]
     h = report["health"]
+
+    def f(s: float | None) -> str:
+        return _fmt(s, _)
+
     resp = "".join(
-        f"<tr><td>{p}</td><td>{r['ack']['n']}</td><td>{_fmt(r['ack']['median'])}</td><td>{_fmt(r['ack']['p90'])}</td>"
-        f"<td>{_fmt(r['ack']['worst'])}</td><td>{_fmt(r['limit_s'])}</td><td>{r['late']}</td>"
-        f"<td>{_fmt(r['close']['median'])}</td><td>{_fmt(r['close']['p90'])}</td><td>{_fmt(r['close']['worst'])}</td></tr>"
+        f"<tr><td>{e(_(PRIORITY_LABELS[p]))}</td><td>{r['ack']['n']}</td><td>{f(r['ack']['median'])}</td>"
+        f"<td>{f(r['ack']['p90'])}</td><td>{f(r['ack']['worst'])}</td><td>{f(r['limit_s'])}</td><td>{r['late']}</td>"
+        f"<td>{f(r['close']['median'])}</td><td>{f(r['close']['p90'])}</td><td>{f(r['close']['worst'])}</td></tr>"
         for p, r in report["response"].items()
     )
-    kp = health_rows(h)
+    kp = health_rows(h, lang)
     drills = (
         "".join(
-            f"<tr><td>{clock.fmt(d['raised_at'], '%a %H:%M')}</td><td>{e(d['sensor_id'])}</td>"
+            f"<tr><td>{clock.fmt(d['raised_at'], '%m-%d %H:%M')}</td><td>{e(d['sensor_id'])}</td>"
             f"<td>{e(d['condition'])}</td>"
-            f"<td>{_fmt(d['ack_s'])}</td></tr>"
+            f"<td>{f(d['ack_s'])}</td></tr>"
             for d in report["drills"]
         )
-        or "<tr><td colspan=4>no drills</td></tr>"
+        or f"<tr><td colspan=4>{t[37]}</td></tr>"
     )
     prev = "".join(f"<tr><td>{p['week']}</td><td>{p['alarms']}</td></tr>" for p in report["previous"])
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>SafeCampus weekly review {e(report["week"])}</title>
-{PAGE_STYLE}</head><body>{NAV}
-<h1>Weekly review {e(report["week"])}</h1>
+    drills_note = _("(drills included)") if report["include_drills"] else _("(drills left out)")
+    summary = _("{start} to {end}; {n} alarms {drills}; still open at the end of the week: {open}, shelved: "
+                "{shelved}.").format(start=f"{report['start']:%Y-%m-%d}",
+                                     end=f"{report['end'] - timedelta(days=1):%Y-%m-%d}", n=report["total"],
+                                     drills=drills_note, open=report["open_at_end"], shelved=report["shelved_at_end"])
+    unclassified = _("unclassified")
+    title = _("SafeCampus weekly review {week}").format(week=report["week"])
+    heading = _("Weekly review {week}").format(week=report["week"])
+    made = _("Made by SafeCampus {time}.").format(time=clock.fmt(clock.now(), "%Y-%m-%d %H:%M %Z"))
+    return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<title>{e(title)}</title>
+{PAGE_STYLE}</head><body>{_nav(_)}
+<h1>{e(heading)}</h1>
 <form class="pick" method="get" action="/reports/weekly">
-<label>week <input type="week" name="week" value="{e(report["week"])}"></label>
+<label>{t[2]} <input type="week" name="week" value="{e(report["week"])}"></label>
 <label><span><input type="checkbox" name="drills" value="1"{" checked" if report["include_drills"] else ""}>
- include drills</span></label>
-<button type="submit">Show</button>
+ {t[3]}</span></label>
+<button type="submit">{t[1]}</button>
 <a href="/reports/weekly.csv?week={e(report["week"])}{"&amp;drills=1" if report["include_drills"] else ""}">
-CSV of the alarms</a></form>
-<p>{report["start"]:%Y-%m-%d} to {report["end"] - timedelta(days=1):%Y-%m-%d}; {report["total"]} alarms
-{"(drills included)" if report["include_drills"] else "(drills left out)"}; still open at the end of the week:
-{report["open_at_end"]}, shelved: {report["shelved_at_end"]}.</p>
-<h2>Alarms</h2><div class="grid">
-<div><h3>by priority</h3>{_bars(report["by_priority"], "#c62828")}</div>
-<div><h3>by kind</h3>{_bars(report["by_family"])}</div>
-<div><h3>by building</h3>{_bars(report["by_building"])}</div>
-<div><h3>by department</h3>{_bars(report["by_department"])}</div>
-<div><h3>real, false and nuisance (close dispositions)</h3>{_bars(report["dispositions"], "#6d4c41")}</div>
+{t[4]}</a></form>
+<p>{e(summary)}</p>
+<h2>{t[5]}</h2><div class="grid">
+<div><h3>{t[6]}</h3>{_bars(_labelled(report["by_priority"], PRIORITY_LABELS, _), "#c62828")}</div>
+<div><h3>{t[7]}</h3>{_bars(_labelled(report["by_family"], FAMILY_LABELS, _))}</div>
+<div><h3>{t[8]}</h3>{_bars(report["by_building"], unclassified=unclassified)}</div>
+<div><h3>{t[9]}</h3>{_bars(report["by_department"], unclassified=unclassified)}</div>
+<div><h3>{t[10]}</h3>
+{_bars(_labelled(report["dispositions"], DISPOSITION_LABELS, _), "#6d4c41", unclassified)}</div>
 </div>
-<h2>Response times against the escalation limits</h2>
-<table><tr><th>priority</th><th>acknowledged</th><th>median</th><th>p90</th><th>worst</th><th>limit</th><th>late</th>
-<th>close median</th><th>close p90</th><th>close worst</th></tr>{resp}</table>
-<h2>Alarm-system health (ISA-18.2 / EEMUA 191)</h2>
-<table><tr><th>measure</th><th>this week</th><th>target</th></tr>
-{"".join(f"<tr><td>{a}</td><td>{b}</td><td>{c}</td></tr>" for a, b, c in kp)}</table>
-<h2>Noisiest sensors</h2>{_bars(report["noisiest"], "#ef6c00")}
-<h2>Sensors offline longest (hours)</h2>{_bars(report["offline_longest"], "#f9a825")}
-<h2>Compared with the previous four weeks</h2><table><tr><th>week</th><th>alarms</th></tr>{prev}
+<h2>{t[11]}</h2>
+<table><tr><th>{t[12]}</th><th>{t[13]}</th><th>{t[14]}</th><th>p90</th>
+<th>{t[15]}</th><th>{t[16]}</th><th>{t[17]}</th><th>{t[18]}</th>
+<th>{t[19]}</th><th>{t[20]}</th></tr>{resp}</table>
+<h2>{t[0]}</h2>
+<table><tr><th>{t[21]}</th><th>{t[22]}</th><th>{t[23]}</th></tr>
+{"".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in kp)}</table>
+<h2>{t[24]}</h2>{_bars(report["noisiest"], "#ef6c00")}
+<h2>{t[25]}</h2>{_bars(report["offline_longest"], "#f9a825")}
+<h2>{t[26]}</h2>
+<table><tr><th>{t[2]}</th><th>{t[27]}</th></tr>{prev}
 <tr><td><b>{e(report["week"])}</b></td><td><b>{report["total"]}</b></td></tr></table>
-<h2>Days without a real incident (at the end of the week)</h2>
-<table><tr><th></th><th>where</th><th>days</th><th>last real incident</th></tr>
-{"".join(_streak_row(lv, n, d, t) for lv, n, d, t in report["streaks"])}</table>
-<h2>Drills</h2><table><tr><th>when</th><th>sensor</th><th>alarm</th><th>acknowledged after</th></tr>{drills}</table>
-<p><small>Made by SafeCampus {clock.fmt(clock.now(), "%Y-%m-%d %H:%M %Z")}.</small></p>
+<h2>{t[28]}</h2>
+<table><tr><th></th><th>{t[29]}</th><th>{t[30]}</th><th>{t[31]}</th></tr>
+{"".join(_streak_row(lv, n, d, t, _) for lv, n, d, t in report["streaks"])}</table>
+<h2>{t[32]}</h2><table><tr><th>{t[33]}</th><th>{t[34]}</th><th>{t[35]}</th>
+<th>{t[36]}</th></tr>{drills}</table>
+<p><small>{e(made)}</small></p>
 </body></html>"""

@@ -6,6 +6,7 @@ view older than the alarm's current version is refused instead of overwriting.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,12 @@ from ingest.alarms import queries as q
 from ingest.alarms.lifecycle import Change, TransitionError, journal, notify, transition, update
 from ingest.core import clock
 from ingest.core.errors import SafeCampusError
-from ingest.core.vocabulary import DISPOSITIONS
+from ingest.core.i18n import N_
+from ingest.core.vocabulary import DISPOSITIONS, PRIORITY_LABELS, STATE_LABELS
+
+# What an officer tried, in the refusal "an alarm that is … cannot …".
+EVENT_LABELS = {"acknowledge": N_("be acknowledged"), "clear": N_("clear"), "return": N_("return"),
+                "re-alarm": N_("re-alarm"), "reset": N_("be reset"), "close": N_("be closed")}
 
 # Longest shelve an officer may set, per priority.
 MAX_SHELVE = {
@@ -29,7 +35,20 @@ MAX_SHELVE = {
 
 
 class ActionRefusedError(SafeCampusError):
-    """The action cannot be done on this alarm now; the message says why, for the officer."""
+    """The action cannot be done on this alarm now; the message says why, for the officer.
+
+    The reason is a template and its parameters, so that each officer reads it in their language.
+    """
+
+    def __init__(self, template: str, **params: Any) -> None:
+        self.template, self.params = template, params
+        super().__init__(self.render(str))
+
+    def render(self, _: Callable[[str], str]) -> str:
+        """The reason in the language of ``_`` (state and priority words translated too)."""
+        labels = {"state": STATE_LABELS, "priority": PRIORITY_LABELS, "event": {}}
+        shown = {k: _(labels[k].get(v, v)) if k in labels else v for k, v in self.params.items()}
+        return _(self.template).format(**shown)
 
 
 def _when(ts: datetime | None) -> str:
@@ -41,7 +60,8 @@ def _next(alarm_id: int, state: str, event: str) -> str:
     try:
         return transition(state, event)
     except TransitionError as exc:
-        raise ActionRefusedError(f"alarm {alarm_id}: {exc}") from exc
+        raise ActionRefusedError(N_("alarm {id}: an alarm that is {state} cannot {event}"), id=alarm_id, state=state,
+                                 event=EVENT_LABELS.get(event, event)) from exc
 
 
 def _lock(conn: psycopg.Connection, alarm_id: int, expected_version: int | None) -> dict[str, Any]:
@@ -49,16 +69,13 @@ def _lock(conn: psycopg.Connection, alarm_id: int, expected_version: int | None)
         cur.execute(q.BY_ID_FOR_UPDATE, {"id": alarm_id})
         row = cur.fetchone()
     if row is None:
-        raise ActionRefusedError(f"alarm {alarm_id} does not exist")
+        raise ActionRefusedError(N_("alarm {id} does not exist"), id=alarm_id)
     if row["state"] == "closed":
-        raise ActionRefusedError(
-            f"alarm {alarm_id} was already closed by {row['closed_by']} at {_when(row['closed_at'])}"
-        )
+        raise ActionRefusedError(N_("alarm {id} was already closed by {who} at {time}"), id=alarm_id,
+                                 who=row["closed_by"], time=_when(row["closed_at"]))
     if expected_version is not None and row["version"] != expected_version:
-        raise ActionRefusedError(
-            f"alarm {alarm_id} changed since you opened it (now {row['state'].replace('_', ' ')}); "
-            "look again before acting"
-        )
+        raise ActionRefusedError(N_("alarm {id} changed since you opened it (now {state}); look again before acting"),
+                                 id=alarm_id, state=row["state"])
     return row
 
 
@@ -86,7 +103,8 @@ def acknowledge(
         old = row["state"]
         if old == "active_acked":
             raise ActionRefusedError(
-                f"alarm {alarm_id} was already acknowledged by {row['acked_by']} at {_when(row['acked_at'])}"
+                N_("alarm {id} was already acknowledged by {who} at {time}"), id=alarm_id, who=row["acked_by"],
+                time=_when(row["acked_at"])
             )
         now = datetime.now(UTC)
         # A latched alarm acknowledged after its condition cleared still waits for a reset.
@@ -101,7 +119,7 @@ def acknowledge(
 def add_note(conn: psycopg.Connection, alarm_id: int, actor: str, note: str) -> Change:
     """Add a note to the journal."""
     if not note or not note.strip():
-        raise ActionRefusedError("a note needs some text")
+        raise ActionRefusedError(N_("a note needs some text"))
     with conn.transaction():
         row = _lock(conn, alarm_id, None)
         new = update(conn, alarm_id)
@@ -113,7 +131,7 @@ def assign(conn: psycopg.Connection, alarm_id: int, actor: str, expected_version
     with conn.transaction():
         row = _lock(conn, alarm_id, expected_version)
         if row["assigned_to"] == actor:
-            raise ActionRefusedError(f"alarm {alarm_id} is already assigned to you")
+            raise ActionRefusedError(N_("alarm {id} is already assigned to you"), id=alarm_id)
         new = update(conn, alarm_id, assigned_set=True, assigned_to=actor)
         return _done(conn, new, actor, "assigned", row["state"], details={"previous": row["assigned_to"]})
 
@@ -128,15 +146,16 @@ def shelve(
 ) -> Change:
     """Hide the alarm for a bounded time, with a reason."""
     if not reason or not reason.strip():
-        raise ActionRefusedError("shelving needs a reason")
+        raise ActionRefusedError(N_("shelving needs a reason"))
     if not minutes or minutes <= 0:
-        raise ActionRefusedError("shelve for a positive number of minutes")
+        raise ActionRefusedError(N_("shelve for a positive number of minutes"))
     with conn.transaction():
         row = _lock(conn, alarm_id, expected_version)
         limit = MAX_SHELVE[row["priority"]]
         if timedelta(minutes=minutes) > limit:
             raise ActionRefusedError(
-                f"a {row['priority']} alarm can be shelved for at most {int(limit.total_seconds() // 60)} minutes"
+                N_("a {priority} alarm can be shelved for at most {n} minutes"), priority=row["priority"],
+                n=int(limit.total_seconds() // 60)
             )
         until = datetime.now(UTC) + timedelta(minutes=minutes)
         new = update(
@@ -150,7 +169,7 @@ def unshelve(conn: psycopg.Connection, alarm_id: int, actor: str, reason: str = 
     with conn.transaction():
         row = _lock(conn, alarm_id, None)
         if row["shelved_until"] is None:
-            raise ActionRefusedError(f"alarm {alarm_id} is not shelved")
+            raise ActionRefusedError(N_("alarm {id} is not shelved"), id=alarm_id)
         new = update(conn, alarm_id, shelved_set=True, shelved_until=None, shelved_by=None, shelve_reason=None)
         return _done(conn, new, actor, reason, row["state"])
 
@@ -162,9 +181,9 @@ def reset(
     with conn.transaction():
         row = _lock(conn, alarm_id, expected_version)
         if not row["latched"]:
-            raise ActionRefusedError(f"alarm {alarm_id} is not latched; it needs no reset")
+            raise ActionRefusedError(N_("alarm {id} is not latched; it needs no reset"), id=alarm_id)
         if row["active"]:
-            raise ActionRefusedError(f"alarm {alarm_id} cannot be reset: its condition is still present")
+            raise ActionRefusedError(N_("alarm {id} cannot be reset: its condition is still present"), id=alarm_id)
         old = row["state"]
         state = _next(alarm_id, old, "reset")
         if state == "closed":
@@ -184,14 +203,15 @@ def close(
 ) -> Change:
     """Close with a disposition; a real alarm with unticked procedure steps needs a reason."""
     if disposition not in DISPOSITIONS:
-        raise ActionRefusedError(f"disposition must be one of {', '.join(DISPOSITIONS)}")
+        raise ActionRefusedError(N_("disposition must be one of {choices}"), choices=", ".join(DISPOSITIONS))
     with conn.transaction():
         row = _lock(conn, alarm_id, expected_version)
         if row["active"]:
-            raise ActionRefusedError(f"alarm {alarm_id} cannot be closed while its condition is present")
+            raise ActionRefusedError(N_("alarm {id} cannot be closed while its condition is present"), id=alarm_id)
         open_steps = [s["step"] for s in row["procedure"] if not s.get("done")]
         if disposition == "real" and open_steps and not (note and note.strip()):
-            raise ActionRefusedError(f"{len(open_steps)} procedure step(s) are not done; give a reason to close anyway")
+            raise ActionRefusedError(N_("{n} procedure step(s) are not done; give a reason to close anyway"),
+                                     n=len(open_steps))
         now = datetime.now(UTC)
         changes: dict[str, Any] = {"state": _next(alarm_id, row["state"], "close"), "closed_at": now,
                                    "closed_by": actor, "disposition": disposition}
@@ -207,7 +227,7 @@ def tick_step(conn: psycopg.Connection, alarm_id: int, actor: str, index: int, d
         row = _lock(conn, alarm_id, None)
         steps = list(row["procedure"])
         if not 0 <= index < len(steps):
-            raise ActionRefusedError(f"alarm {alarm_id} has no procedure step {index + 1}")
+            raise ActionRefusedError(N_("alarm {id} has no procedure step {n}"), id=alarm_id, n=index + 1)
         steps[index] = dict(
             steps[index], done=done, by=actor if done else None, at=datetime.now(UTC).isoformat() if done else None
         )

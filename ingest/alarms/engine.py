@@ -24,6 +24,7 @@ from ingest.alarms import lifecycle, rules
 from ingest.alarms import limits as L
 from ingest.alarms import queries as q
 from ingest.alarms.actions import unshelve
+from ingest.alarms.messages import Text
 from ingest.alarms.types import Clear, Raise, SensorInfo
 from ingest.core.background import BackgroundLoop
 from ingest.core.vocabulary import ESCALATION_DEFAULT_S
@@ -214,7 +215,7 @@ class AlarmEngine:
                             "heartbeat",
                             "medium",
                             "trouble",
-                            "Sensor silent for more than 3 reporting intervals",
+                            Text("offline"),
                             at,
                         )
                     ],

@@ -60,6 +60,8 @@ _NO_CHANGE: dict[str, Any] = {
     "priority": None,
     "active": None,
     "message": None,
+    "message_key": None,
+    "message_params": None,
     "value": None,
     "occurrences": 0,
     "last_seen_at": None,
@@ -171,6 +173,8 @@ def apply_raise(
                     "drill": drill,
                     "suppressed": sensor.out_of_service or suppressed,
                     "message": sig.message,
+                    "message_key": sig.text.key,
+                    "message_params": Jsonb(dict(sig.text.params)),
                     "value": sig.value,
                     "at": sig.at,
                     "procedure": Jsonb(procedure),
@@ -185,9 +189,8 @@ def apply_raise(
                 "raised",
                 event_time=sig.at,
                 note=sig.message,
-                details={"priority": sig.priority, "value": sig.value, "drill": drill}
-                if sig.value is not None or drill
-                else None,
+                details={"priority": sig.priority, "value": sig.value, "drill": drill,
+                         "message_key": sig.text.key, "message_params": dict(sig.text.params)},
             )
             return Change(new, "raised")
     old_state = row["state"]
@@ -206,6 +209,8 @@ def apply_raise(
             priority=sig.priority,
             state=transition(old_state, "re-alarm"),
             message=sig.message,
+            message_key=sig.text.key,
+            message_params=Jsonb(dict(sig.text.params)),
             acked_set=True,
             acked_at=None,
             acked_by=None,

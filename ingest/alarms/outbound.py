@@ -21,8 +21,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from ingest.alarms import messages
 from ingest.alarms import queries as q
 from ingest.core.background import BackgroundLoop
+from ingest.core.i18n import DEFAULT_LANGUAGE
 from ingest.db import locks
 from ingest.mqtt.contract import ROOT, alarm_topic
 from ingest.mqtt.link import MqttLink
@@ -33,16 +35,24 @@ RETAINED_MAX_S = 10.0
 logger = logging.getLogger(__name__)
 
 PUBLIC_FIELDS = ("id", "sensor_id", "building_id", "zone", "condition", "family", "signal_class", "priority",
-                 "state", "active", "latched", "drill", "suppressed", "confirmed", "message", "value",
+                 "state", "active", "latched", "drill", "suppressed", "confirmed", "message_key", "message_params",
+                 "value",
                  "occurrences", "raised_at", "last_seen_at", "cleared_at", "acked_at", "acked_by", "assigned_to",
                  "shelved_until", "escalated_at", "closed_at", "disposition", "version")
 
 
-def alarm_message(alarm: dict[str, Any]) -> bytes:
-    """The retained JSON for an open alarm; empty (clears the retained message) once closed."""
+def alarm_message(alarm: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> bytes:
+    """The retained JSON for an open alarm; empty (clears the retained message) once closed.
+
+    ``message`` is in the site's language; ``message_key`` and ``message_params`` let a
+    subscriber render it in its own.
+    """
     if alarm["state"] == "closed":
         return b""
     body = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in alarm.items() if k in PUBLIC_FIELDS}
+    body["message"] = messages.render(alarm.get("message_key"), alarm.get("message_params"), language,
+                                      alarm.get("message") or "")
+    body["language"] = language
     body["type"] = alarm["condition"]
     body["building"] = alarm["building_id"]
     return json.dumps(body, separators=(",", ":")).encode()
@@ -51,9 +61,10 @@ def alarm_message(alarm: dict[str, Any]) -> bytes:
 class AlarmPublisher(BackgroundLoop):
     """LISTENs for alarm changes and publishes them, while it holds the leader lock."""
 
-    def __init__(self, db_url: str, link: MqttLink) -> None:
+    def __init__(self, db_url: str, link: MqttLink, language: str = DEFAULT_LANGUAGE) -> None:
         super().__init__("alarm-publisher")
         self._db_url = db_url
+        self._language = language
         self._link = link
         self.leader = False
         self._synced_generation = -1
@@ -98,7 +109,7 @@ class AlarmPublisher(BackgroundLoop):
         with conn.cursor(row_factory=dict_row) as cur:
             open_alarms = cur.execute(q.ALL_OPEN).fetchall()
         for alarm in open_alarms:
-            self._link.publish(alarm_topic(alarm["id"]), alarm_message(alarm), qos=1, retain=True)
+            self._link.publish(alarm_topic(alarm["id"]), alarm_message(alarm, self._language), qos=1, retain=True)
         open_ids = {str(a["id"]) for a in open_alarms}
         stale = sorted(retained - open_ids)
         for alarm_id in stale:
@@ -140,4 +151,4 @@ class AlarmPublisher(BackgroundLoop):
             cur.execute(q.BY_ID, {"id": alarm_id})
             alarm = cur.fetchone()
         if alarm:
-            self._link.publish(alarm_topic(alarm_id), alarm_message(alarm), qos=1, retain=True)
+            self._link.publish(alarm_topic(alarm_id), alarm_message(alarm, self._language), qos=1, retain=True)

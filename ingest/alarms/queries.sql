@@ -2,28 +2,28 @@
 
 -- name: OPEN_FOR_UPDATE
 SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
-    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
     closed_by, disposition, procedure, version, updated_at FROM alarms
 WHERE sensor_id = %(sensor)s AND condition = %(condition)s AND drill = %(drill)s AND state <> 'closed' FOR UPDATE
 
 -- name: BY_ID_FOR_UPDATE
 SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
-    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
     closed_by, disposition, procedure, version, updated_at FROM alarms WHERE id = %(id)s FOR UPDATE
 
 -- name: BY_ID
 SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
-    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
     closed_by, disposition, procedure, version, updated_at FROM alarms WHERE id = %(id)s
 
 -- name: INSERT
-INSERT INTO alarms (sensor_id, building_id, zone, condition, family, signal_class, priority, state, active, latched, drill, suppressed, message, value, raised_at, last_seen_at, procedure)
-VALUES (%(sensor)s, %(building)s, %(zone)s, %(condition)s, %(family)s, %(signal_class)s, %(priority)s, 'active_unacked', true, %(latched)s, %(drill)s, %(suppressed)s, %(message)s, %(value)s, %(at)s, %(at)s, %(procedure)s)
+INSERT INTO alarms (sensor_id, building_id, zone, condition, family, signal_class, priority, state, active, latched, drill, suppressed, message, message_key, message_params, value, raised_at, last_seen_at, procedure)
+VALUES (%(sensor)s, %(building)s, %(zone)s, %(condition)s, %(family)s, %(signal_class)s, %(priority)s, 'active_unacked', true, %(latched)s, %(drill)s, %(suppressed)s, %(message)s, %(message_key)s, %(message_params)s, %(value)s, %(at)s, %(at)s, %(procedure)s)
 RETURNING id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
-    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
     closed_by, disposition, procedure, version, updated_at
 
@@ -34,6 +34,8 @@ UPDATE alarms SET state = coalesce(%(state)s, state),
     priority = coalesce(%(priority)s, priority),
     active = coalesce(%(active)s, active),
     message = coalesce(%(message)s, message),
+    message_key = coalesce(%(message_key)s, message_key),
+    message_params = coalesce(%(message_params)s, message_params),
     value = coalesce(%(value)s, value),
     occurrences = occurrences + %(occurrences)s,
     last_seen_at = greatest(last_seen_at, coalesce(%(last_seen_at)s, last_seen_at)),
@@ -54,7 +56,7 @@ UPDATE alarms SET state = coalesce(%(state)s, state),
     updated_at = now()
 WHERE id = %(id)s
 RETURNING id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
-    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
     closed_by, disposition, procedure, version, updated_at
 
@@ -142,7 +144,7 @@ LISTEN safecampus_alarms
 
 -- name: ALL_OPEN
 SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
-    latched, drill, suppressed, confirmed, message, value, occurrences, raised_at, last_seen_at, cleared_at,
+    latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
     closed_by, disposition, procedure, version, updated_at FROM alarms WHERE state <> 'closed' ORDER BY id
 

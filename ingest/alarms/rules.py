@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ingest.alarms import limits as L
+from ingest.alarms.messages import Text, unit_of
 from ingest.alarms.types import Clear, Raise, SensorInfo, Signal
 from ingest.mqtt.contract import Event
 
@@ -48,13 +49,13 @@ def smoke(detector_state: str, at: datetime) -> list[Signal]:
     """Pre-alarm, fire alarm (latched), fault (trouble); ``normal`` clears them."""
     if detector_state == "alarm":
         return [
-            Raise("fire", "fire", "critical", "alarm", "Fire alarm: smoke detector in alarm", at, latched=True),
+            Raise("fire", "fire", "critical", "alarm", Text("fire"), at, latched=True),
             Clear("smoke_pre_alarm", at),
         ]
     if detector_state == "pre_alarm":
-        return [Raise("smoke_pre_alarm", "fire", "high", "alarm", "Smoke pre-alarm", at)]
+        return [Raise("smoke_pre_alarm", "fire", "high", "alarm", Text("smoke_pre_alarm"), at)]
     if detector_state == "fault":
-        return [Raise("smoke_fault", "fire", "medium", "trouble", "Smoke detector fault", at)]
+        return [Raise("smoke_fault", "fire", "medium", "trouble", Text("smoke_fault"), at)]
     return [Clear("smoke_pre_alarm", at), Clear("smoke_fault", at), Clear("fire", at)]
 
 
@@ -84,7 +85,7 @@ def door(
         d["granted_at"] = t
         if outside_schedule(sensor.restricted, t, tz):
             out.append(
-                Raise("after_hours", "door", "high", "alarm", "Access to a restricted room outside its hours", at)
+                Raise("after_hours", "door", "high", "alarm", Text("after_hours"), at)
             )
     elif kind == "access_denied":
         count, window = L.DENIED_BURST
@@ -96,7 +97,7 @@ def door(
                     "door",
                     "medium",
                     "alarm",
-                    f"{len(d['denied'])} access denials within {int(window)} s",
+                    Text("denied_burst", {"count": len(d["denied"]), "window": int(window)}),
                     at,
                 )
             )
@@ -104,18 +105,18 @@ def door(
         granted = d.get("granted_at")
         d["open_since"] = d.get("open_since") or t
         if not (granted is not None and 0 <= t - granted <= L.FORCED_DEBOUNCE_S):
-            out.append(Raise("door_forced", "door", "high", "alarm", "Door forced open", at))
+            out.append(Raise("door_forced", "door", "high", "alarm", Text("door_forced"), at))
     elif kind == "door_opened":
         d["open_since"] = d.get("open_since") or t
     elif kind == "door_held_open":
         d["open_since"] = d.get("open_since") or t
         d["held"] = True
-        out.append(Raise("held_open", "door", "medium", "alarm", "Door held open", at))
+        out.append(Raise("held_open", "door", "medium", "alarm", Text("held_open"), at))
     elif kind == "door_closed":
         d.update(open_since=None, held=False)
         out += [Clear("held_open", at), Clear("door_forced", at), Clear("after_hours", at)]
     elif kind == "tamper":
-        out.append(Raise("tamper", "door", "high", "alarm", "Reader or door tamper", at, latched=True))
+        out.append(Raise("tamper", "door", "high", "alarm", Text("tamper"), at, latched=True))
     return out
 
 
@@ -179,14 +180,13 @@ def step_limit(lim: L.Limit, s: dict[str, Any], value: float, t: float) -> list[
 
 def _raise(lim: L.Limit, stage: int, value: float, at: datetime) -> Raise:
     level = lim.second if stage == 2 else lim.first
-    word = "second" if stage == 2 else "first"
-    sign = ">=" if lim.direction == "high" else "<="
     return Raise(
         lim.condition,
         "lab",
         lim.second_priority if stage == 2 else lim.first_priority,
         "alarm",
-        f"{lim.label}: {value:g} {sign} {level:g} ({word} alarm)",
+        Text(f"limit_{lim.direction}", {"what": lim.label, "value": value, "limit": level,
+                                        "unit": unit_of(lim.metric), "stage": stage}),
         at,
         value=value,
         latched=lim.latched,
@@ -219,10 +219,7 @@ def exposure(metric: str, value: float, t: float, state: dict[str, Any]) -> list
     e["last"] = [t, value]
     out: list[Signal] = []
     at = _ts(t)
-    for key, lim, window, label in (
-        ("twa", twa_limit, 8 * 3600, "8-hour TWA"),
-        ("stel", stel_limit, 900, "15-minute STEL"),
-    ):
+    for key, lim, window in (("twa", twa_limit, 8 * 3600), ("stel", stel_limit, 900)):
         if lim is None:
             continue
         avg = time_weighted(e[key], window)
@@ -235,7 +232,7 @@ def exposure(metric: str, value: float, t: float, state: dict[str, Any]) -> list
                     "lab",
                     "high",
                     "alarm",
-                    f"{gas} {label} {avg:.3g} ppm >= {lim:g} ppm",
+                    Text(f"exposure_{key}", {"gas": gas, "value": round(avg, 4), "limit": lim, "unit": "ppm"}),
                     at,
                     value=round(avg, 4),
                 )
@@ -286,7 +283,7 @@ def timers(sensor: SensorInfo, state: dict[str, Any], now: float) -> list[Signal
                     "door",
                     "medium",
                     "alarm",
-                    f"Door open longer than {held_open_s(sensor):g} s",
+                    Text("held_open_for", {"limit": held_open_s(sensor), "unit": "s"}),
                     _ts(d["open_since"] + held_open_s(sensor)),
                 )
             )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ingest.alarms.messages import Text, english
 from ingest.core.vocabulary import PRIORITIES, Priority, SignalClass
 
 
@@ -22,10 +23,15 @@ class Raise:
     family: str
     priority: Priority
     signal_class: SignalClass
-    message: str
+    text: Text
     at: datetime
     value: float | None = None
     latched: bool = False
+
+    @property
+    def message(self) -> str:
+        """The English text (kept in ``alarms.message`` for whoever reads the table itself)."""
+        return english(self.text)
 
 
 @dataclass(frozen=True)

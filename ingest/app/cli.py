@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ingest.core import clock
 from ingest.core.errors import SafeCampusError
+from ingest.core.i18n import LANGUAGES
 from ingest.core.settings import Settings, load_settings
 
 logger = logging.getLogger("safecampus")
@@ -162,8 +163,9 @@ def cmd_report_weekly(settings: Settings, args: argparse.Namespace) -> int:
                               escalation_s=settings.escalation_limits())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"weekly-{report['week']}.html").write_text(weekly.to_html(report), encoding="utf-8")
-    (out / f"weekly-{report['week']}.csv").write_text(weekly.to_csv(report), encoding="utf-8")
+    language = args.lang or settings.site_language
+    (out / f"weekly-{report['week']}.html").write_text(weekly.to_html(report, language), encoding="utf-8")
+    (out / f"weekly-{report['week']}.csv").write_text(weekly.to_csv(report, language), encoding="utf-8")
     h = report["health"]
     print(f"week {report['week']}: {report['total']} alarms, {h.per_hour_avg} per hour on average, "  # noqa: T201
           f"{h.flood_pct} % of the time in flood; wrote {out}/weekly-{report['week']}.html and .csv")
@@ -185,6 +187,9 @@ def cmd_report_health(settings: Settings, args: argparse.Namespace) -> int:
         raise SafeCampusError(f"--since/--until: {exc}") from exc
     with connect(settings.require_db_url()) as conn:
         kpis = weekly.health(conn, start, end)
+    if args.csv:
+        sys.stdout.write(weekly.health_to_csv(kpis, args.lang or settings.site_language))
+        return 0
     print(json.dumps(dataclasses.asdict(kpis), default=str, indent=1))  # noqa: T201 - CLI output
     return 0
 
@@ -228,10 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     wk.add_argument("--week", help="ISO week such as 2026-W48 (default: last week)")
     wk.add_argument("--out", default=".", help="folder for the files")
     wk.add_argument("--include-drills", action="store_true")
+    wk.add_argument("--lang", choices=LANGUAGES, help="language of the review (default: the site's)")
     wk.set_defaults(func=cmd_report_weekly)
     hl = report.add_parser("health", help="alarm-system health (ISA-18.2 KPIs) for any period, as JSON")
     hl.add_argument("--since", required=True, help="start, RFC 3339 (e.g. 2026-11-23T00:00:00+08:00)")
     hl.add_argument("--until", help="end, RFC 3339 (default now)")
+    hl.add_argument("--csv", action="store_true", help="the figures as CSV (measure, value, target) instead")
+    hl.add_argument("--lang", choices=LANGUAGES, help="language of the CSV (default: the site's)")
     hl.set_defaults(func=cmd_report_health)
 
     users = sub.add_parser("user", help="dashboard users").add_subparsers(dest="user_command", required=True)

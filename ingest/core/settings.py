@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     escalate_low_s: int = Field(default=ESCALATION_DEFAULT_S["low"], ge=1)
     procedures_file: Path | None = None
     site_timezone: str = "Asia/Shanghai"
+    site_language: str = Field(default="zh-CN", pattern=r"^(zh-CN|en)$")  # screens, MQTT alarm texts, reports
 
     # Dashboard.
     dashboard_host: str = "127.0.0.1"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ingest.core.i18n import N_
+
 SensorKind = Literal["smoke", "door", "lab", "status"]
 Priority = Literal["critical", "high", "medium", "low"]
 SignalClass = Literal["alarm", "supervisory", "trouble"]
@@ -40,3 +42,29 @@ DUTY_LOG_KINDS = (*DUTY_LOG_ENTRY_KINDS, "handover")  # and the sign-off the sys
 
 # Escalate an alarm not acknowledged within this long (seconds); SAFECAMPUS_ESCALATE_*_S override.
 ESCALATION_DEFAULT_S: dict[Priority, int] = {"critical": 60, "high": 180, "medium": 1200, "low": 3600}
+
+# -- what people read for each word (translated where shown: ingest.core.i18n) ---------------
+PRIORITY_LABELS: dict[str, str] = {"critical": N_("critical"), "high": N_("high"), "medium": N_("medium"),
+                                   "low": N_("low")}
+STATE_LABELS: dict[str, str] = {"active_unacked": N_("active, unacknowledged"),
+                                "active_acked": N_("active, acknowledged"),
+                                "rtn_unacked": N_("returned, unacknowledged"), "closed": N_("closed")}
+DISPOSITION_LABELS: dict[str, str] = {"real": N_("real incident"), "false_alarm": N_("false alarm"),
+                                      "nuisance": N_("nuisance"), "drill": N_("drill"),
+                                      "maintenance": N_("maintenance"), "test": N_("test")}
+FAMILY_LABELS: dict[str, str] = {"fire": N_("fire"), "door": N_("door"), "lab": N_("lab"),
+                                 "heartbeat": N_("heartbeat")}
+SIGNAL_CLASS_LABELS: dict[str, str] = {"alarm": N_("alarm"), "supervisory": N_("supervisory"),
+                                       "trouble": N_("trouble")}
+ROLE_LABELS: dict[str, str] = {"viewer": N_("viewer"), "officer": N_("duty officer"), "admin": N_("administrator"),
+                               "kiosk": N_("wall screen")}
+DUTY_LOG_LABELS: dict[str, str] = {"equipment": N_("equipment"), "patrol": N_("patrol"), "visitor": N_("visitor"),
+                                   "remark": N_("remark"), "handover": N_("handover")}
+JOURNAL_LABELS: dict[str, str] = {
+    "raised": N_("raised"), "re-alarm": N_("re-alarm"), "returned": N_("returned"), "cleared": N_("cleared"),
+    "acknowledged": N_("acknowledged"), "assigned": N_("assigned"), "note": N_("note"), "shelved": N_("shelved"),
+    "unshelved": N_("unshelved"), "reset": N_("reset"), "closed": N_("closed"), "escalated": N_("escalated"),
+    "confirmed": N_("confirmed"), "suppressed": N_("suppressed"), "step": N_("procedure step"),
+}
+SENSOR_KIND_LABELS: dict[str, str] = {"smoke": N_("smoke detector"), "door": N_("door"), "lab": N_("lab sensor"),
+                                      "status": N_("status")}

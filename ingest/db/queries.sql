@@ -277,7 +277,7 @@ ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, rol
     display_name = EXCLUDED.display_name, disabled_at = NULL, session_version = users.session_version + 1
 
 -- name: GET_USER
-SELECT password_hash, role, display_name, session_version FROM users
+SELECT password_hash, role, display_name, session_version, language FROM users
 WHERE username = %(u)s AND disabled_at IS NULL
 
 -- name: RESTORE_NOT_EMPTY

@@ -68,7 +68,7 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
                          procedures=load_procedures(settings.procedures_file),
                          clock_tolerance_s=settings.ingest_clock_tolerance_s)
     service = IngestService(settings, pool, hooks=[engine.on_batch])
-    publisher = AlarmPublisher(db_url, service.link)
+    publisher = AlarmPublisher(db_url, service.link, settings.site_language)
     ticker = Ticker(engine, pool)
     health = None
     if settings.ingest_health_port:

@@ -3,6 +3,8 @@
 import json
 import secrets
 import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -10,6 +12,7 @@ from psycopg.rows import dict_row
 
 from ingest.alarms import actions
 from ingest.alarms.actions import ActionRefusedError
+from ingest.alarms.rules import DAYS
 from ingest.core.site import Site
 from ingest.db.registry import load_site as load_into_db
 from tests.conftest import wait_until
@@ -17,6 +20,7 @@ from tests.integration.helpers import alarms_for, now_ts, publish_all, publisher
 
 
 def _site(tag):
+    _away = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=12)
     return Site.model_validate(
         {
             "name": "t",
@@ -64,7 +68,9 @@ def _site(tag):
                             "name": "Store",
                             "use": "store",
                             "floor": 0,
-                            "restricted": {"days": [], "start": "00:00", "end": "00:01"},
+                            # open one minute a day, twelve hours from now: every test access is after hours
+                            "restricted": {"days": list(DAYS), "start": f"{_away:%H:%M}",
+                                           "end": f"{_away + timedelta(minutes=1):%H:%M}"},
                             "sensors": [{"kind": "door", "id": f"xdoor{tag}"}],
                         },
                     ],

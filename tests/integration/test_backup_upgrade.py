@@ -1,12 +1,16 @@
 """Backup and restore with the CLI, and upgrading a populated database from the previous schema."""
 
+import itertools
+import secrets
 import subprocess
 import sys
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from ingest.db.migrate import load_migrations, migrate
+from ingest.db.registry import load_site
 from tests.conftest import ROOT, temporary_database
 from tests.integration.helpers import (
     alarms_for,
@@ -16,6 +20,7 @@ from tests.integration.helpers import (
     running_ingest_with_alarms,
     scalar,
     seed_alarm_history,
+    tiny_site,
 )
 
 TABLES = ("alarms", "alarm_journal", "duty_log", "events", "sensors", "schema_migrations", "users")
@@ -27,10 +32,16 @@ def cli(db_url: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def snapshot(db_url: str) -> dict[str, list]:
-    """Every row of the tables that matter, in a stable order."""
-    with psycopg.connect(db_url) as conn:
+    """Every row of the tables that matter, in a stable order (rows as column → value)."""
+    with psycopg.connect(db_url, row_factory=dict_row) as conn:
         return {t: conn.execute(psycopg.sql.SQL("SELECT * FROM {} ORDER BY 1, 2").format(psycopg.sql.Identifier(t)))
                 .fetchall() for t in TABLES}
+
+
+def kept(before: list[dict], after: list[dict]) -> list[dict]:
+    """The rows after an upgrade, with only the columns there were before (new ones may be added)."""
+    columns = before[0].keys() if before else ()
+    return [{c: row[c] for c in columns} for row in after]
 
 
 def test_a_dump_restores_into_a_fresh_database_with_every_alarm_and_journal_entry(
@@ -52,20 +63,43 @@ def test_a_dump_restores_into_a_fresh_database_with_every_alarm_and_journal_entr
         assert snapshot(target) == before
 
 
-def _previous_rollup_marker(conn, times):
-    """What the previous release's writer appended to rollup_dirty: the oldest time of a batch."""
-    conn.execute("INSERT INTO rollup_dirty (from_ts) VALUES (%s)", (min(times),))
+def _seed_as_the_previous_release_left_it(url: str, doors: int = 3) -> list[int]:
+    """Rows written with the previous schema's own columns (plain SQL, no current code): events,
+    a tamper alarm per door (its text a finished English sentence) raised, acknowledged and
+    annotated in the journal, a duty-log entry and the rollup marks of the batches."""
+    tag = secrets.token_hex(3)
+    ids = []
+    with psycopg.connect(url) as conn:
+        load_site(conn, tiny_site(tag, doors))
+        for n in range(doors):
+            sensor = f"door{tag}-{n}"
+            conn.execute("INSERT INTO events (time, sensor_id, building_id, kind, event_id, state, payload,"
+                         " received_at) VALUES (now(), %s, %s, 'door', %s, 'tamper', '{}', now())",
+                         (sensor, f"b{tag}", f"e{n}"))
+            aid = conn.execute(
+                "INSERT INTO alarms (sensor_id, building_id, condition, family, signal_class, priority, state, latched,"
+                " message, raised_at, last_seen_at, acked_at, acked_by, version) VALUES (%s, %s, 'tamper', 'door',"
+                " 'alarm', 'high', 'active_acked', true, 'Reader or door tamper', now(), now(), now(), 'officer1', 2)"
+                " RETURNING id", (sensor, f"b{tag}")).fetchone()[0]
+            for actor, action, note in (("system", "raised", "Reader or door tamper"),
+                                        ("officer1", "acknowledged", "on my way"),
+                                        ("officer1", "note", "cover <b>refitted</b>; O'Brien's lab")):
+                conn.execute("INSERT INTO alarm_journal (alarm_id, event_time, actor, action, note) "
+                             "VALUES (%s, now(), %s, %s, %s)", (aid, actor, action, note))
+            ids.append(aid)
+        conn.execute("INSERT INTO duty_log (author, kind, note) VALUES ('officer1', 'equipment', 'panel normal')")
+        conn.execute("INSERT INTO rollup_dirty (bucket) VALUES (date_bin('5 minutes', now() - interval '1 hour', "
+                     "'2000-01-03 00:00:00+00'))")
+    return ids
 
 
-def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, make_settings, mqtt_url, monkeypatch):
+def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, make_settings, mqtt_url):
     previous = load_migrations()[-2].version
     with temporary_database(pg_admin_url, "sct_upgrade") as url:
         migrate(url, up_to=previous)
         assert scalar(url, "SELECT max(version) FROM schema_migrations") == previous
-        with monkeypatch.context() as patch:  # the history is written as the previous release wrote it
-            patch.setattr("ingest.db.rollups.mark_dirty", _previous_rollup_marker)
-            ids = seed_alarm_history(make_settings(db_url=url), mqtt_url, url)
-        marker = scalar(url, "SELECT min(from_ts) FROM rollup_dirty")
+        ids = _seed_as_the_previous_release_left_it(url)
+        dirty = scalar(url, "SELECT count(*) FROM rollup_dirty")
         before = snapshot(url)
         out = cli(url, "db", "migrate")
         assert out.returncode == 0, out.stderr
@@ -73,12 +107,16 @@ def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, m
         assert scalar(url, "SELECT max(version) FROM schema_migrations") == load_migrations()[-1].version
         for table in TABLES:
             if table != "schema_migrations":
-                assert after[table] == before[table], table
-        # The rollups still know what to recompute: every 5-minute bucket from the old marker on.
-        assert scalar(url, "SELECT min(bucket) = date_bin('5 minutes', %s::timestamptz, '2000-01-03 00:00:00+00') "
-                           "FROM rollup_dirty", (marker,))
-        assert scalar(url, "SELECT bool_and(bucket = date_bin('5 minutes', bucket, '2000-01-03 00:00:00+00')) "
-                           "AND max(bucket) >= now() - interval '10 minutes' FROM rollup_dirty")
+                assert kept(before[table], after[table]) == before[table], table
+        # The rollups still know what to recompute.
+        assert scalar(url, "SELECT count(*) FROM rollup_dirty") == dirty
+        # An alarm from before keeps its text (no message key: shown as stored), in any language.
+        from ingest.alarms.messages import render
+
+        old = psycopg.connect(url, row_factory=dict_row).execute(
+            "SELECT message, message_key, message_params FROM alarm_places WHERE id = %s", (ids[0],)).fetchone()
+        assert old["message_key"] is None and old["message_params"] == {}
+        assert render(old["message_key"], old["message_params"], "zh-CN", old["message"]) == "Reader or door tamper"
         # History recorded before the upgrade counts in the alarm-system health figures.
         assert scalar(url, "SELECT count(*) FROM alarm_activations WHERE alarm_id = ANY(%s)", (ids,)) == len(ids)
         # The upgraded database serves the current code: the dashboard's view and new alarms.
@@ -102,3 +140,15 @@ def test_the_rollup_marker_of_release_0006_is_carried_into_rollup_dirty(pg_admin
         migrate(url, up_to=7)
         assert scalar(url, "SELECT min(from_ts) FROM rollup_dirty").isoformat() == marker
         assert scalar(url, "SELECT count(*) FROM meta WHERE key = 'rollup_dirty_from'") == 0
+
+
+def test_the_rollup_marker_of_release_0008_becomes_every_bucket_from_it_on(pg_admin_url):
+    with temporary_database(pg_admin_url, "sct_upgrade9") as url:
+        migrate(url, up_to=8)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO rollup_dirty (from_ts) VALUES (now() - interval '1 hour 2 minutes')")
+        migrate(url, up_to=9)
+        buckets = [r[0] for r in psycopg.connect(url).execute("SELECT bucket FROM rollup_dirty ORDER BY 1")]
+    assert 12 <= len(buckets) <= 14  # every 5-minute bucket from the marker's to now
+    assert all(b.minute % 5 == 0 and b.second == 0 for b in buckets)
+    assert all((b - a).total_seconds() == 300 for a, b in itertools.pairwise(buckets))

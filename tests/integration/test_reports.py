@@ -13,6 +13,7 @@ from dashboard.report import kpis as K
 from dashboard.report import queries as rq
 from dashboard.report import weekly
 from ingest.alarms import actions, lifecycle
+from ingest.alarms.messages import Text
 from ingest.alarms.types import Clear, Raise, SensorInfo
 from tests.conftest import ROOT
 
@@ -29,15 +30,16 @@ def _seed(db_url):
         t = start + timedelta(days=1, hours=10)
         with conn.transaction():
             fire = lifecycle.apply_raise(
-                conn, s1, Raise("fire", "fire", "critical", "alarm", "Fire", t, latched=False), False, []
+                conn, s1, Raise("fire", "fire", "critical", "alarm", Text("fire"), t, latched=False), False, []
             )
             lifecycle.apply_clear(conn, "s1", Clear("fire", t + timedelta(minutes=5)), False)
             forced = lifecycle.apply_raise(
-                conn, s2, Raise("door_forced", "door", "high", "alarm", "Forced", t + timedelta(hours=1)), False, []
+                conn, s2, Raise("door_forced", "door", "high", "alarm", Text("door_forced"), t + timedelta(hours=1)),
+                False, [],
             )
             lifecycle.apply_clear(conn, "s2", Clear("door_forced", t + timedelta(hours=1, minutes=1)), False)
             drill = lifecycle.apply_raise(
-                conn, s1, Raise("fire", "fire", "critical", "alarm", "Drill", t + timedelta(days=2)), True, []
+                conn, s1, Raise("fire", "fire", "critical", "alarm", Text("fire"), t + timedelta(days=2)), True, []
             )
         # acknowledge times are wall-clock in the application; set them here for a known answer
         for alarm, ack_after, closed in ((fire, 45, "real"), (forced, 400, "false_alarm")):

@@ -1,0 +1,91 @@
+"""The reader's language for each request, and the switch on every page.
+
+Chosen, in this order, from a ``lang`` query parameter (a kiosk link: ``/wall?kiosk=…&lang=zh-CN``,
+remembered in a cookie for that screen), the logged-in person's own setting (``users.language``),
+the cookie, the browser's ``Accept-Language`` and the site's language. ``/lang/<tag>`` is the
+switch: it sets the cookie and, for a logged-in person, their setting. Per request (Flask's
+``g``), never per process.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from flask import Flask, Response, g, redirect, request, session
+
+from dashboard import queries as q
+from dashboard.db import connection
+from ingest.alarms import messages
+from ingest.core import i18n
+
+COOKIE = "sc_lang"
+YEAR_S = 365 * 24 * 3600
+
+
+def current() -> str:
+    """The language of this request."""
+    return str(g.get("sc_lang") or i18n.DEFAULT_LANGUAGE)
+
+
+def gettext() -> i18n.Translator:
+    """``_`` for this request's reader."""
+    return i18n.translator(current())
+
+
+def alarm_text(alarm: dict) -> str:
+    """An alarm's message in this request's language."""
+    return messages.render(alarm.get("message_key"), alarm.get("message_params"), current(),
+                           alarm.get("message") or alarm.get("condition") or "")
+
+
+def remember(lang: str | None) -> None:
+    """The logged-in person's language (from the database) goes into their session."""
+    user = session.get("user")
+    if isinstance(user, dict) and user.get("language") != lang:
+        user["language"] = lang
+        session.modified = True
+
+
+def _referrer_path() -> str | None:
+    """The page the switch was clicked on, when it is one of ours."""
+    ref = urlsplit(request.referrer or "")
+    here = urlsplit(request.host_url)
+    if ref.netloc != here.netloc or ref.scheme != here.scheme:
+        return None
+    query = urlencode([(k, v) for k, v in parse_qsl(ref.query) if k != "lang"])  # the switch overrides it
+    return ref.path + (f"?{query}" if query else "")
+
+
+def install(server: Flask, site_language: str) -> None:
+    """Pick each request's language; serve the switch."""
+
+    @server.before_request
+    def _pick() -> None:
+        user = session.get("user")
+        user = user if isinstance(user, dict) else {}
+        g.sc_lang = i18n.choose(request.args.get("lang"), user.get("language"), request.cookies.get(COOKIE),
+                                i18n.negotiate(request.headers.get("Accept-Language")), default=site_language)
+
+    @server.after_request
+    def _remember(resp: Response) -> Response:
+        asked = i18n.normalise(request.args.get("lang"))
+        if asked and request.cookies.get(COOKIE) != asked:
+            resp.set_cookie(COOKIE, asked, max_age=YEAR_S, samesite="Lax", httponly=True)
+        resp.headers.setdefault("Content-Language", current())
+        return resp
+
+    @server.route("/lang/<tag>")
+    def switch(tag: str):  # type: ignore[no-untyped-def]
+        lang = i18n.normalise(tag) or current()
+        nxt = request.args.get("next") or _referrer_path() or "/"
+        if not nxt.startswith("/") or nxt.startswith("//"):
+            nxt = "/"
+        user = session.get("user")
+        if isinstance(user, dict) and user.get("role") != "kiosk":
+            with connection() as conn:
+                conn.execute(q.SET_USER_LANGUAGE, {"u": user.get("username"), "lang": lang})
+                conn.commit()
+            remember(lang)
+        resp = redirect(nxt)
+        resp.set_cookie(COOKIE, lang, max_age=YEAR_S, samesite="Lax", httponly=True)
+        return resp

@@ -1,0 +1,87 @@
+"""What an alarm says, as a key and parameters, rendered in each reader's language.
+
+Rules raise an alarm with a message key and its parameters (``Text``); the alarm row keeps
+both (``message_key``, ``message_params``) and, for tools that read the table directly, the
+English rendering in ``message``. Screens, reports, the MQTT alarm JSON and notifications
+call ``render`` with the reader's language; values carry their unit and a precision that
+suits it ("22.6 °C ≥ 12 °C", "35 ppm", "0.32 m/s").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.core.i18n import N_, quantity, translator
+
+TEMPLATES: dict[str, str] = {
+    "fire": N_("Fire alarm: smoke detector in alarm"),
+    "smoke_pre_alarm": N_("Smoke pre-alarm"),
+    "smoke_fault": N_("Smoke detector fault"),
+    "after_hours": N_("Access to a restricted room outside its hours"),
+    "denied_burst": N_("{count} access denials within {window}"),
+    "door_forced": N_("Door forced open"),
+    "held_open": N_("Door held open"),
+    "held_open_for": N_("Door open longer than {limit}"),
+    "tamper": N_("Reader or door tamper"),
+    "limit_high": N_("{what}: {value} ≥ {limit} ({stage})"),
+    "limit_low": N_("{what}: {value} ≤ {limit} ({stage})"),
+    "exposure_twa": N_("{gas} 8-hour TWA {value} ≥ {limit}"),
+    "exposure_stel": N_("{gas} 15-minute STEL {value} ≥ {limit}"),
+    "offline": N_("Sensor silent for more than 3 reporting intervals"),
+}
+STAGES = {1: N_("first alarm"), 2: N_("second alarm")}
+# The names of analogue limits (ingest.alarms.limits), translated where they are shown.
+LABELS = (
+    N_("Combustible gas"), N_("CO high"), N_("H2S high"), N_("NH3 high"), N_("CL2 high"), N_("HCL high"),
+    N_("VOC high"), N_("CO2 high"), N_("Oxygen deficiency"), N_("Oxygen enrichment"), N_("Fume hood low flow"),
+    N_("Temperature high"), N_("Temperature low"), N_("Humidity high"), N_("Humidity low"),
+)
+# The unit of each metric (ingest.core.i18n.UNITS).
+UNIT_OF = {"temperature_c": "c", "humidity_pct": "pct", "lel_pct": "pct_lel", "o2_pct": "pct",
+           "face_velocity_mps": "m_s", "smoke_obscuration_db_m": "db", "battery_pct": "pct"}
+
+
+def unit_of(metric: str) -> str:
+    """The unit a metric's values are in."""
+    return "ppm" if metric.startswith("gas_ppm.") else UNIT_OF.get(metric, "")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message key and its parameters (JSON-ready: numbers, strings)."""
+
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def render(key: str | None, params: Mapping[str, Any] | None, lang: str, fallback: str = "") -> str:
+    """The alarm text for a reader; ``fallback`` (the stored text) for a key this release lacks."""
+    if not key or key not in TEMPLATES:
+        return fallback
+    p = dict(params or {})
+    _ = translator(lang)
+    unit = str(p.get("unit") or "")
+    shown: dict[str, Any] = {}
+    for name, value in p.items():
+        if name in ("value", "limit") and isinstance(value, int | float):
+            shown[name] = quantity(value, unit, lang)
+        elif name == "window" and isinstance(value, int | float):
+            shown[name] = quantity(value, "s", lang)
+        elif name == "stage":
+            shown[name] = _(STAGES.get(int(value), STAGES[1]))
+        elif name == "what":
+            shown[name] = _(str(value))
+        else:
+            shown[name] = value
+    text = _(TEMPLATES[key])
+    try:
+        return text.format(**shown)
+    except (KeyError, IndexError, ValueError):  # a row with parameters this template lacks
+        return fallback or TEMPLATES[key]
+
+
+def english(text: Text) -> str:
+    """The English rendering, kept in ``alarms.message``."""
+    return render(text.key, text.params, "en", text.key)
