@@ -77,7 +77,9 @@ def dashboard_process(db_url: str, log_dir, **env_extra: str) -> Iterator[str]:
     log = log_dir / f"dashboard-{port}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
     env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port),
-            "SAFECAMPUS_KIOSK_TOKEN": KIOSK, "SAFECAMPUS_SECRET_KEY": "test-secret-key"} | env_extra
+            "SAFECAMPUS_KIOSK_TOKEN": KIOSK, "SAFECAMPUS_SECRET_KEY": "test-secret-key",
+            # the tests below read English; tests/e2e/test_languages.py reads both
+            "SAFECAMPUS_SITE_LANGUAGE": "en"} | env_extra
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "dashboard"], env=env, cwd=ROOT,
                                 stdout=out, stderr=subprocess.STDOUT)

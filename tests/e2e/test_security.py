@@ -87,7 +87,7 @@ def test_every_change_making_callback_refuses_anonymous_and_viewer_requests(dash
 
 def test_hostile_names_and_notes_render_as_text(browser, dashboard_url, db_url, hostile_alarm):
     login(browser, dashboard_url, OFFICER)
-    wait_until(lambda: "Officer Zhang (officer)" in text(browser), 15)
+    wait_until(lambda: "Officer Zhang (duty officer)" in text(browser), 15)
 
     def select():
         try:

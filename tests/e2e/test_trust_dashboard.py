@@ -174,10 +174,10 @@ def test_15_a_change_made_elsewhere_appears_on_an_open_handover_page_without_a_r
         conn.commit()
     login(browser, dashboard_url, OFFICER, "/console/handover")
     line = lambda: next((x for x in text(browser, "#ho-open").splitlines() if "Handover live check" in x), "")  # noqa: E731
-    assert "active unacked" in wait_until(line, 15, what="the open alarm on the handover page")
+    assert "active, unacknowledged" in wait_until(line, 15, what="the open alarm on the handover page")
     with psycopg.connect(db_url) as conn:  # another officer, at another console
         actions.acknowledge(conn, alarm_id, "night-officer", "on my way")
-    assert "active acked" in wait_until(lambda: "active acked" in line() and line(), 10,
+    assert "active, acknowledged" in wait_until(lambda: "active, acknowledged" in line() and line(), 10,
                                         what="the acknowledgement pushed to the open page")
     assert console_errors(browser) == []
     # Leave no open stream (nor a session) behind for the next module's dashboard.
