@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
@@ -19,7 +20,8 @@ def plain(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
-def site_plan(buildings: list[dict[str, Any]]) -> go.Figure:
+def site_plan(buildings: list[dict[str, Any]],
+              name: Callable[[dict[str, Any]], str] = lambda b: b["name"]) -> go.Figure:
     """Building outlines, each filled by its worst open alarm's colour (grey when normal)."""
     fig = go.Figure()
     for b in buildings:
@@ -39,7 +41,7 @@ def site_plan(buildings: list[dict[str, Any]]) -> go.Figure:
                 fillcolor=fill,
                 line={"color": "#8a8f96" if not worst else fill, "width": 2},
                 hoverinfo="text",
-                text=plain(b["name"]),
+                text=plain(name(b)),
                 showlegend=False,
             )
         )
@@ -48,7 +50,7 @@ def site_plan(buildings: list[dict[str, Any]]) -> go.Figure:
         fig.add_annotation(
             x=cx,
             y=cy,
-            text=plain(b["name"].replace(" and ", " & ")),
+            text=plain(name(b).replace(" and ", " & ")),
             showarrow=False,
             font={"color": "#111" if worst in ("medium", "low", "high", "critical") else "#c9ccd1", "size": 11},
         )

@@ -56,6 +56,13 @@ def _referrer_path() -> str | None:
     return ref.path + (f"?{query}" if query else "")
 
 
+def named(row: dict, key: str = "name") -> str:
+    """A place's name in this request's language: ``<key>_zh`` for zh-CN when the site file gives one."""
+    if current() == "zh-CN" and row.get(f"{key}_zh"):
+        return str(row[f"{key}_zh"])
+    return str(row.get(key) or "")
+
+
 def install(server: Flask, site_language: str) -> None:
     """Pick each request's language; serve the switch."""
 

@@ -20,7 +20,7 @@ SELECT
 
 -- name: WALL_ALARMS
 SELECT a.id, a.priority, a.state, a.condition, a.message, a.message_key, a.message_params, a.raised_at, a.drill, a.confirmed, a.occurrences,
-       a.sensor_id, a.building, a.room, a.zone
+       a.sensor_id, a.building, a.room, a.zone, a.building_zh, a.room_zh
 FROM alarm_places a
 WHERE a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now())
 ORDER BY (a.condition = 'fire' AND NOT a.drill) DESC, (a.state = 'active_unacked') DESC,
@@ -28,7 +28,7 @@ ORDER BY (a.condition = 'fire' AND NOT a.drill) DESC, (a.state = 'active_unacked
 LIMIT %(limit)s
 
 -- name: BUILDINGS
-SELECT b.id, b.name, b.outline, d.name AS department,
+SELECT b.id, b.name, b.name_zh, b.outline, d.name AS department, d.name_zh AS department_zh,
        (SELECT a.priority FROM alarms a WHERE a.building_id = b.id AND a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now()) AND NOT a.drill
         ORDER BY array_position(ARRAY['critical','high','medium','low'], a.priority) LIMIT 1) AS worst
 FROM buildings b LEFT JOIN departments d ON d.id = b.department_id
@@ -37,7 +37,7 @@ WHERE b.retired_at IS NULL ORDER BY b.id
 -- name: QUEUE
 SELECT a.id, a.priority, a.state, a.condition, a.family, a.message, a.message_key, a.message_params, a.raised_at, a.drill, a.occurrences,
        a.assigned_to, a.shelved_until, a.active, a.latched, a.confirmed, a.escalated_at,
-       a.building, a.building_id, a.department_id, a.room, a.sensor_id
+       a.building, a.building_id, a.department_id, a.room, a.sensor_id, a.building_zh, a.room_zh
 FROM alarm_places a
 WHERE a.state <> 'closed'
   AND (%(priorities)s::text[] IS NULL OR a.priority = ANY(%(priorities)s::text[]))
@@ -54,7 +54,7 @@ LIMIT 500
 SELECT * FROM alarm_places WHERE id = %(id)s
 
 -- name: JOURNAL
-SELECT at, actor, action, from_state, to_state, note FROM alarm_journal WHERE alarm_id = %(id)s ORDER BY id
+SELECT at, actor, action, from_state, to_state, note, details FROM alarm_journal WHERE alarm_id = %(id)s ORDER BY id
 
 -- name: RECENT_READINGS
 SELECT time, metric, value FROM readings
@@ -62,8 +62,8 @@ WHERE sensor_id = %(sensor)s AND time > %(since)s
 ORDER BY time
 
 -- name: FILTER_CHOICES
-SELECT 'building' AS what, id, name FROM buildings WHERE retired_at IS NULL
-UNION ALL SELECT 'department', id, name FROM departments
+SELECT 'building' AS what, id, name, name_zh FROM buildings WHERE retired_at IS NULL
+UNION ALL SELECT 'department', id, name, name_zh FROM departments
 ORDER BY 1, 3
 
 -- name: SERIES_SENSOR_5M
@@ -114,7 +114,8 @@ ORDER BY s.id
 -- name: SENSORS
 -- -- sensor registry ---------------------------------------------------------------------------
 SELECT * FROM (
-    SELECT s.id, s.kind, coalesce(b.name, s.building_id) AS building, r.name AS room, s.last_seen, s.battery_pct,
+    SELECT s.id, s.kind, coalesce(b.name, s.building_id) AS building, r.name AS room, b.name_zh AS building_zh,
+           r.name_zh AS room_zh, s.last_seen, s.battery_pct,
            s.out_of_service_reason,
            CASE WHEN s.out_of_service_since IS NOT NULL THEN 'out of service'
                 WHEN NOT s.registered THEN 'unregistered'
@@ -146,7 +147,7 @@ INSERT INTO duty_log (author, kind, note, details) VALUES (%(author)s, %(kind)s,
 -- name: HANDOVER_OPEN
 -- -- shift handover and duty log ----------------------------------------------------------------
 SELECT a.id, a.priority, a.state, a.message, a.message_key, a.message_params, a.raised_at, a.shelved_until, a.shelve_reason, a.drill,
-       coalesce(a.building, a.building_id) AS building
+       coalesce(a.building, a.building_id) AS building, a.building_zh
 FROM alarm_places a
 WHERE a.state <> 'closed' AND NOT a.suppressed
 ORDER BY (a.shelved_until > now()) NULLS FIRST,

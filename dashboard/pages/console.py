@@ -47,7 +47,8 @@ from dashboard.console_layout import (  # noqa: F401 - frame: the page registry 
 )
 from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
-from ingest.alarms import actions
+from ingest.alarms import actions, messages
+from ingest.alarms.lifecycle import SYSTEM
 from ingest.core import clock
 from ingest.core.i18n import N_, Translator
 from ingest.core.vocabulary import (
@@ -76,8 +77,8 @@ def layout(**_query: str) -> html.Div:
         )
     with connection() as conn:
         choices = conn.execute(q.FILTER_CHOICES).fetchall()
-    buildings = [{"label": c["name"], "value": c["id"]} for c in choices if c["what"] == "building"]
-    departments = [{"label": c["name"], "value": c["id"]} for c in choices if c["what"] == "department"]
+    buildings = [{"label": lang.named(c), "value": c["id"]} for c in choices if c["what"] == "building"]
+    departments = [{"label": lang.named(c), "value": c["id"]} for c in choices if c["what"] == "department"]
     role = _(ROLE_LABELS.get(user["role"], user["role"]))
     return frame(f"{user['name']} ({role})", buildings, departments, _)
 
@@ -126,7 +127,7 @@ def load_queue(priorities, states, building, department, family, shelved, *_trig
             "priority": _(PRIORITY_LABELS[r["priority"]]),
             "state": _(STATE_LABELS[r["state"]]),
             "what": ((_("DRILL") + " " if r["drill"] else "") + lang.alarm_text(r))[:80],
-            "where": " / ".join(x for x in (r["building"], r["room"]) if x) or r["sensor_id"],
+            "where": " / ".join(x for x in (lang.named(r, "building"), lang.named(r, "room")) if x) or r["sensor_id"],
             "raised": clock.fmt(r["raised_at"], "%m-%d %H:%M:%S"),
             "occurrences": r["occurrences"],
             "assigned_to": r["assigned_to"] or "",
@@ -195,9 +196,9 @@ def detail(alarm_id, *_triggers) -> tuple:
     if a["latched"]:
         state += _(", latched")
     facts = [
-        (_("Where"), " / ".join(str(x) for x in (a["building"], floor, a["room"]) if x)),
-        (_("Responsible"), a["department"] or "?"),
-        (_("Sensor"), f"{a['sensor_name'] or ''} ({a['sensor_id']})"),
+        (_("Where"), " / ".join(str(x) for x in (lang.named(a, "building"), floor, lang.named(a, "room")) if x)),
+        (_("Responsible"), lang.named(a, "department") or "?"),
+        (_("Sensor"), f"{lang.named(a, 'sensor_name')} ({a['sensor_id']})"),
         (_("What"), lang.alarm_text(a)),
         (_("Priority"), f"{_(PRIORITY_LABELS[a['priority']])} · {_(SIGNAL_CLASS_LABELS[a['signal_class']])}"),
         (_("State"), state),
@@ -232,9 +233,9 @@ def detail(alarm_id, *_triggers) -> tuple:
             html.Tr(
                 [
                     html.Td(clock.fmt(j["at"], "%H:%M:%S")),
-                    html.Td(j["actor"]),
+                    html.Td(_("system") if j["actor"] == SYSTEM else j["actor"]),
                     html.Td(_(JOURNAL_LABELS.get(j["action"], j["action"]))),
-                    html.Td(j["note"] or ""),
+                    html.Td(_journal_note(j, language)),
                 ]
             )
             for j in journal
@@ -242,6 +243,14 @@ def detail(alarm_id, *_triggers) -> tuple:
         className="sc-table sc-journal-table",
     )
     return box, options, done, a["version"], jrows, figures.sparkline(readings), ({} if readings else HIDDEN)
+
+
+def _journal_note(entry: dict, language: str) -> str:
+    """A journal entry's note; the system's own (an alarm's text) in the reader's language."""
+    details = entry.get("details") or {}
+    if entry["actor"] == SYSTEM and details.get("message_key"):
+        return messages.render(details["message_key"], details.get("message_params"), language, entry["note"] or "")
+    return entry["note"] or ""
 
 
 @callback(

@@ -122,7 +122,7 @@ def _alarm_line(a: dict, _: Translator) -> html.Div:
     )
     drill = " - " + _("DRILL") if a["drill"] else ""
     return html.Div(
-        f"{_(PRIORITY_LABELS[a['priority']])} {lang.alarm_text(a)} - {a['building']} - "
+        f"{_(PRIORITY_LABELS[a['priority']])} {lang.alarm_text(a)} - {lang.named(a, 'building')} - "
         f"{_(STATE_LABELS[a['state']])}{drill}{extra}",
         className=f"sc-p-text-{a['priority']}",
     )

@@ -110,6 +110,8 @@ def load(status: str | None, search: str | None, _done: object) -> list[dict]:
         r
         | {
             "status_raw": r["status"],
+            "building": lang.named(r, "building"),
+            "room": lang.named(r, "room"),
             "status": _(STATUS_LABELS.get(r["status"], r["status"])),
             "kind": _(SENSOR_KIND_LABELS.get(r["kind"], r["kind"])),
             "last_seen": clock.fmt(r["last_seen"]),

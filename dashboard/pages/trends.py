@@ -49,7 +49,7 @@ def layout(**_query: str) -> html.Div:
         )
     with connection() as conn:
         buildings = [
-            {"label": c["name"], "value": c["id"]}
+            {"label": lang.named(c), "value": c["id"]}
             for c in conn.execute(q.FILTER_CHOICES).fetchall()
             if c["what"] == "building"
         ]

@@ -101,7 +101,7 @@ def _tile(label: str, value: int, tone: str) -> html.Div:
 
 
 def _alarm_row(a: dict, now: datetime, _: Translator) -> html.Div:
-    where = " / ".join(x for x in (a["building"], a["room"]) if x) or a["sensor_id"]
+    where = " / ".join(x for x in (lang.named(a, "building"), lang.named(a, "room")) if x) or a["sensor_id"]
     tags = []
     if a["drill"]:
         tags.append(html.Span(_("DRILL"), className="sc-tag sc-tag-drill"))
@@ -200,7 +200,8 @@ def _render(now: datetime, _: Translator) -> tuple:
         text = _("{n} d").format(n=days) if days is not None else _("none on record")
         streak_items.append(
             html.Div(
-                [html.Span(s["name"], className="sc-streak-name"), html.Span(text, className="sc-streak-days")],
+                [html.Span(_("whole campus") if s["level"] == "campus" else lang.named(s), className="sc-streak-name"),
+                 html.Span(text, className="sc-streak-days")],
                 className="sc-streak sc-streak-campus" if s["level"] == "campus" else "sc-streak",
             )
         )
@@ -218,4 +219,4 @@ def _render(now: datetime, _: Translator) -> tuple:
     status = html.Span(
         _("NORMAL") if not worst else _(WORST[worst]), className=f"sc-state sc-state-{worst or 'normal'}"
     )
-    return tiles, rows, figures.site_plan(buildings), streak_items, flow, status
+    return tiles, rows, figures.site_plan(buildings, lang.named), streak_items, flow, status

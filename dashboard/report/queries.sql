@@ -55,9 +55,10 @@ WITH real AS (
     FROM alarm_places a
     WHERE a.disposition = 'real' AND NOT a.drill AND a.closed_at < %(end)s
 )
-SELECT 'campus' AS level, 'Campus' AS name, (SELECT max(closed_at) FROM real) AS last_real
+SELECT 'campus' AS level, 'Campus' AS name, NULL AS name_zh, (SELECT max(closed_at) FROM real) AS last_real
 UNION ALL
-SELECT 'department', d.name, (SELECT max(closed_at) FROM real WHERE real.department_id = d.id) FROM departments d
+SELECT 'department', d.name, d.name_zh, (SELECT max(closed_at) FROM real WHERE real.department_id = d.id)
+FROM departments d
 UNION ALL
-SELECT 'building', b.name, (SELECT max(closed_at) FROM real WHERE real.building_id = b.id) FROM buildings b
+SELECT 'building', b.name, b.name_zh, (SELECT max(closed_at) FROM real WHERE real.building_id = b.id) FROM buildings b
 WHERE b.retired_at IS NULL

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from dashboard.report import kpis as K
 from dashboard.report import queries as q
 from dashboard.report.spreadsheet import csv_cell
+from ingest.alarms.messages import condition_label, source_label
 from ingest.core import clock
 from ingest.core.i18n import N_, Translator, translator
 from ingest.core.vocabulary import (
@@ -169,7 +170,8 @@ def build(
         "health": kpis,
         "rows": alarms,
         "streaks": [
-            (r["level"], r["name"], (end - r["last_real"]).days if r["last_real"] else None, r["last_real"])
+            (r["level"], r["name"] if r["level"] != "campus" else None, (end - r["last_real"]).days if r["last_real"]
+             else None, r["last_real"], r["name_zh"])
             for r in cur.execute(q.STREAKS, args).fetchall()
         ],
         "drills": [
@@ -185,13 +187,15 @@ def build(
     }
 
 
-def _streak_row(level: str, name: str, days: int | None, last: datetime | None, _: Translator) -> str:
+def _streak_row(level: str, name: str | None, days: int | None, last: datetime | None, name_zh: str | None,
+                lang: str, _: Translator) -> str:
     shown = days if days is not None else _("none on record")
+    name = _("whole campus") if name is None else (name_zh if lang == "zh-CN" and name_zh else name)
     return (f"<tr><td>{html.escape(_(LEVEL_LABELS.get(level, level)))}</td><td>{html.escape(str(name))}</td>"
             f"<td>{shown}</td><td>{clock.fmt(last, '%Y-%m-%d', '-')}</td></tr>")
 
 
-def _csv_value(key: str, value: Any, _: Translator) -> Any:
+def _csv_value(key: str, value: Any, _: Translator, lang: str = "en") -> Any:
     """One cell of the alarm CSV: times in campus time, words in the reader's language."""
     if isinstance(value, datetime):
         return clock.local(value).isoformat()
@@ -201,6 +205,8 @@ def _csv_value(key: str, value: Any, _: Translator) -> Any:
         return _(labels.get(value, value))
     if key == "drill":
         return _("yes") if value else _("no")
+    if key == "condition" and isinstance(value, str):
+        return condition_label(value, lang)
     return csv_cell(value)
 
 
@@ -211,7 +217,7 @@ def to_csv(report: dict[str, Any], lang: str = "en") -> str:
     w = csv.writer(buf)
     w.writerow([_(CSV_HEADERS[k]) for k in CSV_FIELDS])
     for a in report["rows"]:
-        w.writerow([_csv_value(k, a.get(k), _) for k in CSV_FIELDS])
+        w.writerow([_csv_value(k, a.get(k), _, lang) for k in CSV_FIELDS])
     return buf.getvalue()
 
 
@@ -272,8 +278,9 @@ def health_to_csv(h: K.Kpis, lang: str = "en") -> str:
                                                          end=clock.local(h.end).isoformat()), ""])
     w.writerow([_("alarms"), h.total, ""])
     w.writerows(health_rows(h, lang))
-    w.writerows([_("top source {i}: {source}").format(i=i, source=src), n, ""] for i, (src, n) in enumerate(h.top10, 1))
-    w.writerows([_("chattering source"), src, ""] for src in h.chattering)
+    w.writerows([_("top source {i}: {source}").format(i=i, source=source_label(src, lang)), n, ""]
+                for i, (src, n) in enumerate(h.top10, 1))
+    w.writerows([_("chattering source"), source_label(src, lang), ""] for src in h.chattering)
     return buf.getvalue()
 
 
@@ -330,9 +337,9 @@ def health_page(h: K.Kpis | None, since: str, until: str, error: str = "", lang:
             + "".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in health_rows(h, lang))
             + "</table>"
             f"<h2>{t[8]}</h2>"
-            + _bars([(s, n) for s, n in h.top10], "#ef6c00", _("unclassified"))
+            + _bars([(source_label(s, lang), n) for s, n in h.top10], "#ef6c00", _("unclassified"))
             + f"<h2>{t[9]}</h2>"
-            + ("<ul>" + "".join(f"<li>{e(s)}</li>" for s in h.chattering) + "</ul>" if h.chattering
+            + ("<ul>" + "".join(f"<li>{e(source_label(s, lang))}</li>" for s in h.chattering) + "</ul>" if h.chattering
                else f"<p>{t[10]}</p>")
         )
     return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
@@ -404,7 +411,7 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
     drills = (
         "".join(
             f"<tr><td>{clock.fmt(d['raised_at'], '%m-%d %H:%M')}</td><td>{e(d['sensor_id'])}</td>"
-            f"<td>{e(d['condition'])}</td>"
+            f"<td>{e(condition_label(d['condition'], lang))}</td>"
             f"<td>{f(d['ack_s'])}</td></tr>"
             for d in report["drills"]
         )
@@ -454,7 +461,7 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
 <tr><td><b>{e(report["week"])}</b></td><td><b>{report["total"]}</b></td></tr></table>
 <h2>{t[28]}</h2>
 <table><tr><th></th><th>{t[29]}</th><th>{t[30]}</th><th>{t[31]}</th></tr>
-{"".join(_streak_row(lv, n, d, t, _) for lv, n, d, t in report["streaks"])}</table>
+{"".join(_streak_row(lv, n, d, t, nz, lang, _) for lv, n, d, t, nz in report["streaks"])}</table>
 <h2>{t[32]}</h2><table><tr><th>{t[33]}</th><th>{t[34]}</th><th>{t[35]}</th>
 <th>{t[36]}</th></tr>{drills}</table>
 <p><small>{e(made)}</small></p>

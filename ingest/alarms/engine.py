@@ -37,15 +37,22 @@ DIRECTORY_TTL_S = 30.0
 STALL_S = 30.0  # no new event for this long: timers follow the wall clock
 
 
-def load_procedures(path: Path | None = None) -> dict[str, list[str]]:
-    """Checklists per condition (or family), from the shipped file or ``path``."""
+Procedures = dict[str, list[dict[str, str]]]  # condition → steps, each its text per language
+
+
+def load_procedures(path: Path | None = None) -> Procedures:
+    """Checklists per condition (or family), from the shipped file or ``path``.
+
+    A step is its text per language (``{en: ..., zh-CN: ...}``) or one text for every reader.
+    """
     text = (
         Path(path).read_text(encoding="utf-8")
         if path
         else (resources.files("ingest.alarms") / "procedures.yaml").read_text(encoding="utf-8")
     )
     data = yaml.safe_load(text) or {}
-    return {str(k): [str(s) for s in v] for k, v in data.items()}
+    return {str(k): [({str(lang): str(t) for lang, t in s.items()} if isinstance(s, dict) else {"en": str(s)})
+                     for s in v] for k, v in data.items()}
 
 
 class SensorDirectory:
@@ -78,7 +85,7 @@ class AlarmEngine:
         self,
         *,
         timezone: str = "Asia/Shanghai",
-        procedures: dict[str, list[str]] | None = None,
+        procedures: Procedures | None = None,
         escalation_s: dict[str, float] | None = None,
         on_changes: Callable[[list[lifecycle.Change]], None] | None = None,
         clock_tolerance_s: float = 2.0,
@@ -100,7 +107,7 @@ class AlarmEngine:
             or self.procedures.get(family)
             or []
         )
-        return [{"step": s, "done": False} for s in steps]
+        return [{"step": s.get("en") or next(iter(s.values()), ""), "texts": s, "done": False} for s in steps]
 
     def _apply(
         self, conn: psycopg.Connection, sensor: SensorInfo, signals: list, drill: bool, changes: list[lifecycle.Change]

@@ -221,7 +221,8 @@ def apply_raise(
         action = "returned"
     new = update(conn, row["id"], **changes)
     if action != "repeat":
-        journal(conn, new, SYSTEM, action, from_state=old_state, event_time=sig.at, note=sig.message)
+        journal(conn, new, SYSTEM, action, from_state=old_state, event_time=sig.at, note=sig.message,
+                details={"message_key": sig.text.key, "message_params": dict(sig.text.params)})
     return Change(new, action)
 
 

@@ -85,3 +85,30 @@ def render(key: str | None, params: Mapping[str, Any] | None, lang: str, fallbac
 def english(text: Text) -> str:
     """The English rendering, kept in ``alarms.message``."""
     return render(text.key, text.params, "en", text.key)
+
+
+# What each alarm condition is called in lists and reports (the rules' own names are ids).
+CONDITIONS = {
+    "fire": N_("fire alarm"), "smoke_pre_alarm": N_("smoke pre-alarm"), "smoke_fault": N_("detector fault"),
+    "door_forced": N_("door forced"), "held_open": N_("door held open"), "after_hours": N_("after-hours access"),
+    "denied_burst": N_("access denials"), "tamper": N_("tamper"), "offline": N_("offline"),
+    "lel_high": N_("combustible gas"), "o2_low": N_("oxygen deficiency"), "o2_high": N_("oxygen enrichment"),
+    "hood_low": N_("fume hood low flow"), "temp_high": N_("temperature high"), "temp_low": N_("temperature low"),
+    "humidity_high": N_("humidity high"), "humidity_low": N_("humidity low"),
+}
+PER_GAS = {"gas_high": N_("{gas} high"), "twa": N_("{gas} 8-hour TWA"), "stel": N_("{gas} 15-minute STEL")}
+
+
+def condition_label(condition: str, lang: str) -> str:
+    """An alarm condition as a reader says it ('gas_high:NH3' → 'NH3 high' / 'NH3 浓度高')."""
+    _ = translator(lang)
+    stem, _sep, gas = condition.partition(":")
+    if gas and stem in PER_GAS:
+        return _(PER_GAS[stem]).format(gas=gas)
+    return _(CONDITIONS[condition]) if condition in CONDITIONS else condition
+
+
+def source_label(source: str, lang: str) -> str:
+    """An alarm source ('<sensor> <condition>', as the health figures count them) for a reader."""
+    sensor, _sep, condition = source.rpartition(" ")
+    return f"{sensor} {condition_label(condition, lang)}" if sensor else condition_label(source, lang)

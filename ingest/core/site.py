@@ -12,7 +12,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ingest.core.errors import SafeCampusError
-from ingest.core.vocabulary import LAB_METRICS
+from ingest.core.i18n import translator
+from ingest.core.vocabulary import LAB_METRICS, SENSOR_KIND_LABELS
 
 _M = TypeVar("_M", bound=BaseModel)
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -48,6 +49,7 @@ class SensorSpec(_Strict):
     kind: Literal["smoke", "door", "lab"]
     count: int = Field(default=1, ge=1, le=200)
     name: str | None = None
+    name_zh: str | None = None
     interval_s: int | None = Field(default=None, ge=1, le=86_400)
     metrics: list[str] = Field(default_factory=list)
     thresholds: dict[str, Any] = Field(default_factory=dict)
@@ -71,6 +73,7 @@ class Room(_Strict):
 
     id: str = Field(pattern=ID)
     name: str
+    name_zh: str | None = None  # the Chinese name (screens in zh-CN show it; else ``name``)
     floor: int = 0
     use: Literal["lab", "store", "dorm", "office", "hall", "plant", "classroom", "corridor", "greenhouse"]
     hazard_class: str | None = None
@@ -85,6 +88,7 @@ class Building(_Strict):
 
     id: str = Field(pattern=ID)
     name: str
+    name_zh: str | None = None
     use: str
     department: str
     floors: int = Field(default=1, ge=1, le=100)
@@ -97,6 +101,7 @@ class Department(_Strict):
 
     id: str = Field(pattern=ID)
     name: str
+    name_zh: str | None = None
 
 
 class SiteSensor(_Strict):
@@ -109,6 +114,7 @@ class SiteSensor(_Strict):
     zone: str
     department: str
     name: str
+    name_zh: str | None = None
     interval_s: int
     metrics: list[str]
     thresholds: dict[str, Any]
@@ -118,6 +124,7 @@ class Site(_Strict):
     """A whole campus."""
 
     name: str
+    name_zh: str | None = None
     timezone: str = "Asia/Shanghai"
     departments: list[Department]
     buildings: list[Building]
@@ -149,6 +156,7 @@ class Site(_Strict):
     @cached_property
     def sensors(self) -> list[SiteSensor]:
         """Every sensor, with ``count`` expanded."""
+        zh = translator("zh-CN")
         out = []
         for b in self.buildings:
             for r in b.rooms:
@@ -164,6 +172,8 @@ class Site(_Strict):
                                 zone=r.zone or f"{b.id}-F{r.floor}",
                                 department=r.department or b.department,
                                 name=spec.name or f"{r.name} {spec.kind} {n}",
+                                name_zh=spec.name_zh or (f"{r.name_zh} {zh(SENSOR_KIND_LABELS[spec.kind])} {n}"
+                                                         if r.name_zh else None),
                                 interval_s=spec.interval_s or DEFAULT_INTERVAL_S[spec.kind],
                                 metrics=list(spec.metrics),
                                 thresholds=dict(spec.thresholds),

@@ -144,33 +144,33 @@ COPY dead_letters (received_at, topic, payload, payload_size, reason, ingest_id)
 
 -- name: UPSERT_DEPARTMENT
 -- -- registry -------------------------------------------------------------------------
-INSERT INTO departments (id, name) VALUES (%(id)s, %(name)s)
-ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name
+INSERT INTO departments (id, name, name_zh) VALUES (%(id)s, %(name)s, %(name_zh)s)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, name_zh = EXCLUDED.name_zh
 
 -- name: UPSERT_BUILDING
-INSERT INTO buildings (id, name, use, department_id, outline, floors, retired_at)
-VALUES (%(id)s, %(name)s, %(use)s, %(department_id)s, %(outline)s, %(floors)s, NULL)
-ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, use = EXCLUDED.use,
+INSERT INTO buildings (id, name, name_zh, use, department_id, outline, floors, retired_at)
+VALUES (%(id)s, %(name)s, %(name_zh)s, %(use)s, %(department_id)s, %(outline)s, %(floors)s, NULL)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, name_zh = EXCLUDED.name_zh, use = EXCLUDED.use,
     department_id = EXCLUDED.department_id, outline = EXCLUDED.outline,
     floors = EXCLUDED.floors, retired_at = NULL
 
 -- name: UPSERT_ROOM
-INSERT INTO rooms (id, building_id, floor, name, use, hazard_class, zone, restricted,
+INSERT INTO rooms (id, building_id, floor, name, name_zh, use, hazard_class, zone, restricted,
                    department_id, retired_at)
-VALUES (%(id)s, %(building_id)s, %(floor)s, %(name)s, %(use)s, %(hazard_class)s, %(zone)s,
+VALUES (%(id)s, %(building_id)s, %(floor)s, %(name)s, %(name_zh)s, %(use)s, %(hazard_class)s, %(zone)s,
         %(restricted)s, %(department_id)s, NULL)
 ON CONFLICT (id) DO UPDATE SET building_id = EXCLUDED.building_id, floor = EXCLUDED.floor,
-    name = EXCLUDED.name, use = EXCLUDED.use, hazard_class = EXCLUDED.hazard_class,
+    name = EXCLUDED.name, name_zh = EXCLUDED.name_zh, use = EXCLUDED.use, hazard_class = EXCLUDED.hazard_class,
     zone = EXCLUDED.zone, restricted = EXCLUDED.restricted,
     department_id = EXCLUDED.department_id, retired_at = NULL
 
 -- name: UPSERT_SENSOR
-INSERT INTO sensors (id, kind, building_id, room_id, name, report_interval_s, thresholds,
+INSERT INTO sensors (id, kind, building_id, room_id, name, name_zh, report_interval_s, thresholds,
                      registered, retired_at)
-VALUES (%(id)s, %(kind)s, %(building_id)s, %(room_id)s, %(name)s, %(report_interval_s)s,
+VALUES (%(id)s, %(kind)s, %(building_id)s, %(room_id)s, %(name)s, %(name_zh)s, %(report_interval_s)s,
         %(thresholds)s, true, NULL)
 ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, building_id = EXCLUDED.building_id,
-    room_id = EXCLUDED.room_id, name = EXCLUDED.name,
+    room_id = EXCLUDED.room_id, name = EXCLUDED.name, name_zh = EXCLUDED.name_zh,
     report_interval_s = EXCLUDED.report_interval_s, thresholds = EXCLUDED.thresholds,
     registered = true, retired_at = NULL
 

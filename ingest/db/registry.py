@@ -28,13 +28,15 @@ class LoadResult:
 def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
     """Upsert departments, buildings, rooms and sensors in one transaction."""
     with conn.transaction(), conn.cursor() as cur:
-        cur.executemany(q.UPSERT_DEPARTMENT, [{"id": d.id, "name": d.name} for d in site.departments])
+        cur.executemany(q.UPSERT_DEPARTMENT,
+                        [{"id": d.id, "name": d.name, "name_zh": d.name_zh} for d in site.departments])
         cur.executemany(
             q.UPSERT_BUILDING,
             [
                 {
                     "id": b.id,
                     "name": b.name,
+                    "name_zh": b.name_zh,
                     "use": b.use,
                     "department_id": b.department,
                     "outline": Jsonb([list(p) for p in b.outline]),
@@ -51,6 +53,7 @@ def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
                     "building_id": b.id,
                     "floor": r.floor,
                     "name": r.name,
+                    "name_zh": r.name_zh,
                     "use": r.use,
                     "hazard_class": r.hazard_class,
                     "zone": r.zone or f"{b.id}-F{r.floor}",
@@ -70,6 +73,7 @@ def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
                     "building_id": s.building,
                     "room_id": s.room,
                     "name": s.name,
+                    "name_zh": s.name_zh,
                     "report_interval_s": s.interval_s,
                     "thresholds": Jsonb({"metrics": s.metrics, **s.thresholds}),
                 }

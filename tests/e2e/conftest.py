@@ -24,9 +24,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[webdriver.Chrome]:
-    """One headless Chromium for the session; fails loudly if it is not installed."""
+def new_browser(accept_language: str = "en-US,en") -> webdriver.Chrome:
+    """A headless Chromium (its own cookies) asking for ``accept_language``; fails loudly if not installed."""
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
         pytest.fail("headless Chromium is required: install Debian packages chromium and chromium-driver "
                     "(make test does this when it may)", pytrace=False)
@@ -36,8 +35,15 @@ def browser() -> Iterator[webdriver.Chrome]:
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", "--disable-quic", "--window-size=1920,1080"):
         opts.add_argument(arg)
+    opts.add_experimental_option("prefs", {"intl.accept_languages": accept_language})
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[webdriver.Chrome]:
+    """One headless Chromium for the session."""
+    driver = new_browser()
     try:
         yield driver
     finally:

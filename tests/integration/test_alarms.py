@@ -287,6 +287,9 @@ def test_escalation_outbound_mqtt_and_notify(ingest, db_url, mqtt_url, campus):
     body = wait_until(ours, 10, what="retained alarm on MQTT")
     assert {"id", "sensor_id", "building", "type", "priority", "state", "raised_at"} <= body.keys()
     assert (body["type"], body["state"], body["building"]) == ("smoke_fault", "active_unacked", f"b{tag}")
+    # The text in the site's language (zh-CN by default), and what a subscriber needs to render its own.
+    assert (body["message"], body["language"]) == ("感烟探测器故障", "zh-CN")
+    assert (body["message_key"], body["message_params"]) == ("smoke_fault", {})
     # A critical alarm left unacknowledged past its limit (2 s here) escalates.
     send(mqtt_url, smoke(tag, 3, "alarm"))
     fire = one_alarm(db_url, f"r{tag}-smoke-3", "fire", drill=False)

@@ -70,7 +70,7 @@ def test_weekly_review_figures_exports_and_an_empty_week(db_url, tmp_path):
     assert [d["condition"] for d in r["drills"]] == ["fire"] and r["drills"][0]["ack_s"] == 20.0
     assert dict(r["by_department"]) == {"Chemistry <b>Dept</b>": 2}
     assert empty["total"] == 0 and empty["health"].per_hour_avg == 0.0
-    streaks = {(lv, n): d for lv, n, d, _ in r["streaks"]}
+    streaks = {(lv, n or "Campus"): d for lv, n, d, _, _zh in r["streaks"]}
     assert streaks[("campus", "Campus")] == 5  # the real fire was closed on day 2 of the week (a Tuesday)
     assert streaks[("department", "Chemistry <b>Dept</b>")] == 5
     page = weekly.to_html(empty)

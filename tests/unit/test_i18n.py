@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import string
 import tokenize
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.conftest import ROOT
 PACKAGES = ("ingest", "dashboard", "sensors_sim")
 LOCALE = ROOT / "ingest" / "core" / "locale"
 KEYWORDS = {"_": None, "N_": None}
+CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _extracted() -> set[str]:
@@ -141,3 +143,31 @@ def test_every_alarm_template_and_label_is_translated():
     for text in (*TEMPLATES.values(), *LABELS, *STAGES.values()):
         assert text in zh, text
     assert Path(LOCALE / "babel.cfg").exists()
+
+
+def test_the_mqtt_alarm_json_carries_the_key_the_parameters_and_the_site_language_text():
+    import json
+    from datetime import UTC, datetime
+
+    from ingest.alarms.outbound import alarm_message
+
+    alarm = {"id": 7, "sensor_id": "labs-101-gas", "building_id": "labs", "condition": "gas_high:NH3",
+             "state": "active_unacked", "priority": "high", "raised_at": datetime(2026, 12, 1, tzinfo=UTC),
+             "message": "NH3 high: 35 ppm ≥ 25 ppm (first alarm)", "message_key": "limit_high",
+             "message_params": {"what": "NH3 high", "value": 35.04, "limit": 25, "unit": "ppm", "stage": 1}}
+    zh = json.loads(alarm_message(alarm, "zh-CN"))
+    en = json.loads(alarm_message(alarm, "en"))
+    assert zh["message"] == "氨气浓度高：35 ppm ≥ 25 ppm（一级报警）" and zh["language"] == "zh-CN"
+    assert en["message"] == "NH3 high: 35 ppm ≥ 25 ppm (first alarm)"
+    assert zh["message_key"] == "limit_high" and zh["message_params"]["value"] == 35.04
+
+
+def test_every_procedure_step_reads_in_both_languages():
+    from ingest.alarms.engine import load_procedures
+
+    procedures = load_procedures()
+    assert {"fire", "door_forced", "lab", "offline"} <= procedures.keys()
+    for steps in procedures.values():
+        for step in steps:
+            assert set(step) == {"en", "zh-CN"} and all(step.values()), step
+            assert CJK_RE.search(step["zh-CN"]) and not CJK_RE.search(step["en"])
