@@ -70,7 +70,7 @@ def _options(values: tuple[str, ...], labels: dict[str, str], _: Translator) -> 
 
 
 def frame(user_label: str = "", buildings: list | None = None, departments: list | None = None,
-          _: Translator = str) -> html.Div:
+          _: Translator = str, locale: str = "en") -> html.Div:
     """Every component of the console (callbacks fill them), in the language of ``_``."""
     return html.Div(
         [
@@ -158,7 +158,8 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                         [
                             html.Div(id=MSG, className="sc-msg", role="status"),
                             html.Div(id=DETAIL),
-                            dcc.Graph(id=CHART, config={"displayModeBar": False}, className="sc-chart"),
+                            dcc.Graph(id=CHART, config={"displayModeBar": False, "locale": locale},
+                                      className="sc-chart"),
                             html.H3(_("Procedure")),
                             dcc.Checklist(id=STEPS, options=[], value=[], className="sc-steps"),
                             html.Div(

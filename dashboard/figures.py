@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import plotly.graph_objects as go
 
+from ingest.core import clock
 from ingest.core.i18n import N_, Translator
 
 PRIORITY_COLOURS = {"critical": "#e53935", "high": "#fb8c00", "medium": "#fdd835", "low": "#26c6da"}
@@ -65,13 +67,14 @@ def site_plan(buildings: list[dict[str, Any]],
     return fig
 
 
-def sparkline(rows: list[dict[str, Any]]) -> go.Figure:
-    """Recent readings of one sensor, one line per metric."""
+def sparkline(rows: list[dict[str, Any]], label: Callable[[str], str] = str) -> go.Figure:
+    """Recent readings of one sensor, one line per metric (named by ``label``), in campus time."""
     fig = go.Figure()
     metrics = sorted({r["metric"] for r in rows})
     for m in metrics:
         pts = [r for r in rows if r["metric"] == m]
-        fig.add_trace(go.Scatter(x=[r["time"] for r in pts], y=[r["value"] for r in pts], mode="lines", name=m))
+        fig.add_trace(go.Scatter(x=[campus_time(r["time"]) for r in pts], y=[r["value"] for r in pts],
+                                 mode="lines", name=label(m)))
     fig.update_layout(
         height=180,
         margin={"l": 40, "r": 8, "t": 8, "b": 24},
@@ -88,20 +91,26 @@ def sparkline(rows: list[dict[str, Any]]) -> go.Figure:
 def _dark(fig: go.Figure, height: int = 260) -> go.Figure:
     fig.update_layout(
         height=height,
-        margin={"l": 48, "r": 12, "t": 30, "b": 36},
+        margin={"l": 48, "r": 12, "t": 64, "b": 36},  # the title on top, the legend between it and the plot
         paper_bgcolor=BG,
         plot_bgcolor="#33363a",
         font={"color": "#c9ccd1"},
-        legend={"orientation": "h", "y": 1.12, "x": 0},
+        title={"y": 0.97, "yanchor": "top"},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
         xaxis={"gridcolor": "#44484d"},
         yaxis={"gridcolor": "#44484d"},
     )
     return fig
 
 
+def campus_time(ts: datetime) -> datetime:
+    """Plotly draws a datetime's own wall time: give it the campus's (naive, so nothing shifts it)."""
+    return clock.local(ts).replace(tzinfo=None)
+
+
 def series(rows: list[dict[str, Any]], title: str, _: Translator = str) -> go.Figure:
-    """An average line with a min-max band (rows: bucket, avg, min, max)."""
-    x = [r["bucket"] for r in rows]
+    """An average line with a min-max band (rows: bucket, avg, min, max), in campus time."""
+    x = [campus_time(r["bucket"]) for r in rows]
     fig = go.Figure(
         [
             go.Scatter(
@@ -132,7 +141,8 @@ def stacked_counts(
     fig = go.Figure(
         [
             go.Bar(
-                x=[r[x_key] for r in rows if r[group_key] == g],
+                x=[campus_time(r[x_key]) if isinstance(r[x_key], datetime) and r[x_key].tzinfo else r[x_key]
+                   for r in rows if r[group_key] == g],
                 y=[r["n"] for r in rows if r[group_key] == g],
                 name=_((labels or {}).get(g, g)),
                 marker_color=(colours or {}).get(g),

@@ -17,6 +17,7 @@ from dashboard import queries as q
 from dashboard.db import connection
 from ingest.alarms import messages
 from ingest.core import i18n
+from ingest.core.i18n import N_
 
 COOKIE = "sc_lang"
 YEAR_S = 365 * 24 * 3600
@@ -61,6 +62,25 @@ def named(row: dict, key: str = "name") -> str:
     if current() == "zh-CN" and row.get(f"{key}_zh"):
         return str(row[f"{key}_zh"])
     return str(row.get(key) or "")
+
+
+METRIC_LABELS = {"lel_pct": N_("combustible gas (%LEL)"), "o2_pct": N_("oxygen (%)"),
+                 "temperature_c": N_("temperature (°C)"), "humidity_pct": N_("humidity (%)"),
+                 "face_velocity_mps": N_("fume hood face velocity (m/s)"), "battery_pct": N_("battery (%)"),
+                 "obscuration_pct_m": N_("smoke obscuration (%/m)"), "rssi_dbm": N_("signal (dBm)")}
+
+
+def metric_label(metric: str, _: i18n.Translator | None = None) -> str:
+    """A metric as people say it ('CO (ppm)', 'temperature (°C)'), in this request's language."""
+    _ = _ or gettext()
+    if metric.startswith("gas_ppm."):
+        return _("{gas} (ppm)").format(gas=metric.split(".", 1)[1])
+    return _(METRIC_LABELS.get(metric, metric))
+
+
+def graph_config() -> dict:
+    """Plotly's chart options in this request's language (its zh-CN locale ships in assets/)."""
+    return {"displayModeBar": False, "locale": current()}
 
 
 def install(server: Flask, site_language: str) -> None:

@@ -80,7 +80,7 @@ def layout(**_query: str) -> html.Div:
     buildings = [{"label": lang.named(c), "value": c["id"]} for c in choices if c["what"] == "building"]
     departments = [{"label": lang.named(c), "value": c["id"]} for c in choices if c["what"] == "department"]
     role = _(ROLE_LABELS.get(user["role"], user["role"]))
-    return frame(f"{user['name']} ({role})", buildings, departments, _)
+    return frame(f"{user['name']} ({role})", buildings, departments, _, lang.current())
 
 
 def _age(ts: datetime, _: Translator) -> str:
@@ -242,7 +242,8 @@ def detail(alarm_id, *_triggers) -> tuple:
         ],
         className="sc-table sc-journal-table",
     )
-    return box, options, done, a["version"], jrows, figures.sparkline(readings), ({} if readings else HIDDEN)
+    chart = figures.sparkline(readings, lambda m: lang.metric_label(m, _))
+    return box, options, done, a["version"], jrows, chart, ({} if readings else HIDDEN)
 
 
 def _journal_note(entry: dict, language: str) -> str:

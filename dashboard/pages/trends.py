@@ -23,23 +23,6 @@ RANGE, BUILDING, SENSOR, METRIC = "trends-range", "trends-building", "trends-sen
 SERIES, RATES, HEAT, ALARMS = "trends-series", "trends-rates", "trends-heat", "trends-alarms"
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 RANGE_LABELS = {"1h": N_("1 hour"), "24h": N_("24 hours"), "7d": N_("7 days"), "30d": N_("30 days")}
-METRIC_LABELS = {"lel_pct": N_("combustible gas (%LEL)"), "o2_pct": N_("oxygen (%)"),
-                 "temperature_c": N_("temperature (°C)"), "humidity_pct": N_("humidity (%)"),
-                 "face_velocity_mps": N_("fume hood face velocity (m/s)")}
-
-
-def graph_config() -> dict:
-    """Plotly's chart options, in the reader's language (its zh-CN locale ships in assets/)."""
-    return {"displayModeBar": False, "locale": lang.current()}
-
-
-def metric_label(metric: str, _: Translator) -> str:
-    """A lab metric as people say it ('CO (ppm)', 'temperature (°C)')."""
-    if metric.startswith("gas_ppm."):
-        return _("{gas} (ppm)").format(gas=metric.split(".", 1)[1])
-    return _(METRIC_LABELS.get(metric, metric))
-
-
 def layout(**_query: str) -> html.Div:
     """Trends, for logged-in users."""
     _ = lang.gettext()
@@ -58,7 +41,7 @@ def layout(**_query: str) -> html.Div:
 
 def frame(buildings: list | None = None, _: Translator = str) -> html.Div:
     """Every component of the trends page."""
-    graph = graph_config() if _ is not str else {"displayModeBar": False}
+    graph = lang.graph_config() if _ is not str else {"displayModeBar": False}
     return html.Div(
         [
             html.Header(
@@ -77,7 +60,7 @@ def frame(buildings: list | None = None, _: Translator = str) -> html.Div:
                     ),
                     dcc.Dropdown(
                         id=METRIC,
-                        options=[{"label": metric_label(m, _), "value": m} for m in LAB_METRICS],
+                        options=[{"label": lang.metric_label(m, _), "value": m} for m in LAB_METRICS],
                         value="temperature_c",
                         clearable=False,
                         className="sc-filter",
@@ -130,10 +113,10 @@ def charts(span: str, building: str | None, sensor: str | None, metric: str) -> 
     with connection() as conn:
         if sensor:
             rows = conn.execute(q.SERIES_SENSOR_5M if fine else q.SERIES_SENSOR_1H, args).fetchall()
-            title = _("{metric} at {sensor}").format(metric=metric_label(metric, _), sensor=sensor)
+            title = _("{metric} at {sensor}").format(metric=lang.metric_label(metric, _), sensor=sensor)
         elif building:
             rows = conn.execute(q.SERIES_BUILDING_5M if fine else q.SERIES_BUILDING_1H, args).fetchall()
-            title = _("{metric} across {building}").format(metric=metric_label(metric, _), building=building)
+            title = _("{metric} across {building}").format(metric=lang.metric_label(metric, _), building=building)
         else:
             rows, title = [], _("choose a building or a sensor")
         rates = conn.execute(q.EVENT_RATES, args).fetchall()

@@ -1,7 +1,8 @@
 """Take screenshots of every page with headless Chromium (Debian's chromium + chromium-driver).
 
-Usage: .venv/bin/python docs/screenshots/take.py BASE_URL KIOSK_TOKEN USER PASSWORD
-Writes <page>-1080p.png and <page>-2160p.png next to this file.
+Usage: .venv/bin/python docs/screenshots/take.py BASE_URL KIOSK_TOKEN USER PASSWORD [LANG [SIZE ...]]
+Writes <page>-1080p.png and <page>-2160p.png next to this file; with LANG (zh-CN or en) the pages
+in that language as <page>-<LANG>-<size>.png (sizes: 1080p, 2160p, phone).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 HERE = Path(__file__).resolve().parent
-SIZES = {"1080p": (1920, 1080), "2160p": (3840, 2160)}
+SIZES = {"1080p": (1920, 1080), "2160p": (3840, 2160), "phone": (390, 844)}
 
 
 def driver(width: int, height: int) -> webdriver.Chrome:
@@ -36,24 +37,31 @@ def driver(width: int, height: int) -> webdriver.Chrome:
 def main() -> None:
     """Log in once per size, visit each page, save the shots."""
     base, kiosk, user, password = sys.argv[1:5]
-    for name, (w, h) in SIZES.items():
+    lang = sys.argv[5] if len(sys.argv) > 5 else None
+    sizes = sys.argv[6:] or ["1080p", "2160p"]
+    for name in sizes:
+        w, h = SIZES[name]
+        suffix = f"{lang}-{name}" if lang else name
         d = driver(w, h)
         try:
-            d.get(f"{base}/wall?kiosk={kiosk}")
+            d.get(f"{base}/wall?kiosk={kiosk}" + (f"&lang={lang}" if lang else ""))
             time.sleep(4)
-            d.save_screenshot(str(HERE / f"wall-{name}.png"))
+            d.save_screenshot(str(HERE / f"wall-{suffix}.png"))
             d.get(f"{base}/login")
-            d.save_screenshot(str(HERE / f"login-{name}.png"))
+            d.save_screenshot(str(HERE / f"login-{suffix}.png"))
             d.find_element(By.ID, "username").send_keys(user)
             d.find_element(By.ID, "password").send_keys(password)
             d.find_element(By.ID, "login-submit").click()
+            time.sleep(2)
+            if lang:
+                d.get(f"{base}/lang/{lang}?next=/console")
             time.sleep(4)
-            d.save_screenshot(str(HERE / f"console-{name}.png"))
+            d.save_screenshot(str(HERE / f"console-{suffix}.png"))
             for page, path in (("trends", "/trends"), ("sensors", "/sensors"), ("handover", "/console/handover"),
                                ("weekly", "/reports/weekly"), ("health", "/reports/health")):
                 d.get(f"{base}{path}")
                 time.sleep(4)
-                d.save_screenshot(str(HERE / f"{page}-{name}.png"))
+                d.save_screenshot(str(HERE / f"{page}-{suffix}.png"))
         finally:
             d.quit()
 

@@ -24,7 +24,7 @@ from ingest.alarms import lifecycle, rules
 from ingest.alarms import limits as L
 from ingest.alarms import queries as q
 from ingest.alarms.actions import unshelve
-from ingest.alarms.messages import Text
+from ingest.alarms.messages import Text, english, journal_details
 from ingest.alarms.types import Clear, Raise, SensorInfo
 from ingest.core.background import BackgroundLoop
 from ingest.core.vocabulary import ESCALATION_DEFAULT_S
@@ -239,15 +239,16 @@ class AlarmEngine:
         rows = conn.execute(q.TO_ESCALATE, {"now": at, **self.escalation_s}).fetchall()
         for (alarm_id,) in rows:
             new = lifecycle.update(conn, alarm_id, escalated_at=at)
-            limit = self.escalation_s[new["priority"]]
+            text = Text("not_acknowledged", {"limit": self.escalation_s[new["priority"]], "unit": "s"})
             lifecycle.journal(
                 conn,
                 new,
                 lifecycle.SYSTEM,
                 "escalated",
                 from_state=new["state"],
-                note=f"not acknowledged within {limit:g} s",
+                note=english(text),
                 event_time=at,
+                details=journal_details(text),
             )
             conn.execute(q.NOTIFY_ESCALATION, {"payload": json.dumps({"id": alarm_id, "priority": new["priority"]})})
             changes.append(lifecycle.Change(new, "escalated"))

@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from ingest.alarms import queries as q
+from ingest.alarms.messages import Text, english, journal_details
 from ingest.alarms.types import Clear, Raise, SensorInfo, rank
 from ingest.core.vocabulary import State
 
@@ -222,7 +223,7 @@ def apply_raise(
     new = update(conn, row["id"], **changes)
     if action != "repeat":
         journal(conn, new, SYSTEM, action, from_state=old_state, event_time=sig.at, note=sig.message,
-                details={"message_key": sig.text.key, "message_params": dict(sig.text.params)})
+                details=journal_details(sig.text))
     return Change(new, action)
 
 
@@ -269,9 +270,10 @@ def confirm_fire(conn: psycopg.Connection, change: Change, window_s: float) -> l
     if not rows:
         return []
     out = []
-    note = f"Fire confirmed: second detector in zone {alarm['zone']}"
+    text = Text("fire_confirmed", {"zone": alarm["zone"]})
     for alarm_id in [alarm["id"]] + [r[0] for r in rows]:
         new = update(conn, alarm_id, confirmed=True)
-        journal(conn, new, SYSTEM, "confirmed", from_state=new["state"], note=note)
+        journal(conn, new, SYSTEM, "confirmed", from_state=new["state"], note=english(text),
+                details=journal_details(text))
         out.append(Change(new, "confirmed"))
     return out

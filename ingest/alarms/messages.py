@@ -30,6 +30,9 @@ TEMPLATES: dict[str, str] = {
     "exposure_twa": N_("{gas} 8-hour TWA {value} ≥ {limit}"),
     "exposure_stel": N_("{gas} 15-minute STEL {value} ≥ {limit}"),
     "offline": N_("Sensor silent for more than 3 reporting intervals"),
+    # what the system writes in an alarm's journal
+    "fire_confirmed": N_("Fire confirmed: second detector in zone {zone}"),
+    "not_acknowledged": N_("not acknowledged within {limit}"),
 }
 STAGES = {1: N_("first alarm"), 2: N_("second alarm")}
 # The names of analogue limits (ingest.alarms.limits), translated where they are shown.
@@ -80,6 +83,11 @@ def render(key: str | None, params: Mapping[str, Any] | None, lang: str, fallbac
         return text.format(**shown)
     except (KeyError, IndexError, ValueError):  # a row with parameters this template lacks
         return fallback or TEMPLATES[key]
+
+
+def journal_details(text: Text) -> dict[str, Any]:
+    """A journal entry's details that let each reader see its note in their language."""
+    return {"message_key": text.key, "message_params": dict(text.params)}
 
 
 def english(text: Text) -> str:

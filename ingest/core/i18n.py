@@ -120,6 +120,8 @@ UNITS = {"c": ("°C", 1), "pct": ("%", 1), "ppm": ("ppm", 0), "m_s": ("m/s", 2),
 def quantity(value: float | None, unit: str, lang: str) -> str:
     """A value with its unit: '22.6 °C', '35 ppm', '0.32 m/s'."""
     symbol, digits = UNITS.get(unit, (unit, 2))
+    if unit == "s":  # a word, not a symbol, in Chinese: "30 秒"
+        return translator(lang)("{n} s").format(n=number(value, lang, digits))
     return f"{number(value, lang, digits)} {symbol}" if symbol else number(value, lang, digits)
 
 

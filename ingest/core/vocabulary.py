@@ -61,7 +61,8 @@ ROLE_LABELS: dict[str, str] = {"viewer": N_("viewer"), "officer": N_("duty offic
 DUTY_LOG_LABELS: dict[str, str] = {"equipment": N_("equipment"), "patrol": N_("patrol"), "visitor": N_("visitor"),
                                    "remark": N_("remark"), "handover": N_("handover")}
 JOURNAL_LABELS: dict[str, str] = {
-    "raised": N_("raised"), "re-alarm": N_("re-alarm"), "returned": N_("returned"), "cleared": N_("cleared"),
+    "raised": N_("alarm raised"), "re-alarm": N_("re-alarm"), "returned": N_("returned"), "cleared": N_("cleared"),
+    "cleared, awaiting reset": N_("cleared, awaiting reset"),
     "acknowledged": N_("acknowledged"), "assigned": N_("assigned"), "note": N_("note"), "shelved": N_("shelved"),
     "unshelved": N_("unshelved"), "reset": N_("reset"), "closed": N_("closed"), "escalated": N_("escalated"),
     "confirmed": N_("confirmed"), "suppressed": N_("suppressed"), "step": N_("procedure step"),

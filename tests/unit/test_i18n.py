@@ -125,7 +125,7 @@ def test_an_alarm_message_is_rendered_for_each_reader():
     assert render(text.key, text.params, "en") == "Temperature high: 22.6 °C ≥ 12 °C (second alarm)"
     assert render(text.key, text.params, "zh-CN") == "温度过高：22.6 °C ≥ 12 °C（二级报警）"
     assert render("fire", {}, "zh-CN") == "火警：感烟探测器报警"
-    assert render("denied_burst", {"count": 5, "window": 120}, "zh-CN") == "120 s 内 5 次刷卡被拒"
+    assert render("denied_burst", {"count": 5, "window": 120}, "zh-CN") == "120 秒内 5 次刷卡被拒"
 
 
 def test_a_row_from_before_keeps_its_stored_text_and_bad_parameters_never_raise():
