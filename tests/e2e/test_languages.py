@@ -27,9 +27,11 @@ from tests.e2e.conftest import (
     OFFICER2,
     console_errors,
     dashboard_process,
-    login,
     new_browser,
     text,
+)
+from tests.e2e.conftest import (
+    login as _login,
 )
 
 PAGES = ["/", "/console", "/console/handover", "/trends", "/sensors", "/reports/weekly", "/reports/health"]
@@ -80,10 +82,26 @@ def campus(db_url, users):
 
 
 @pytest.fixture(scope="module")
+def browser():
+    """A browser of this module's own: the language cookies it gets stay here."""
+    driver = new_browser()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
 def chinese_dashboard(db_url, campus, tmp_path_factory):
     """A dashboard whose site language is Chinese (the demo campus's)."""
     with dashboard_process(db_url, tmp_path_factory.mktemp("dash-zh"), SAFECAMPUS_SITE_LANGUAGE="zh-CN") as url:
         yield url
+
+
+def login(driver, base, user, next_path="/console") -> None:
+    """Log in and wait until the browser has left the login page (the session cookie is set)."""
+    _login(driver, base, user, next_path)
+    wait_until(lambda: "/login" not in driver.current_url, 20, 0.1, what="the login to finish")
 
 
 def _names(site) -> set[str]:

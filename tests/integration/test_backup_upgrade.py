@@ -10,7 +10,6 @@ import pytest
 from psycopg.rows import dict_row
 
 from ingest.db.migrate import load_migrations, migrate
-from ingest.db.registry import load_site
 from tests.conftest import ROOT, temporary_database
 from tests.integration.helpers import (
     alarms_for,
@@ -20,7 +19,6 @@ from tests.integration.helpers import (
     running_ingest_with_alarms,
     scalar,
     seed_alarm_history,
-    tiny_site,
 )
 
 TABLES = ("alarms", "alarm_journal", "duty_log", "events", "sensors", "schema_migrations", "users")
@@ -70,9 +68,12 @@ def _seed_as_the_previous_release_left_it(url: str, doors: int = 3) -> list[int]
     tag = secrets.token_hex(3)
     ids = []
     with psycopg.connect(url) as conn:
-        load_site(conn, tiny_site(tag, doors))
+        conn.execute("INSERT INTO departments (id, name) VALUES (%s, 'Dept')", (f"d{tag}",))
+        conn.execute("INSERT INTO buildings (id, name, department_id) VALUES (%s, 'B', %s)", (f"b{tag}", f"d{tag}"))
         for n in range(doors):
             sensor = f"door{tag}-{n}"
+            conn.execute("INSERT INTO sensors (id, kind, building_id, report_interval_s) VALUES (%s, 'door', %s, 60)",
+                         (sensor, f"b{tag}"))
             conn.execute("INSERT INTO events (time, sensor_id, building_id, kind, event_id, state, payload,"
                          " received_at) VALUES (now(), %s, %s, 'door', %s, 'tamper', '{}', now())",
                          (sensor, f"b{tag}", f"e{n}"))

@@ -78,7 +78,14 @@ def test_weekly_review_figures_exports_and_an_empty_week(db_url, tmp_path):
     html = weekly.to_html(r)
     assert "<script>x</script>" not in html and "&lt;script&gt;" in html
     rows = list(csv.DictReader(io.StringIO(weekly.to_csv(r))))
-    assert [row["condition"] for row in rows] == ["fire", "door_forced"]
+    assert [row["condition"] for row in rows] == ["fire alarm", "door forced"]
+    assert [row["priority"] for row in rows] == ["critical", "high"]
+    # In Chinese: headers and every enumeration (condition, priority, state, disposition, drill).
+    zh = list(csv.DictReader(io.StringIO(weekly.to_csv(r, "zh-CN"))))
+    assert [(row["报警条件"], row["优先级"], row["处置结论"], row["演练"]) for row in zh] == [
+        ("火警", "紧急", "真实事件", "否"), ("门被强开", "高", "误报", "否")]
+    zh_page = weekly.to_html(r, "zh-CN")
+    assert "每周复盘 2026-W40" in zh_page and 'lang="zh-CN"' in zh_page and "Weekly review" not in zh_page
     out = subprocess.run(
         [sys.executable, "-m", "ingest.app.cli", "report", "weekly", "--week", WEEK, "--out", str(tmp_path)],
         env={"SAFECAMPUS_DB_URL": db_url, "PATH": "/usr/bin:/bin"},
