@@ -70,6 +70,24 @@ METRIC_LABELS = {"lel_pct": N_("combustible gas (%LEL)"), "o2_pct": N_("oxygen (
                  "obscuration_pct_m": N_("smoke obscuration (%/m)"), "rssi_dbm": N_("signal (dBm)")}
 
 
+def duty_note(entry: dict, _: i18n.Translator | None = None) -> str:
+    """A duty-log entry's note; the ones the system writes (a handover, a sensor's service state)
+    in the reader's language from their details, the ones people write as they wrote them.
+    """
+    _ = _ or gettext()
+    d = entry.get("details") or {}
+    if entry.get("kind") == "handover" and {"outgoing", "incoming"} <= d.keys():
+        said = _("Shift handed over from {me} to {other}: {open} open, {shelved} shelved, {oos} out of service.")
+        return said.format(
+            me=d["outgoing"], other=d["incoming"], open=len(d.get("open", [])), shelved=len(d.get("shelved", [])),
+            oos=len(d.get("out_of_service", [])))
+    if "sensor" in d and "out_of_service" in d:
+        if d["out_of_service"]:
+            return _("{sensor} out of service: {reason}").format(sensor=d["sensor"], reason=d.get("reason", ""))
+        return _("{sensor} back in service").format(sensor=d["sensor"])
+    return str(entry.get("note") or "")
+
+
 def metric_label(metric: str, _: i18n.Translator | None = None) -> str:
     """A metric as people say it ('CO (ppm)', 'temperature (°C)'), in this request's language."""
     _ = _ or gettext()

@@ -158,7 +158,7 @@ SELECT id, out_of_service_since, out_of_service_reason FROM sensors
 WHERE out_of_service_since IS NOT NULL AND retired_at IS NULL ORDER BY out_of_service_since
 
 -- name: DUTY_LOG_DAY
-SELECT id, at, author, kind, note FROM duty_log
+SELECT id, at, author, kind, note, details FROM duty_log
 WHERE at >= %(start)s AND at < %(end)s ORDER BY at
 
 -- name: LAST_EQUIPMENT_CHECK

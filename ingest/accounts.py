@@ -50,3 +50,9 @@ def verify(conn: psycopg.Connection[Any], username: str, password: str) -> dict[
     except (VerifyMismatchError, InvalidHashError):
         return None
     return row
+
+
+def set_language(conn: psycopg.Connection[Any], username: str, language: str | None) -> bool:
+    """A person's language (None: their browser's); False when there is no such user."""
+    with conn.transaction():
+        return conn.execute(q.SET_LANGUAGE, {"u": username, "lang": language}).rowcount == 1

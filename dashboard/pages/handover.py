@@ -165,7 +165,7 @@ def refresh(*_triggers: object) -> tuple:
         [
             html.Tr(
                 [html.Td(clock.fmt(e["at"], "%H:%M")), html.Td(e["author"]),
-                 html.Td(_(DUTY_LOG_LABELS.get(e["kind"], e["kind"]))), html.Td(e["note"])]
+                 html.Td(_(DUTY_LOG_LABELS.get(e["kind"], e["kind"]))), html.Td(lang.duty_note(e, _))]
             )
             for e in log
         ],

@@ -158,7 +158,7 @@ def change(_oos: int | None, _back: int | None, sensor: str | None, reason: str 
                 "author": user,
                 "kind": "equipment",
                 "note": note,
-                "details": Jsonb({"sensor": sensor, "out_of_service": out}),
+                "details": Jsonb({"sensor": sensor, "out_of_service": out, "reason": (reason or "").strip()}),
             },
         )
     done = (_("Done: {sensor} out of service: {reason}.").format(sensor=sensor, reason=(reason or "").strip()) if out

@@ -59,7 +59,7 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
         w.writerow([_("time"), _("author"), _("kind"), _("note")])
         for r in rows:
             w.writerow([clock.local(r["at"]).isoformat(timespec="seconds"), r["author"],
-                        _(DUTY_LOG_LABELS.get(r["kind"], r["kind"])), csv_cell(r["note"])])
+                        _(DUTY_LOG_LABELS.get(r["kind"], r["kind"])), csv_cell(lang.duty_note(r, _))])
         return (
             buf.getvalue(),
             200,

@@ -151,6 +151,19 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_lang(settings: Settings, args: argparse.Namespace) -> int:
+    """Set the language a dashboard user reads in (``auto``: their browser's)."""
+    from ingest.accounts import set_language
+    from ingest.db.pool import connect
+
+    language = None if args.language == "auto" else args.language
+    with connect(settings.require_db_url()) as conn:
+        if not set_language(conn, args.username, language):
+            raise SafeCampusError(f"no user {args.username!r}")
+    print(f"user {args.username} reads {language or 'their browser language'}")  # noqa: T201 - CLI output
+    return 0
+
+
 def cmd_report_weekly(settings: Settings, args: argparse.Namespace) -> int:
     """Write the weekly review as printable HTML and CSV (file names carry the week)."""
     from pathlib import Path
@@ -248,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=["viewer", "officer", "admin"], required=True)
     add.add_argument("--name", help="display name")
     add.set_defaults(func=cmd_user_add)
+    lng = users.add_parser("lang", help="set the language a user reads in")
+    lng.add_argument("username")
+    lng.add_argument("language", choices=[*LANGUAGES, "auto"])
+    lng.set_defaults(func=cmd_user_lang)
     return parser
 
 

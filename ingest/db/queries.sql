@@ -308,3 +308,6 @@ SELECT count(*) FROM users
 
 -- name: DATABASE_EXISTS
 SELECT 1 FROM pg_database WHERE datname = %s
+
+-- name: SET_LANGUAGE
+UPDATE users SET language = %(lang)s WHERE username = %(u)s

@@ -8,7 +8,10 @@ an English page shows no Chinese but the language switch's "中文".
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -20,7 +23,7 @@ from ingest.alarms.messages import Text
 from ingest.alarms.types import Raise, SensorInfo
 from ingest.core.site import load_site
 from ingest.db.registry import load_site as load_into_db
-from tests.conftest import wait_until
+from tests.conftest import ROOT, wait_until
 from tests.e2e.conftest import (
     KIOSK,
     OFFICER,
@@ -171,9 +174,15 @@ def test_every_page_in_english_shows_no_chinese(browser, chinese_dashboard, camp
 
 
 def test_one_alarm_reads_in_chinese_for_one_officer_and_in_english_for_another(browser, chinese_dashboard, db_url):
-    with psycopg.connect(db_url) as conn:
-        conn.execute("UPDATE users SET language = 'zh-CN' WHERE username = %s", (OFFICER[0],))
-        conn.execute("UPDATE users SET language = 'en' WHERE username = %s", (OFFICER2[0],))
+    # An admin sets each officer's language with the CLI.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")} | {"SAFECAMPUS_DB_URL": db_url}
+    for user, language in ((OFFICER[0], "zh-CN"), (OFFICER2[0], "en")):
+        out = subprocess.run([sys.executable, "-m", "ingest.app.cli", "user", "lang", user, language], env=env,
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and f"user {user} reads {language}" in out.stdout, out.stderr
+    bad = subprocess.run([sys.executable, "-m", "ingest.app.cli", "user", "lang", "nobody", "en"], env=env,
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "no user 'nobody'" in bad.stderr
     other = new_browser("zh-CN,zh")  # the second officer's browser asks for Chinese; their own setting wins
     try:
         login(browser, chinese_dashboard, OFFICER, "/console")

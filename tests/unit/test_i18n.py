@@ -171,3 +171,16 @@ def test_every_procedure_step_reads_in_both_languages():
         for step in steps:
             assert set(step) == {"en", "zh-CN"} and all(step.values()), step
             assert CJK_RE.search(step["zh-CN"]) and not CJK_RE.search(step["en"])
+
+
+def test_the_duty_log_entries_the_system_writes_read_in_each_language():
+    from dashboard.lang import duty_note
+
+    handover = {"kind": "handover", "note": "Shift handed over from a to b: 1 open, 0 shelved, 2 out of service",
+                "details": {"outgoing": "a", "incoming": "b", "open": [7], "shelved": [], "out_of_service": [1, 2]}}
+    assert duty_note(handover, i18n.translator("zh-CN")) == "已由 a 交接给 b：未关闭 1 条，搁置 0 条，屏蔽 2 个。"
+    oos = {"kind": "equipment", "note": "s1 out of service: detector replaced",
+           "details": {"sensor": "s1", "out_of_service": True, "reason": "detector replaced"}}
+    assert duty_note(oos, i18n.translator("zh-CN")) == "s1 已屏蔽：detector replaced"
+    written = {"kind": "remark", "note": "fire panel normal", "details": None}
+    assert duty_note(written, i18n.translator("zh-CN")) == "fire panel normal"  # what people write stays theirs
