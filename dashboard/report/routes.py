@@ -13,7 +13,7 @@ from dashboard import lang
 from dashboard import queries as q
 from dashboard.auth import allowed
 from dashboard.db import connection
-from dashboard.report import weekly
+from dashboard.report import health, weekly
 from dashboard.report.spreadsheet import csv_cell
 from ingest.core import clock
 from ingest.core.vocabulary import DUTY_LOG_LABELS
@@ -98,9 +98,9 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
         kpis = None
         if start and end:
             with connection() as conn:
-                kpis = weekly.health(conn, start, end)
+                kpis = health.health(conn, start, end)
         return (
-            weekly.health_page(kpis, since, until, error, lang.current()),
+            health.health_page(kpis, since, until, error, lang.current()),
             400 if error else 200,
             {"Content-Type": "text/html; charset=utf-8"},
         )
@@ -113,9 +113,9 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
         if not (start and end):
             abort(400, error)
         with connection() as conn:
-            kpis = weekly.health(conn, start, end)
+            kpis = health.health(conn, start, end)
         return (
-            weekly.health_to_csv(kpis, lang.current()),
+            health.health_to_csv(kpis, lang.current()),
             200,
             {
                 "Content-Type": "text/csv; charset=utf-8",

@@ -9,16 +9,16 @@ import statistics
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
 
-from dashboard.report import kpis as K
 from dashboard.report import queries as q
+from dashboard.report.health import health, health_rows
+from dashboard.report.page import PAGE_STYLE, bars, nav
 from dashboard.report.spreadsheet import csv_cell
-from ingest.alarms.messages import condition_label, source_label
+from ingest.alarms.messages import condition_label
 from ingest.core import clock
 from ingest.core.i18n import N_, Translator, translator
 from ingest.core.vocabulary import (
@@ -76,35 +76,6 @@ def _stats(seconds: list[float]) -> dict[str, float | None]:
         "p90": round(s[min(len(s) - 1, int(0.9 * len(s)))], 1),
         "worst": round(s[-1], 1),
     }
-
-
-def health(conn: psycopg.Connection[Any], start: datetime, end: datetime) -> K.Kpis:
-    """Alarm-system health for any period [start, end) widened to 10-minute boundaries, drills left
-    out. Counts per 10 minutes come from the rollup (a continuous aggregate on TimescaleDB).
-    """
-    start, end = K.align(start), K.align(end, up=True)
-    args = {"start": start, "end": end}
-    cur = conn.cursor(row_factory=dict_row)
-    acts = [
-        K.Activation(r["at"], r["source"], r["priority"], r["cleared_after_s"])
-        for r in cur.execute(q.ACTIVATIONS, args).fetchall()
-    ]
-    counted = {r["bucket"]: r["n"] for r in cur.execute(q.ACTIVITY_10M, args).fetchall()}
-    tens = [counted.get(start + i * K.TEN_MIN, 0) for i in range(max(1, int((end - start) / K.TEN_MIN)))]
-    stale = cur.execute(q.STALE, args).fetchone()["n"]
-    shelves = cur.execute(q.SHELVES, args).fetchone()
-    oos = cur.execute(q.OUT_OF_SERVICE, args).fetchone()
-    return K.compute(
-        acts,
-        start,
-        end,
-        tens=tens,
-        stale=stale,
-        shelved=shelves["n"],
-        shelved_hours=float(shelves["hours"]),
-        out_of_service=oos["n"],
-        out_of_service_hours=float(oos["hours"]),
-    )
 
 
 def build(
@@ -221,21 +192,6 @@ def to_csv(report: dict[str, Any], lang: str = "en") -> str:
     return buf.getvalue()
 
 
-def _bars(items: list[tuple[Any, int]], colour: str = "#546e7a", unclassified: str = "unclassified") -> str:
-    """A small horizontal bar chart as inline SVG (prints anywhere, needs no script)."""
-    items = [(str(k if k is not None else unclassified), v) for k, v in items][:12]
-    top = max([v for _, v in items] + [1])
-    rows = []
-    for i, (k, v) in enumerate(items):
-        w = 300 * v / top
-        rows.append(
-            f'<text x="0" y="{i * 22 + 15}" font-size="12">{html.escape(k)[:38]}</text>'
-            f'<rect x="240" y="{i * 22 + 3}" width="{w:.0f}" height="16" fill="{colour}"/>'
-            f'<text x="{246 + w:.0f}" y="{i * 22 + 15}" font-size="12">{v}</text>'
-        )
-    return f'<svg width="600" height="{max(1, len(items)) * 22}" role="img">{"".join(rows)}</svg>'
-
-
 def _labelled(items: list[tuple[Any, int]], labels: dict[str, str], _: Translator) -> list[tuple[Any, int]]:
     return [(_(labels.get(k, k)) if isinstance(k, str) else k, v) for k, v in items]
 
@@ -244,112 +200,6 @@ def _fmt(s: float | None, _: Translator = str) -> str:
     if s is None:
         return "-"
     return _("{n} s").format(n=f"{s:.0f}") if s < 120 else _("{n} min").format(n=f"{s / 60:.1f}")
-
-
-def health_rows(h: K.Kpis, lang: str = "en") -> list[tuple[str, str, str]]:
-    """(measure, value, target) for each alarm-system health figure, in ``lang``."""
-    _ = translator(lang)
-    return [
-        (_("alarms per 10 min (average / peak)"), f"{h.per_10min_avg} / {h.per_10min_max}", "≤ 1 / ≤ 2"),
-        (_("alarms per hour (average / peak)"), f"{h.per_hour_avg} / {h.per_hour_max}", "≤ 6"),
-        (_("time in flood (>10 in 10 min)"),
-         _("{pct} % in {n} episode(s)").format(pct=h.flood_pct, n=h.flood_episodes), "< 1 %"),
-        (_("chattering sources (≥3 in 60 s)"), str(len(h.chattering)), "0"),
-        (_("fleeting alarms (cleared < 10 s)"), str(h.fleeting), _("few")),
-        (_("stale alarms (active ≥ 24 h)"), str(h.stale), "0"),
-        (_("top-10 sources' share"), f"{h.top10_share_pct} %", "≤ 5 %"),
-        (
-            _("priority mix low / medium / high"),
-            " / ".join(f"{h.priority_pct[p]} %" for p in ("low", "medium", "high")),
-            "80 / 15 / 5 %",
-        ),
-        (_("shelved"), _("{n} ({hours} h)").format(n=h.shelved, hours=h.shelved_hours), ""),
-        (_("out of service"), _("{n} ({hours} h)").format(n=h.out_of_service, hours=h.out_of_service_hours), ""),
-    ]
-
-
-def health_to_csv(h: K.Kpis, lang: str = "en") -> str:
-    """The health figures of one period as CSV rows (measure, value, target), in ``lang``."""
-    _ = translator(lang)
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow([_("measure"), _("value"), _("target")])
-    w.writerow([_("period"), _("{start} to {end}").format(start=clock.local(h.start).isoformat(),
-                                                         end=clock.local(h.end).isoformat()), ""])
-    w.writerow([_("alarms"), h.total, ""])
-    w.writerows(health_rows(h, lang))
-    w.writerows([_("top source {i}: {source}").format(i=i, source=source_label(src, lang)), n, ""]
-                for i, (src, n) in enumerate(h.top10, 1))
-    w.writerows([_("chattering source"), source_label(src, lang), ""] for src in h.chattering)
-    return buf.getvalue()
-
-
-PAGE_STYLE = """<style>
-body { font-family: "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
-  "DejaVu Sans", sans-serif; margin: 24px; color: #222; }
-h1 { margin: 0 0 4px; } h2 { border-bottom: 1px solid #ccc; margin-top: 28px; }
-table { border-collapse: collapse; margin: 8px 0; }
-td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
-.grid { display: flex; flex-wrap: wrap; gap: 24px; }
-form.pick { display: flex; gap: 12px; align-items: end; flex-wrap: wrap; margin: 8px 0 16px; }
-form.pick label { display: flex; flex-direction: column; font-size: 13px; }
-.error { color: #b71c1c; font-weight: bold; }
-nav a[lang] { margin-left: 8px; }
-@media print { body { margin: 0; } h2 { break-after: avoid; } table, svg { break-inside: avoid; }
-  form.pick, nav { display: none; } }
-</style>"""
-
-
-def _nav(_: Translator) -> str:
-    e = html.escape
-    console, review, health_ = e(_("Console")), e(_("Weekly review")), e(_("Alarm-system health"))
-    return (f'<nav><a href="/console">{console}</a> · <a href="/reports/weekly">{review}</a>'
-            f' · <a href="/reports/health">{health_}</a> ·'
-            ' <a href="/lang/zh-CN" lang="zh-CN">中文</a> <a href="/lang/en" lang="en">English</a></nav>')
-
-
-def health_page(h: K.Kpis | None, since: str, until: str, error: str = "", lang: str = "en") -> str:
-    """The alarm-system health of a chosen period: a form to pick it and the figures beside their targets."""
-    e = html.escape
-    _ = translator(lang)
-    t = [e(x) for x in (
-        _("SafeCampus alarm-system health"),
-        _("Alarm-system health (ISA-18.2 / EEMUA 191)"),
-        _("from"),
-        _("until"),
-        _("Show"),
-        _("measure"),
-        _("target"),
-        _("this period"),
-        _("Top sources"),
-        _("Chattering sources"),
-        _("none"),
-    )]
-    body = f'<p class="error" role="alert">{e(error)}</p>' if error else ""
-    if h is not None:
-        q_args = e(urlencode({"since": since, "until": until}))
-        period = _("{start} to {end}: {n} alarm activations (drills left out).").format(
-            start=clock.fmt(h.start, "%Y-%m-%d %H:%M"), end=clock.fmt(h.end, "%Y-%m-%d %H:%M"), n=h.total)
-        body += (
-            f"<p>{e(period)} "
-            f'<a href="/reports/health.csv?{q_args}">CSV</a></p>'
-            f"<table><tr><th>{t[5]}</th><th>{t[7]}</th><th>{t[6]}</th></tr>"
-            + "".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in health_rows(h, lang))
-            + "</table>"
-            f"<h2>{t[8]}</h2>"
-            + _bars([(source_label(s, lang), n) for s, n in h.top10], "#ef6c00", _("unclassified"))
-            + f"<h2>{t[9]}</h2>"
-            + ("<ul>" + "".join(f"<li>{e(source_label(s, lang))}</li>" for s in h.chattering) + "</ul>" if h.chattering
-               else f"<p>{t[10]}</p>")
-        )
-    return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
-<title>{t[0]}</title>{PAGE_STYLE}</head><body>{_nav(_)}
-<h1>{t[1]}</h1>
-<form class="pick" method="get" action="/reports/health">
-<label>{t[2]} <input type="datetime-local" name="since" value="{e(since)}" required></label>
-<label>{t[3]} <input type="datetime-local" name="until" value="{e(until)}" required></label>
-<button type="submit">{t[4]}</button></form>
-{body}</body></html>"""
 
 
 def to_html(report: dict[str, Any], lang: str = "en") -> str:
@@ -429,7 +279,7 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
     made = _("Made by SafeCampus {time}.").format(time=clock.fmt(clock.now(), "%Y-%m-%d %H:%M %Z"))
     return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <title>{e(title)}</title>
-{PAGE_STYLE}</head><body>{_nav(_)}
+{PAGE_STYLE}</head><body>{nav(_)}
 <h1>{e(heading)}</h1>
 <form class="pick" method="get" action="/reports/weekly">
 <label>{t[2]} <input type="week" name="week" value="{e(report["week"])}"></label>
@@ -440,12 +290,12 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
 {t[4]}</a></form>
 <p>{e(summary)}</p>
 <h2>{t[5]}</h2><div class="grid">
-<div><h3>{t[6]}</h3>{_bars(_labelled(report["by_priority"], PRIORITY_LABELS, _), "#c62828")}</div>
-<div><h3>{t[7]}</h3>{_bars(_labelled(report["by_family"], FAMILY_LABELS, _))}</div>
-<div><h3>{t[8]}</h3>{_bars(report["by_building"], unclassified=unclassified)}</div>
-<div><h3>{t[9]}</h3>{_bars(report["by_department"], unclassified=unclassified)}</div>
+<div><h3>{t[6]}</h3>{bars(_labelled(report["by_priority"], PRIORITY_LABELS, _), "#c62828")}</div>
+<div><h3>{t[7]}</h3>{bars(_labelled(report["by_family"], FAMILY_LABELS, _))}</div>
+<div><h3>{t[8]}</h3>{bars(report["by_building"], unclassified=unclassified)}</div>
+<div><h3>{t[9]}</h3>{bars(report["by_department"], unclassified=unclassified)}</div>
 <div><h3>{t[10]}</h3>
-{_bars(_labelled(report["dispositions"], DISPOSITION_LABELS, _), "#6d4c41", unclassified)}</div>
+{bars(_labelled(report["dispositions"], DISPOSITION_LABELS, _), "#6d4c41", unclassified)}</div>
 </div>
 <h2>{t[11]}</h2>
 <table><tr><th>{t[12]}</th><th>{t[13]}</th><th>{t[14]}</th><th>p90</th>
@@ -454,8 +304,8 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
 <h2>{t[0]}</h2>
 <table><tr><th>{t[21]}</th><th>{t[22]}</th><th>{t[23]}</th></tr>
 {"".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in kp)}</table>
-<h2>{t[24]}</h2>{_bars(report["noisiest"], "#ef6c00")}
-<h2>{t[25]}</h2>{_bars(report["offline_longest"], "#f9a825")}
+<h2>{t[24]}</h2>{bars(report["noisiest"], "#ef6c00")}
+<h2>{t[25]}</h2>{bars(report["offline_longest"], "#f9a825")}
 <h2>{t[26]}</h2>
 <table><tr><th>{t[2]}</th><th>{t[27]}</th></tr>{prev}
 <tr><td><b>{e(report["week"])}</b></td><td><b>{report["total"]}</b></td></tr></table>

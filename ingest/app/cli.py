@@ -190,7 +190,7 @@ def cmd_report_health(settings: Settings, args: argparse.Namespace) -> int:
     import dataclasses
     from datetime import UTC, datetime
 
-    from dashboard.report import weekly
+    from dashboard.report import health
     from ingest.db.pool import connect
     from ingest.mqtt.contract import parse_ts
 
@@ -199,9 +199,9 @@ def cmd_report_health(settings: Settings, args: argparse.Namespace) -> int:
     except SafeCampusError as exc:
         raise SafeCampusError(f"--since/--until: {exc}") from exc
     with connect(settings.require_db_url()) as conn:
-        kpis = weekly.health(conn, start, end)
+        kpis = health.health(conn, start, end)
     if args.csv:
-        sys.stdout.write(weekly.health_to_csv(kpis, args.lang or settings.site_language))
+        sys.stdout.write(health.health_to_csv(kpis, args.lang or settings.site_language))
         return 0
     print(json.dumps(dataclasses.asdict(kpis), default=str, indent=1))  # noqa: T201 - CLI output
     return 0

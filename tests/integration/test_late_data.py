@@ -20,7 +20,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from dashboard import queries as dq
-from dashboard.report import weekly
+from dashboard.report import health
 from ingest.db.migrate import migrate
 from ingest.db.rollups import bucket_of
 from ingest.mqtt.contract import format_ts
@@ -93,7 +93,7 @@ def _answers(url: str, tag: str, now: datetime) -> dict[str, object]:
                      "EVENT_RATES", "DOOR_HEATMAP"):
             rows = conn.execute(getattr(dq, name), args).fetchall()
             out[name] = sorted(tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows)
-        out["health"] = weekly.health(conn, now - timedelta(days=45), now + timedelta(minutes=10))
+        out["health"] = health.health(conn, now - timedelta(days=45), now + timedelta(minutes=10))
     return out
 
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import psycopg
 
+from dashboard.report import health, weekly
 from dashboard.report import kpis as K
 from dashboard.report import queries as rq
-from dashboard.report import weekly
 from ingest.alarms import actions, lifecycle
 from ingest.alarms.messages import Text
 from ingest.alarms.types import Clear, Raise, SensorInfo
@@ -123,12 +123,12 @@ def test_health_counts_from_the_rollup_equal_those_counted_from_the_journal(db_u
     _, start, end = weekly.week_bounds(WEEK)
     with psycopg.connect(db_url) as conn:
         rows = conn.execute(rq.ACTIVATIONS, {"start": start, "end": end}).fetchall()
-        via_rollup = weekly.health(conn, start, end)
+        via_rollup = health.health(conn, start, end)
         activations = conn.execute(
             "SELECT count(*) FROM alarm_activations WHERE at >= %s AND at < %s", (start, end)
         ).fetchone()[0]
         # An odd period is widened to 10-minute boundaries, like the rollup's buckets.
-        odd = weekly.health(conn, start + timedelta(minutes=3), start + timedelta(days=2, minutes=57))
+        odd = health.health(conn, start + timedelta(minutes=3), start + timedelta(days=2, minutes=57))
     assert activations == 2  # the trigger records the fire and the forced door, not the drill
     pure = K.compute(
         [K.Activation(*r) for r in rows],
