@@ -96,11 +96,6 @@ def metric_label(metric: str, _: i18n.Translator | None = None) -> str:
     return _(METRIC_LABELS.get(metric, metric))
 
 
-def graph_config() -> dict:
-    """Plotly's chart options in this request's language (its zh-CN locale ships in assets/)."""
-    return {"displayModeBar": False, "locale": current()}
-
-
 def install(server: Flask, site_language: str) -> None:
     """Pick each request's language; serve the switch."""
 

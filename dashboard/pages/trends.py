@@ -36,12 +36,12 @@ def layout(**_query: str) -> html.Div:
             for c in conn.execute(q.FILTER_CHOICES).fetchall()
             if c["what"] == "building"
         ]
-    return frame(buildings, _)
+    return frame(buildings, _, lang.current())
 
 
-def frame(buildings: list | None = None, _: Translator = str) -> html.Div:
-    """Every component of the trends page."""
-    graph = lang.graph_config() if _ is not str else {"displayModeBar": False}
+def frame(buildings: list | None = None, _: Translator = str, locale: str = "en") -> html.Div:
+    """Every component of the trends page, in the language of ``_`` (charts in ``locale``)."""
+    graph = {"displayModeBar": False, "locale": locale}
     return html.Div(
         [
             html.Header(

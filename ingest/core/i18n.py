@@ -17,16 +17,11 @@ import functools
 import math
 import string
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from babel import Locale
-from babel.dates import format_datetime as _babel_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-
-from ingest.core import clock
 
 LANGUAGES = ("zh-CN", "en")  # BCP 47 tags, as in URLs, HTML lang and Accept-Language
 DEFAULT_LANGUAGE = "zh-CN"
@@ -123,15 +118,3 @@ def quantity(value: float | None, unit: str, lang: str) -> str:
     if unit == "s":  # a word, not a symbol, in Chinese: "30 秒"
         return translator(lang)("{n} s").format(n=number(value, lang, digits))
     return f"{number(value, lang, digits)} {symbol}" if symbol else number(value, lang, digits)
-
-
-def when(ts: datetime | None, lang: str, fmt: str = "medium") -> str:
-    """An instant in campus time, written the reader's way."""
-    if ts is None:
-        return ""
-    return _babel_datetime(clock.local(ts), format=fmt, locale=LOCALES[choose(lang)])
-
-
-def locale(lang: str) -> Locale:
-    """Babel's locale of a language (day and month names, number symbols)."""
-    return Locale.parse(LOCALES[choose(lang)])
