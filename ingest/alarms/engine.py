@@ -24,6 +24,7 @@ from ingest.alarms import lifecycle, rules
 from ingest.alarms import limits as L
 from ingest.alarms import queries as q
 from ingest.alarms.actions import unshelve
+from ingest.alarms.eventclock import EventClock
 from ingest.alarms.messages import Text, english, journal_details
 from ingest.alarms.types import Clear, Raise, SensorInfo
 from ingest.core.background import BackgroundLoop
@@ -34,7 +35,6 @@ from ingest.mqtt.contract import Event
 logger = logging.getLogger(__name__)
 
 DIRECTORY_TTL_S = 30.0
-STALL_S = 30.0  # no new event for this long: timers follow the wall clock
 
 
 Procedures = dict[str, list[dict[str, str]]]  # condition → steps, each its text per language
@@ -97,8 +97,7 @@ class AlarmEngine:
         self.escalation_s: dict[str, float] = defaults | dict(escalation_s or {})
         self.directory = SensorDirectory()
         self.on_changes = on_changes
-        self._mark = 0.0
-        self._mark_seen = 0.0
+        self.clock = EventClock(clock_tolerance_s)
 
     def _procedure(self, condition: str, family: str) -> list[dict[str, Any]]:
         steps = (
@@ -163,27 +162,8 @@ class AlarmEngine:
 
     # -- timers (one ingestor at a time) ----------------------------------------------------
     def tick_time(self, conn: psycopg.Connection, wall: float | None = None) -> float | None:
-        """Event-time 'now' for timers: the watermark, flowing on between events.
-
-        The watermark is the newest stored event time, never ahead of our own clock (each
-        event's rule time is clamped on arrival, and the stored value again here, in case an
-        older release stored one from a device clock in the future). A replay at speed N
-        moves it N times faster, so timers keep pace with the replay. Between events event
-        time is taken to flow at real speed (a quiet campus still escalates on time), and when
-        no event at all has arrived for STALL_S (every sensor silent) the wall clock takes
-        over, so offline sensors are still noticed.
-        """
-        row = conn.execute(q.WATERMARK).fetchone()
-        if not row:
-            return None
-        wall = time.time() if wall is None else wall
-        ceiling = wall + self.clock_tolerance_s
-        mark = min(float(row[0]), ceiling)
-        if mark != self._mark:
-            self._mark, self._mark_seen = mark, wall
-        if wall - self._mark_seen > STALL_S and wall > mark:
-            return wall
-        return min(mark + max(wall - self._mark_seen, 0.0), ceiling)
+        """Event-time 'now' for timers (``EventClock.now``)."""
+        return self.clock.now(conn, wall)
 
     def tick(self, conn: psycopg.Connection, now: float | None = None) -> list[lifecycle.Change]:
         """Run timers at ``now`` (default: tick_time); returns the changes made."""

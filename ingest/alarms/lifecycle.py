@@ -131,9 +131,16 @@ def journal(
     )
 
 
+# Changes people may have to hear of (ingest.notify plans who): into the outbox, in this transaction.
+OUTBOX_ACTIONS = frozenset({"raised", "escalated", "re-alarm", "returned", "confirmed", "acknowledged", "cleared",
+                            "reset", "closed"})
+
+
 def notify(conn: psycopg.Connection, change: Change) -> None:
-    """Tell listeners (dashboards, the MQTT publisher) at commit."""
+    """Tell listeners (dashboards, the MQTT publisher) at commit; queue it for notifications."""
     a = change.alarm
+    if change.action in OUTBOX_ACTIONS:
+        conn.execute(q.OUTBOX_ADD, {"alarm_id": a["id"], "action": change.action})
     payload = {
         "id": a["id"],
         "action": change.action,

@@ -33,6 +33,8 @@ TEMPLATES: dict[str, str] = {
     # what the system writes in an alarm's journal
     "fire_confirmed": N_("Fire confirmed: second detector in zone {zone}"),
     "not_acknowledged": N_("not acknowledged within {limit}"),
+    "notified": N_("{recipient} told via {channel} ({step})"),
+    "notify_failed": N_("could not tell {recipient} via {channel} ({step})"),
 }
 STAGES = {1: N_("first alarm"), 2: N_("second alarm")}
 # The names of analogue limits (ingest.alarms.limits), translated where they are shown.

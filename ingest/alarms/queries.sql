@@ -67,6 +67,10 @@ VALUES (%(alarm_id)s, %(event_time)s, %(actor)s, %(action)s, %(from_state)s, %(t
 -- name: NOTIFY
 SELECT pg_notify('safecampus_alarms', %(payload)s)
 
+-- name: OUTBOX_ADD
+-- An alarm change for the notification planner (ingest.notify), in the change's transaction.
+INSERT INTO notify_outbox (alarm_id, action) VALUES (%(alarm_id)s, %(action)s)
+
 -- name: NOTIFY_ESCALATION
 SELECT pg_notify('safecampus_escalations', %(payload)s)
 

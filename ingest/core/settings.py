@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     escalate_medium_s: int = Field(default=ESCALATION_DEFAULT_S["medium"], ge=1)
     escalate_low_s: int = Field(default=ESCALATION_DEFAULT_S["low"], ge=1)
     procedures_file: Path | None = None
+    # Who is told of alarms, how and when (docs/notifications.md); unset: nobody is notified.
+    notify_file: Path | None = None
     site_timezone: str = "Asia/Shanghai"
     site_language: str = Field(default="zh-CN", pattern=r"^(zh-CN|en)$")  # screens, MQTT alarm texts, reports
 

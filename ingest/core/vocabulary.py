@@ -66,6 +66,7 @@ JOURNAL_LABELS: dict[str, str] = {
     "acknowledged": N_("acknowledged"), "assigned": N_("assigned"), "note": N_("note"), "shelved": N_("shelved"),
     "unshelved": N_("unshelved"), "reset": N_("reset"), "closed": N_("closed"), "escalated": N_("escalated"),
     "confirmed": N_("confirmed"), "suppressed": N_("suppressed"), "step": N_("procedure step"),
+    "notified": N_("notified"), "notification failed": N_("notification failed"),
 }
 SENSOR_KIND_LABELS: dict[str, str] = {"smoke": N_("smoke detector"), "door": N_("door"), "lab": N_("lab sensor"),
                                       "status": N_("status")}

@@ -20,6 +20,8 @@ from ingest.db import rollups
 from ingest.db.migrate import current_version, load_migrations, recorded_mode
 from ingest.db.policies import prune
 from ingest.db.pool import connect, open_pool
+from ingest.notify.config import load as load_notify_config
+from ingest.notify.maintainer import Notifier
 from ingest.service.health import HealthServer
 from ingest.service.maintainer import IngestService
 
@@ -62,6 +64,11 @@ def refresh_rollups(pool: ConnectionPool, mode: str, settings: Settings, complai
 def run_ingest(settings: Settings, stop: threading.Event) -> int:
     """Run until ``stop`` is set; return the exit code."""
     db_url = settings.require_db_url()
+    notify_config = load_notify_config(settings.notify_file) if settings.notify_file else None
+    if notify_config is not None:
+        missing = notify_config.missing_secrets()
+        if missing:
+            raise SafeCampusError(f"{settings.notify_file}: secrets not in the environment: {', '.join(missing)}")
     mode = check_schema(db_url)
     pool = open_pool(db_url, min_size=1, max_size=4, name=f"ingest-{settings.ingest_id}")
     engine = AlarmEngine(escalation_s=settings.escalation_limits(), timezone=settings.site_timezone,
@@ -70,14 +77,21 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     service = IngestService(settings, pool, hooks=[engine.on_batch])
     publisher = AlarmPublisher(db_url, service.link, settings.site_language)
     ticker = Ticker(engine, pool)
+    notifier = Notifier(db_url, notify_config, clock_tolerance_s=settings.ingest_clock_tolerance_s,
+                        escalation_s=settings.escalation_limits(), metrics=service.metrics)
+
+    def health_report() -> dict[str, object]:
+        return service.health() | {"notify": notifier.state()}
+
     health = None
     if settings.ingest_health_port:
         health = HealthServer(settings.ingest_health_host, settings.ingest_health_port,
-                              service.health, service.metrics.render)
+                              health_report, service.metrics.render)
         health.start()
     service.start()
     publisher.start()
     ticker.start()
+    notifier.start()
     logger.info("ingest %s running (%s mode)", settings.ingest_id, mode)
     next_prune = time.monotonic() + 60
     next_rollup = time.monotonic()
@@ -87,7 +101,7 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
         while not stop.wait(1.0):
             if service.link.fatal_error:
                 raise SafeCampusError(service.link.fatal_error)
-            dead = service.dead_threads() + [loop.name for loop in (ticker, publisher) if loop.died()]
+            dead = service.dead_threads() + [loop.name for loop in (ticker, publisher, notifier) if loop.died()]
             if dead or service.writer_error:
                 # A thread that died stores, times or publishes nothing: exit non-zero so that
                 # `safecampus run`, compose or systemd start a whole new ingestor.
@@ -101,7 +115,7 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
                 try:
                     with pool.connection() as conn:
                         conn.execute(q.REPORT_HEALTH, {"service": "ingest", "instance": settings.ingest_id,
-                                                       "status": Jsonb(service.health())})
+                                                       "status": Jsonb(health_report())})
                 except Exception:  # noqa: BLE001 - retried on the next round (the database may be down)
                     logger.debug("health report failed", exc_info=True)
             if time.monotonic() >= next_prune:
@@ -114,6 +128,7 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     finally:
         logger.info("ingest %s stopping", settings.ingest_id)
         ticker.stop()
+        notifier.stop()
         publisher.stop()
         service.stop()
         if health:

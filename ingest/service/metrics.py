@@ -62,6 +62,28 @@ class IngestMetrics:
             Gauge("safecampus_ingest_heap_free_bytes", "Free C heap memory malloc keeps for reuse",
                   registry=r).set_function(lambda: _heap()[1])
 
+        self.notify_sent = Counter("safecampus_notify_sent", "Notification requests delivered", ["channel"], registry=r)
+        self.notify_failed = Counter("safecampus_notify_failed", "Notification requests that failed", ["channel"],
+                                     registry=r)
+        self.notify_channel_up = Gauge("safecampus_notify_channel_up",
+                                       "1 when a channel's latest attempt succeeded, 0 when it failed", ["channel"],
+                                       registry=r)
+        self.notify_pending = Gauge("safecampus_notify_pending", "Notifications waiting to be sent", registry=r)
+        self.notify_given_up = Gauge("safecampus_notify_given_up_today", "Notifications given up in the last day",
+                                     registry=r)
+
+    def notify_attempt(self, channel: str, ok: bool) -> None:
+        """Count one delivery attempt."""
+        (self.notify_sent if ok else self.notify_failed).labels(channel).inc()
+        self.notify_channel_up.labels(channel).set(1 if ok else 0)
+
+    def notify_state(self, state: dict) -> None:
+        """The notifier's periodic report (it sends; this process may not)."""
+        for name, ch in state.get("channels", {}).items():
+            self.notify_channel_up.labels(name).set(1 if ch["ok"] else 0)
+        self.notify_pending.set(state.get("pending", 0))
+        self.notify_given_up.set(state.get("failed_today", 0))
+
     def render(self) -> bytes:
         """The Prometheus text exposition."""
         return generate_latest(self.registry)

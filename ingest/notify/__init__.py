@@ -1,0 +1,1 @@
+"""Notifications: routing, escalation chains, channels (WeCom, DingTalk, Feishu, e-mail, webhook)."""
