@@ -57,6 +57,7 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
     server = app.server
     clock.use_campus_zone(settings.site_timezone)
     server.extensions[POOL_KEY] = pool
+    server.extensions["safecampus_notify_file"] = settings.notify_file  # the admin page reads it as ingest does
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     if not secret:
         logger.warning("SAFECAMPUS_SECRET_KEY is not set: sessions end when this process restarts")

@@ -70,8 +70,11 @@ def _options(values: tuple[str, ...], labels: dict[str, str], _: Translator) -> 
 
 
 def frame(user_label: str = "", buildings: list | None = None, departments: list | None = None,
-          _: Translator = str, locale: str = "en") -> html.Div:
-    """Every component of the console (callbacks fill them), in the language of ``_``."""
+          _: Translator = str, locale: str = "en", selected: int | None = None) -> html.Div:
+    """Every component of the console (callbacks fill them), in the language of ``_``.
+
+    ``selected``: the alarm to open first (a notification's link, ``/console?alarm=ID``).
+    """
     return html.Div(
         [
             html.Header(
@@ -208,7 +211,7 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                 ],
                 className="sc-console-main",
             ),
-            dcc.Store(id=SELECTED),
+            dcc.Store(id=SELECTED, data=selected),
             dcc.Store(id=VERSION),
             dcc.Store(id=DONE),
             dcc.Interval(id=TICK, interval=30_000),

@@ -62,8 +62,8 @@ from ingest.core.vocabulary import (
 
 dash.register_page(__name__, path="/console", title="SafeCampus")
 
-def layout(**_query: str) -> html.Div:
-    """The console, for logged-in users (viewers may look, officers may act)."""
+def layout(alarm: str | None = None, **_query: str) -> html.Div:
+    """The console, for logged-in users (viewers may look, officers may act); ``?alarm=ID`` opens one."""
     _ = lang.gettext()
     user = current_user()
     if not user or user["role"] == "kiosk":
@@ -71,7 +71,8 @@ def layout(**_query: str) -> html.Div:
             [
                 html.H1(_("SafeCampus console")),
                 html.P(_("Duty officers log in first.")),
-                html.A(_("Log in"), href="/login?next=/console"),
+                html.A(_("Log in"), href="/login?next=/console" + (f"%3Falarm%3D{alarm}" if
+                                                                   alarm and alarm.isdigit() else "")),
             ],
             className="sc-home",
         )
@@ -80,7 +81,8 @@ def layout(**_query: str) -> html.Div:
     buildings = [{"label": lang.named(c), "value": c["id"]} for c in choices if c["what"] == "building"]
     departments = [{"label": lang.named(c), "value": c["id"]} for c in choices if c["what"] == "department"]
     role = _(ROLE_LABELS.get(user["role"], user["role"]))
-    return frame(f"{user['name']} ({role})", buildings, departments, _, lang.current())
+    selected = int(alarm) if alarm and alarm.isdigit() else None
+    return frame(f"{user['name']} ({role})", buildings, departments, _, lang.current(), selected)
 
 
 def _age(ts: datetime, _: Translator) -> str:

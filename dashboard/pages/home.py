@@ -27,6 +27,7 @@ def layout(**_query: str) -> html.Div:
                         (_("Sensors"), "/sensors"),
                         (_("Weekly review (last week)"), "/reports/weekly"),
                         (_("Alarm-system health for any period"), "/reports/health"),
+                        (_("Notifications (administrators)"), "/admin/notifications"),
                         (_("Log in"), "/login"),
                     )
                 ]

@@ -151,8 +151,12 @@ def _services(ingest: list[dict], _: Translator) -> html.Span:
         what = (_("ingest: stalled, nothing stored") if failed else _("ingest: database unavailable") if bad_db
                 else _("ingest: broker disconnected"))
         return html.Span(f" · {what}", className="sc-bad", id="wall-services")
-    return html.Span(" · " + _("ingest ×{n} ok · broker ok").format(n=len(live)), className="sc-ok",
-                     id="wall-services")
+    failing = sorted({c for r in live for c in (r["status"].get("notify") or {}).get("failing", [])})
+    ok = " · " + _("ingest ×{n} ok · broker ok").format(n=len(live))
+    if failing:  # nobody away from the screens hears of alarms on these channels
+        return html.Span(ok + " · " + _("notifications failing: {channels}").format(channels=", ".join(failing)),
+                         className="sc-bad", id="wall-services")
+    return html.Span(ok, className="sc-ok", id="wall-services")
 
 
 @callback(

@@ -28,6 +28,7 @@ from ingest.core.vocabulary import (
     PRIORITY_LABELS,
     STATE_LABELS,
 )
+from ingest.notify import queries as nq
 
 CSV_HEADERS = {"id": N_("id"), "raised_at": N_("raised at"), "sensor_id": N_("sensor"), "building": N_("building"),
                "department": N_("department"), "condition": N_("condition"), "family": N_("kind"),
@@ -155,6 +156,8 @@ def build(
             }
             for a in drills
         ],
+        # Requests to each channel in the week (each attempt: a retried message counts each try).
+        "notifications": [(r["channel"], r["sent"], r["failed"]) for r in cur.execute(nq.PER_CHANNEL, args)],
     }
 
 
@@ -245,6 +248,11 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
         _("alarm"),
         _("acknowledged after"),
         _("no drills"),
+        _("Notifications per channel"),
+        _("channel"),
+        _("sent"),
+        _("failed"),
+        _("no notifications"),
     )]
     h = report["health"]
 
@@ -268,6 +276,8 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
         or f"<tr><td colspan=4>{t[37]}</td></tr>"
     )
     prev = "".join(f"<tr><td>{p['week']}</td><td>{p['alarms']}</td></tr>" for p in report["previous"])
+    told = "".join(f"<tr><td>{e(c)}</td><td>{ok}</td><td>{bad}</td></tr>" for c, ok, bad in report["notifications"]
+                   ) or f"<tr><td colspan=3>{t[42]}</td></tr>"
     drills_note = _("(drills included)") if report["include_drills"] else _("(drills left out)")
     summary = _("{start} to {end}; {n} alarms {drills}; still open at the end of the week: {open}, shelved: "
                 "{shelved}.").format(start=f"{report['start']:%Y-%m-%d}",
@@ -314,5 +324,6 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
 {"".join(_streak_row(lv, n, d, t, nz, lang, _) for lv, n, d, t, nz in report["streaks"])}</table>
 <h2>{t[32]}</h2><table><tr><th>{t[33]}</th><th>{t[34]}</th><th>{t[35]}</th>
 <th>{t[36]}</th></tr>{drills}</table>
+<h2>{t[38]}</h2><table><tr><th>{t[39]}</th><th>{t[40]}</th><th>{t[41]}</th></tr>{told}</table>
 <p><small>{e(made)}</small></p>
 </body></html>"""
