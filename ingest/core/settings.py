@@ -103,6 +103,11 @@ class Settings(BaseSettings):
             raise ValueError("port must be a number from 1 to 65535") from exc
         return value
 
+    @field_validator("notify_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value  # compose passes an unset variable as ""
+
     @field_validator("mqtt_url")
     @classmethod
     def _check_mqtt_url(cls, value: str | None) -> str | None:
