@@ -13,7 +13,9 @@ import yaml
 from psycopg.rows import dict_row
 
 from ingest.alarms import actions
+from dashboard.report.weekly import build as weekly_review
 from ingest.alarms.engine import load_procedures
+from ingest.app.embedded import pick_port
 from ingest.core.site import Site
 from ingest.db.registry import load_site
 from tests.conftest import wait_until
@@ -21,7 +23,7 @@ from tests.integration.helpers import IngestProcess, now_ts, publish_all, publis
 from tests.integration.receivers import HookReceiver, MailReceiver
 
 TAG = secrets.token_hex(3)
-B = {k: f"{k}{TAG}" for k in ("chan", "esc", "retry", "flood")}
+B = {k: f"{k}{TAG}" for k in ("chan", "esc", "retry", "flood", "dead")}
 SECRETS = {"T_DING_SECRET": secrets.token_hex(8), "T_FEISHU_SECRET": secrets.token_hex(8),
            "T_HOOK_SECRET": secrets.token_hex(8), "T_WECOM_URL": "", "T_SMTP_PASSWORD": "pw"}
 
@@ -39,7 +41,8 @@ def _site() -> Site:
                                 "buildings": [building(B["chan"], "Chemistry building", "化学楼"),
                                               building(B["esc"], "Escalation hall", "升级楼"),
                                               building(B["retry"], "Retry hall", "重试楼"),
-                                              building(B["flood"], "Flood hall", "洪水楼", doors=200)]})
+                                              building(B["flood"], "Flood hall", "洪水楼", doors=200),
+                                              building(B["dead"], "Dead hall", "故障楼")]})
 
 
 def _config(rx: HookReceiver, mail: MailReceiver) -> dict:
@@ -61,6 +64,7 @@ def _config(rx: HookReceiver, mail: MailReceiver) -> dict:
             "super": hook | {"url": rx.url("/hook/super")},
             "head": hook | {"url": rx.url("/hook/head")},
             "flaky": hook | {"url": rx.url("/hook/flaky")},
+            "gone": hook | {"url": f"http://127.0.0.1:{pick_port(0)}/nobody-listens", "timeout_s": 1},
             "robot": {"type": "wecom", "url": rx.url("/wecom/flood"), "limit_per_min": 20, "reserve_for_critical": 5,
                       "digest_every_s": 4},
         },
@@ -75,6 +79,7 @@ def _config(rx: HookReceiver, mail: MailReceiver) -> dict:
             "supervisor": {"channel": "super", "language": "zh-CN"},
             "chem-head": {"channel": "head", "language": "en"},
             "flaky": {"channel": "flaky", "language": "en"},
+            "gone": {"channel": "gone", "language": "en"},
             "robot": {"channel": "robot", "language": "zh-CN"},
         },
         "routes": [
@@ -84,6 +89,7 @@ def _config(rx: HookReceiver, mail: MailReceiver) -> dict:
              "steps": [{"notify": ["duty-officer"]}, {"notify": ["supervisor"]},
                        {"notify": ["chem-head"], "after_s": 3}]},
             {"name": "flaky", "match": {"building": [B["retry"]]}, "steps": [{"notify": ["flaky"]}]},
+            {"name": "gone", "match": {"building": [B["dead"]]}, "steps": [{"notify": ["gone"]}]},
             {"name": "flood", "match": {"building": [B["flood"]]}, "remind_every_s": None,
              "steps": [{"notify": ["robot"]}]},
             {"name": "drills", "match": {"building": [B["chan"]], "drill": True}, "steps": [{"notify": ["r-sms"]}]},
@@ -248,3 +254,30 @@ def test_a_flood_stays_within_the_robots_rate_with_digests_and_the_fire_alarm_fi
     assert digests, "no digest in the flood"
     fire_msg = [r for r in got if f"alarm={fire['id']})" in r["body"]["markdown"]["content"]]
     assert fire_msg and fire_msg[0]["at"] - fire_at < 3, "the fire alarm waited behind routine ones"
+
+
+def test_a_failing_channel_shows_in_health_metrics_the_weekly_review_and_keeps_being_tried(world, db_url, mqtt_url):
+    import urllib.request
+
+    from ingest.core import clock
+
+    _rx, _mail, proc = world
+    with publisher(mqtt_url) as pub:
+        publish_all(pub, [_smoke(B["dead"], 0)])
+    alarm = _alarm(db_url, f"r{B['dead']}-smoke-0")
+    wait_until(lambda: "gone" in (proc.health().get("notify") or {}).get("failing", []), 20,
+               what="health to name the failing channel", describe=lambda: str(proc.health().get("notify")))
+    with urllib.request.urlopen(f"http://127.0.0.1:{proc.health_port}/metrics", timeout=5) as r:
+        metrics = r.read().decode()
+    assert 'safecampus_notify_channel_up{channel="gone"} 0.0' in metrics
+    assert 'safecampus_notify_failed_total{channel="gone"}' in metrics
+    wait_until(lambda: scalar(db_url, "SELECT count(*) FROM notification_attempts a JOIN notifications n "
+                                      "ON n.id = a.notification_id WHERE n.alarm_id = %s", (alarm["id"],)) >= 2,
+               15, what="a second try after the back-off")
+    assert scalar(db_url, "SELECT status FROM notifications WHERE alarm_id = %s", (alarm["id"],)) == "pending"
+    week = clock.local(alarm["raised_at"]).isocalendar()
+    with psycopg.connect(db_url) as conn:
+        report = weekly_review(conn, f"{week.year}-W{week.week:02d}")
+    per_channel = {c: (ok, bad) for c, ok, bad in report["notifications"]}
+    assert per_channel["gone"][0] == 0 and per_channel["gone"][1] >= 2
+    assert per_channel["hook"][0] >= 1  # the SMS gateway of the first test
