@@ -12,8 +12,8 @@ import pytest
 import yaml
 from psycopg.rows import dict_row
 
-from ingest.alarms import actions
 from dashboard.report.weekly import build as weekly_review
+from ingest.alarms import actions
 from ingest.alarms.engine import load_procedures
 from ingest.app.embedded import pick_port
 from ingest.core.site import Site
