@@ -69,9 +69,13 @@ WHERE at > clock_timestamp() - interval '60 seconds' GROUP BY channel
 UPDATE notifications SET status = 'sending', attempts = attempts + 1 WHERE id = ANY(%(ids)s)
 
 -- name: ADD_DIGEST
-INSERT INTO notifications (step, recipient, channel, language, urgency, status, attempts, body)
-VALUES ('digest', %(recipient)s, %(channel)s, %(language)s, %(urgency)s, 'sending', 1, %(body)s)
+INSERT INTO notifications (step, recipient, channel, language, urgency, status, attempts)
+VALUES ('digest', %(recipient)s, %(channel)s, %(language)s, %(urgency)s, 'sending', 1)
 RETURNING id
+
+-- name: DIGEST_MEMBERS
+-- The alarms a digest speaks of (its rows point at it).
+SELECT digest_id, alarm_id FROM notifications WHERE digest_id = ANY(%(ids)s) ORDER BY urgency, id
 
 -- name: DIGESTED
 UPDATE notifications SET status = 'digested', digest_id = %(digest)s WHERE id = ANY(%(ids)s)
@@ -91,12 +95,6 @@ UPDATE notifications SET status = 'pending', last_error = %(error)s,
     due_at = clock_timestamp() + make_interval(secs => %(wait)s)
 WHERE id = %(id)s
 
--- name: RETRY_DIGEST
--- A digest that could not go: its alarms wait again, each on its own (a later round may digest them anew).
-UPDATE notifications SET status = 'pending', digest_id = NULL,
-    due_at = clock_timestamp() + make_interval(secs => %(wait)s)
-WHERE digest_id = %(id)s AND status = 'digested'
-
 -- name: GIVE_UP
 UPDATE notifications SET status = 'failed', last_error = %(error)s
 WHERE id = %(id)s OR (digest_id = %(id)s AND status = 'digested')
@@ -107,9 +105,6 @@ RETURNING id, alarm_id, step, recipient, channel
 UPDATE notifications SET status = 'pending', attempts = attempts - 1,
     due_at = clock_timestamp() + make_interval(secs => %(wait)s)
 WHERE id = ANY(%(ids)s) AND status = 'sending'
-
--- name: DROP_DIGEST
-UPDATE notifications SET status = 'failed', last_error = 'digest released' WHERE id = %(id)s
 
 -- name: JOURNAL_NOTIFIED
 -- Who was told when, in the alarm's journal (append-only like every entry).

@@ -113,9 +113,9 @@ class Sender:
         self.client.close()
 
     # -- claim (one transaction) ---------------------------------------------------------
-    def claim(self, conn: psycopg.Connection) -> list[tuple[Channel | None, Due, list[Due]]]:
-        """Claim what goes out this round: (channel, row, digest members) in sending order."""
-        out: list[tuple[Channel | None, Due, list[Due]]] = []
+    def claim(self, conn: psycopg.Connection) -> list[tuple[Channel | None, Due]]:
+        """Claim what goes out this round: (channel, row) in sending order; a digest's rows point at it."""
+        out: list[tuple[Channel | None, Due]] = []
         with conn.transaction():
             with conn.cursor() as cur:
                 rows = [Due(*r) for r in cur.execute(q.DUE, {"limit": ROUND_LIMIT})]
@@ -131,63 +131,56 @@ class Sender:
                 if ch is None:
                     for r in group:  # no such channel (any more): say so once, where people look
                         claimed.append(r.id)
-                        out.append((None, r, []))
+                        out.append((None, r))
                     continue
                 if self.paused_until.get(name, 0.0) > time.monotonic():
                     continue
                 digest_ok = time.monotonic() - self.last_digest.get(name, -1e9) >= ch.digest_every_s
                 singles, digest, _wait = allot(group, int(used.get(name, 0)), ch, digest_ok)
                 claimed += [r.id for r in singles]
-                out += [(ch, r, []) for r in singles]
+                out += [(ch, r) for r in singles]
                 if digest:
                     self.last_digest[name] = time.monotonic()
                     first = digest[0]
                     row = conn.execute(q.ADD_DIGEST, {"recipient": first.recipient, "channel": name,
-                                                      "language": first.language, "urgency": first.urgency,
-                                                      "body": Jsonb({"notifications": [d.id for d in digest]})
-                                                      }).fetchone()
+                                                      "language": first.language, "urgency": first.urgency}
+                                       ).fetchone()
                     assert row is not None
                     conn.execute(q.DIGESTED, {"digest": row[0], "ids": [d.id for d in digest]})
                     out.append((ch, Due(row[0], None, "digest", first.recipient, name, first.language,
-                                        first.urgency, datetime.now(UTC), 1, False), digest))
+                                        first.urgency, datetime.now(UTC), 1, False)))
             conn.execute(q.CLAIM, {"ids": claimed})
         out.sort(key=lambda item: (item[1].urgency, item[1].id))
         return out
 
     # -- send ------------------------------------------------------------------------------
-    def _message(self, row: Due, members: list[Due], alarms: dict[int, dict]) -> Message:
+    def _message(self, row: Due, alarms: dict[int, dict], members: dict[int, list[int]]) -> Message:
         assert self.config is not None
         url = self.config.console_url
-        now = datetime.now(UTC)
-        if row.step == "digest":
-            seen: dict[int, dict] = {}
-            for m in members:
-                if m.alarm_id in alarms:
-                    seen.setdefault(m.alarm_id, alarms[m.alarm_id])
-            return digest_message(list(seen.values()), row.language, url)
+        if row.step == "digest":  # its alarms, read again each try (a retried or in-doubt digest too)
+            return digest_message([alarms[a] for a in dict.fromkeys(members.get(row.id, [])) if a in alarms],
+                                  row.language, url)
         if row.alarm_id is None:
             return test_message(row.channel, row.language, url)
-        return alarm_message(alarms[row.alarm_id], row.step, row.language, url, now, self._params(row, alarms))
-
-    def _params(self, row: Due, alarms: dict[int, dict]) -> dict[str, Any]:
-        alarm = alarms[row.alarm_id] if row.alarm_id is not None else {}
-        if row.step == "step-2" and self.limits:
-            return {"limit": self.limits.get(str(alarm.get("priority")), 0)}
-        return {}
+        alarm = alarms[row.alarm_id]
+        params = {"limit": self.limits[alarm["priority"]]} if row.step == "step-2" and self.limits else {}
+        return alarm_message(alarm, row.step, row.language, url, datetime.now(UTC), params)
 
     def round(self, conn: psycopg.Connection) -> int:
         """Claim and send what is due; returns how many requests were made."""
         work = self.claim(conn)
         if not work:
             return 0
-        ids = {r.alarm_id for _c, r, _m in work if r.alarm_id is not None}
-        ids |= {m.alarm_id for _c, _r, ms in work for m in ms if m.alarm_id is not None}
+        members: dict[int, list[int]] = {}
+        digests = [r.id for _c, r in work if r.step == "digest"]
+        for digest_id, alarm_id in conn.execute(q.DIGEST_MEMBERS, {"ids": digests}) if digests else ():
+            members.setdefault(digest_id, []).append(alarm_id)
+        ids = {r.alarm_id for _c, r in work if r.alarm_id is not None} | {a for m in members.values() for a in m}
         with conn.cursor(row_factory=dict_row) as cur:
             alarms = {a["id"]: a for a in cur.execute(q.ALARMS, {"ids": sorted(ids)})} if ids else {}
-        conn.commit()
         failed: dict[str, float] = {}  # channels that failed this round: the rest of theirs wait
         made = 0
-        for ch, row, members in work:
+        for ch, row in work:
             if ch is None:
                 self._give_up(conn, row, f"no channel named {row.channel} in the notification file")
                 continue
@@ -198,7 +191,7 @@ class Sender:
             if row.alarm_id is not None and row.alarm_id not in alarms:
                 self._give_up(conn, row, "alarm not found")
                 continue
-            env = Envelope(self._message(row, members, alarms), row.id,
+            env = Envelope(self._message(row, alarms, members), row.id,
                            "digest" if row.step == "digest" else "test" if row.alarm_id is None else "alarm",
                            row.step, row.recipient, row.language, row.in_doubt)
             if row.in_doubt:
@@ -206,15 +199,14 @@ class Sender:
             started = time.monotonic()
             outcome = deliver(ch, env, self.client)
             made += 1
-            self._record(conn, ch, row, members, outcome, int((time.monotonic() - started) * 1000))
+            self._record(conn, row, outcome, int((time.monotonic() - started) * 1000))
             if not outcome.ok:
                 failed[row.channel] = max(backoff(self.config, row.attempts), outcome.throttled_s)  # type: ignore[arg-type]
                 if outcome.throttled_s:
                     self.paused_until[row.channel] = time.monotonic() + outcome.throttled_s
         return made
 
-    def _record(self, conn: psycopg.Connection, ch: Channel, row: Due, members: list[Due], outcome: Outcome,
-                duration_ms: int) -> None:
+    def _record(self, conn: psycopg.Connection, row: Due, outcome: Outcome, duration_ms: int) -> None:
         assert self.config is not None
         with conn.transaction():
             conn.execute(q.ATTEMPT, {"id": row.id, "channel": row.channel, "ok": outcome.ok, "status": outcome.status,

@@ -23,7 +23,7 @@ from tests.integration.helpers import IngestProcess, now_ts, publish_all, publis
 from tests.integration.receivers import HookReceiver, MailReceiver
 
 TAG = secrets.token_hex(3)
-B = {k: f"{k}{TAG}" for k in ("chan", "esc", "retry", "flood", "dead")}
+B = {k: f"{k}{TAG}" for k in ("chan", "esc", "retry", "flood", "dead", "dig")}
 SECRETS = {"T_DING_SECRET": secrets.token_hex(8), "T_FEISHU_SECRET": secrets.token_hex(8),
            "T_HOOK_SECRET": secrets.token_hex(8), "T_WECOM_URL": "", "T_SMTP_PASSWORD": "pw"}
 
@@ -42,7 +42,8 @@ def _site() -> Site:
                                               building(B["esc"], "Escalation hall", "升级楼"),
                                               building(B["retry"], "Retry hall", "重试楼"),
                                               building(B["flood"], "Flood hall", "洪水楼", doors=200),
-                                              building(B["dead"], "Dead hall", "故障楼")]})
+                                              building(B["dead"], "Dead hall", "故障楼"),
+                                              building(B["dig"], "Digest hall", "汇总楼", doors=3)]})
 
 
 def _config(rx: HookReceiver, mail: MailReceiver) -> dict:
@@ -64,6 +65,7 @@ def _config(rx: HookReceiver, mail: MailReceiver) -> dict:
             "super": hook | {"url": rx.url("/hook/super")},
             "head": hook | {"url": rx.url("/hook/head")},
             "flaky": hook | {"url": rx.url("/hook/flaky")},
+            "digest-hook": hook | {"url": rx.url("/hook/digest")},
             "gone": hook | {"url": f"http://127.0.0.1:{pick_port(0)}/nobody-listens", "timeout_s": 1},
             "robot": {"type": "wecom", "url": rx.url("/wecom/flood"), "limit_per_min": 20, "reserve_for_critical": 5,
                       "digest_every_s": 4},
@@ -281,3 +283,30 @@ def test_a_failing_channel_shows_in_health_metrics_the_weekly_review_and_keeps_b
     per_channel = {c: (ok, bad) for c, ok, bad in report["notifications"]}
     assert per_channel["gone"][0] == 0 and per_channel["gone"][1] >= 2
     assert per_channel["hook"][0] >= 1  # the SMS gateway of the first test
+
+
+def test_a_digest_sent_again_still_speaks_of_its_alarms(world, db_url, mqtt_url):
+    rx, _mail, _proc = world
+    dig = B["dig"]  # no route: its alarms are told only through the digest this test leaves behind
+    with publisher(mqtt_url) as pub:
+        publish_all(pub, [(f"campus/v1/{dig}/door/{dig}-door{n}",
+                           {"event_id": secrets.token_hex(6), "ts": now_ts(), "event": "door_forced"})
+                          for n in range(3)])
+    ids = sorted(_alarm(db_url, f"{dig}-door{n}")["id"] for n in range(3))
+    # What a sender leaves when it dies with a digest on the wire (or when a digest failed and waits):
+    # the digest row to send again, its alarms' rows pointing at it.
+    with psycopg.connect(db_url) as conn, conn.transaction():
+        digest = conn.execute("INSERT INTO notifications (step, recipient, channel, language, urgency, status, "
+                              "attempts, in_doubt) VALUES ('digest', 'r-digest', 'digest-hook', 'en', 2, "
+                              "'pending', 1, true) RETURNING id").fetchone()[0]
+        for alarm_id in ids:
+            conn.execute("INSERT INTO notifications (alarm_id, step, recipient, channel, language, urgency, "
+                         "status, digest_id) VALUES (%s, 'step-1', 'r-digest', 'digest-hook', 'en', 2, "
+                         "'digested', %s)", (alarm_id, digest))
+        conn.execute("SELECT pg_notify('safecampus_notify', '')")
+    wait_until(lambda: rx.on("/hook/digest"), 10, what="the digest sent again")
+    body = rx.on("/hook/digest")[0]["body"]
+    assert body["kind"] == "digest" and body["id"] == str(digest) and body["in_doubt"] is True
+    assert sorted(body["facts"]["alarm_ids"]) == ids and body["title"].startswith("3 new alarms in Digest hall")
+    wait_until(lambda: scalar(db_url, "SELECT count(*) FROM notifications WHERE digest_id = %s AND sent_at IS NOT "
+                                      "NULL", (digest,)) == 3, 10, what="its alarms marked told")
