@@ -10,19 +10,14 @@ Target: p99 under 300 ms. Run: .venv/bin/python bench/alarm_latency.py
 from __future__ import annotations
 
 import argparse
-import json
 import secrets
-import threading
 import time
-from datetime import UTC, datetime
 
-import psycopg
-from common import fresh_database, percentile, private_broker, start_publishers  # noqa: I001
+from common import RaisedListener, fresh_database, percentile, private_broker, send_triggers, start_publishers  # noqa: I001, E501
 
 from ingest.alarms.engine import AlarmEngine
-from ingest.core.settings import MqttEndpoint, load_settings
+from ingest.core.settings import load_settings
 from ingest.db.pool import open_pool
-from ingest.mqtt.contract import format_ts
 from ingest.service.maintainer import IngestService
 
 
@@ -41,9 +36,7 @@ def main() -> None:
             ingest_share_group="lat",
             ingest_health_port=0,
         )
-        sent: dict[str, float] = {}
         committed: dict[str, float] = {}
-        notified: dict[str, float] = {}
 
         def on_commit(result):
             now = time.time()
@@ -56,43 +49,14 @@ def main() -> None:
         svc = IngestService(settings, pool, hooks=[engine.on_batch], on_commit=on_commit)
         svc.start()
         svc.link.wait_subscribed(10)
-        stop = threading.Event()
-
-        def listen():
-            with psycopg.connect(db_url, autocommit=True) as conn:
-                conn.execute("LISTEN safecampus_alarms")
-                while not stop.is_set():
-                    for n in conn.notifies(timeout=0.5):
-                        body = json.loads(n.payload)
-                        if body["sensor_id"].startswith("trig-") and body["action"] == "raised":
-                            notified[body["sensor_id"]] = time.time()
-
-        listener = threading.Thread(target=listen, daemon=True)
-        listener.start()
+        listener = RaisedListener(db_url).start()
         procs, _done, start_at, _total = start_publishers(mqtt_url, int(args.rate * args.seconds), 2, rate=args.rate)
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
-
-        ep = MqttEndpoint.from_url(mqtt_url)
-        trig = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="trig", protocol=mqtt.MQTTv5)
-        trig.connect(ep.host, ep.port)
-        trig.loop_start()
-        while time.time() < start_at + 2:
-            time.sleep(0.01)
-        for i in range(args.triggers):
-            sid = f"trig-{i}"
-            now = time.time()
-            sent[sid] = now
-            body = json.dumps({"event_id": "t", "ts": format_ts(datetime.now(UTC)), "event": "door_forced"}).encode()
-            trig.publish(f"campus/v1/bench/door/{sid}", body, qos=1)
-            time.sleep(max(0.0, (args.seconds - 4) / args.triggers))
+        sent = send_triggers(mqtt_url, start_at, args.triggers, args.seconds, "door", {"event": "door_forced"})
         for p in procs:
             p.join()
         time.sleep(2)
-        stop.set()
-        listener.join(2)
-        trig.disconnect()
-        trig.loop_stop()
+        listener.stop()
+        notified = listener.raised
         svc.stop()
         pool.close()
     to_commit = [committed[s] - sent[s] for s in sent if s in committed]

@@ -66,3 +66,66 @@ def percentile(values: list[float], q: float) -> float:
     s = sorted(values)
     k = max(0, min(len(s) - 1, round(q / 100 * (len(s) - 1))))
     return s[k]
+
+
+class RaisedListener:
+    """When each alarm on a trigger sensor (``trig-<n>``) was raised, as a LISTENing dashboard hears it."""
+
+    def __init__(self, db_url: str) -> None:
+        import threading
+
+        self.raised: dict[str, float] = {}
+        self._db_url = db_url
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+
+    def _listen(self) -> None:
+        import json
+
+        with psycopg.connect(self._db_url, autocommit=True) as conn:
+            conn.execute("LISTEN safecampus_alarms")
+            while not self._stop.is_set():
+                for n in conn.notifies(timeout=0.5):
+                    body = json.loads(n.payload)
+                    if body["sensor_id"].startswith("trig-") and body["action"] == "raised":
+                        self.raised[body["sensor_id"]] = time.time()
+
+    def start(self) -> RaisedListener:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+def send_triggers(mqtt_url: str, start_at: float, count: int, seconds: float, kind: str, fields: dict) -> dict:
+    """Two seconds into the background load, ``count`` trigger events spread over ``seconds - 4``, each on its
+    own sensor ``trig-<n>`` of ``kind`` with ``fields``; returns when each was published."""
+    import json
+    from datetime import UTC, datetime
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from ingest.core.settings import MqttEndpoint
+    from ingest.mqtt.contract import format_ts
+
+    ep = MqttEndpoint.from_url(mqtt_url)
+    trig = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="trig", protocol=mqtt.MQTTv5)
+    trig.connect(ep.host, ep.port)
+    trig.loop_start()
+    sent: dict[str, float] = {}
+    try:
+        while time.time() < start_at + 2:
+            time.sleep(0.01)
+        for i in range(count):
+            sid = f"trig-{i}"
+            sent[sid] = time.time()
+            body = json.dumps({"event_id": "t", "ts": format_ts(datetime.now(UTC)), **fields}).encode()
+            trig.publish(f"campus/v1/bench/{kind}/{sid}", body, qos=1)
+            time.sleep(max(0.0, (seconds - 4) / count))
+    finally:
+        trig.disconnect()
+        trig.loop_stop()
+    return sent

@@ -20,19 +20,15 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import yaml
-from common import fresh_database, percentile, private_broker, start_publishers  # noqa: I001
+from common import RaisedListener, fresh_database, percentile, private_broker, send_triggers, start_publishers  # noqa: I001, E501
 
 from ingest.app.embedded import pick_port
-from ingest.core.settings import MqttEndpoint
-from ingest.mqtt.contract import format_ts
 from tests.integration.receivers import HookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,46 +68,16 @@ def main() -> None:
                         break
             except OSError:
                 time.sleep(0.2)
-        sent: dict[str, float] = {}
-        notified: dict[str, float] = {}
-        stop = threading.Event()
-
-        def listen() -> None:
-            with psycopg.connect(db_url, autocommit=True) as conn:
-                conn.execute("LISTEN safecampus_alarms")
-                while not stop.is_set():
-                    for n in conn.notifies(timeout=0.5):
-                        body = json.loads(n.payload)
-                        if body["sensor_id"].startswith("trig-") and body["action"] == "raised":
-                            notified[body["sensor_id"]] = time.time()
-
-        listener = threading.Thread(target=listen, daemon=True)
-        listener.start()
+        listener = RaisedListener(db_url).start()
         procs, _done, start_at, _total = start_publishers(mqtt_url, int(args.rate * args.seconds), 2, rate=args.rate)
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
-
-        ep = MqttEndpoint.from_url(mqtt_url)
-        trig = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="trig", protocol=mqtt.MQTTv5)
-        trig.connect(ep.host, ep.port)
-        trig.loop_start()
-        while time.time() < start_at + 2:
-            time.sleep(0.01)
         cpu0, wall0 = _cpu_s(ingest.pid), time.time()
-        for i in range(args.triggers):
-            sid = f"trig-{i}"
-            sent[sid] = time.time()
-            body = json.dumps({"event_id": "t", "ts": format_ts(datetime.now(UTC)), "state": "alarm"}).encode()
-            trig.publish(f"campus/v1/bench/smoke/{sid}", body, qos=1)
-            time.sleep(max(0.0, (args.seconds - 4) / args.triggers))
+        sent = send_triggers(mqtt_url, start_at, args.triggers, args.seconds, "smoke", {"state": "alarm"})
         for p in procs:
             p.join()
         time.sleep(3)
         cpu = (_cpu_s(ingest.pid) - cpu0) / (time.time() - wall0)
-        stop.set()
-        listener.join(2)
-        trig.disconnect()
-        trig.loop_stop()
+        listener.stop()
+        notified = dict(listener.raised)
         ingest.terminate()
         ingest.wait(30)
         with psycopg.connect(db_url) as conn:

@@ -59,9 +59,7 @@ def _referrer_path() -> str | None:
 
 def named(row: dict, key: str = "name") -> str:
     """A place's name in this request's language: ``<key>_zh`` for zh-CN when the site file gives one."""
-    if current() == "zh-CN" and row.get(f"{key}_zh"):
-        return str(row[f"{key}_zh"])
-    return str(row.get(key) or "")
+    return i18n.named(row, key, current())
 
 
 METRIC_LABELS = {"lel_pct": N_("combustible gas (%LEL)"), "o2_pct": N_("oxygen (%)"),

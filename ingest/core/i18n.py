@@ -99,6 +99,13 @@ def render(lang: str, template: str, params: Mapping[str, Any]) -> str:
     return text.format_map({n: params.get(n, "?") for n in names})
 
 
+def named(row: Mapping[str, Any], key: str, lang: str) -> str:
+    """A place's name for a reader: ``<key>_zh`` in zh-CN when the site file gives one, else ``<key>``."""
+    if lang == "zh-CN" and row.get(f"{key}_zh"):
+        return str(row[f"{key}_zh"])
+    return str(row.get(key) or "")
+
+
 def number(value: float | None, lang: str, digits: int = 1) -> str:
     """A number in the reader's locale with at most ``digits`` decimals ('22.6', '1,234')."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):

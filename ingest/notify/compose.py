@@ -13,7 +13,7 @@ from typing import Any
 
 from ingest.alarms.messages import condition_label, render
 from ingest.core import clock
-from ingest.core.i18n import N_, quantity, translator
+from ingest.core.i18n import N_, named, quantity, translator
 from ingest.core.vocabulary import PRIORITY_LABELS
 
 # What each step is called at the head of a message.
@@ -61,19 +61,13 @@ def _elapsed(seconds: float, lang: str) -> str:
     return _("{m} min").format(m=minutes) if minutes >= 1 else quantity(seconds, "s", lang)
 
 
-def _named(alarm: dict, key: str, lang: str) -> str:
-    if lang == "zh-CN" and alarm.get(f"{key}_zh"):
-        return str(alarm[f"{key}_zh"])
-    return str(alarm.get(key) or "")
-
-
 def where(alarm: dict, lang: str) -> str:
     """Building / floor / room / sensor, in the reader's language."""
     _ = translator(lang)
     floor = alarm.get("floor")
-    parts = [_named(alarm, "building", lang) or str(alarm.get("building_id") or ""),
+    parts = [named(alarm, "building", lang) or str(alarm.get("building_id") or ""),
              _("floor {n}").format(n=floor) if floor is not None else "",
-             _named(alarm, "room", lang), _named(alarm, "sensor_name", lang) or str(alarm.get("sensor_id") or "")]
+             named(alarm, "room", lang), named(alarm, "sensor_name", lang) or str(alarm.get("sensor_id") or "")]
     return " / ".join(p for p in parts if p)
 
 
@@ -108,20 +102,21 @@ def alarm_message(alarm: dict, step: str, lang: str, console_url: str, now: date
     kind = step_kind(step)
     if "limit" in p:
         p["limit"] = quantity(float(p["limit"]), "s", lang)
-    p.setdefault("elapsed", _elapsed((now - alarm["raised_at"]).total_seconds(), lang))
+    elapsed = _elapsed((now - alarm["raised_at"]).total_seconds(), lang)
+    place = where(alarm, lang)
+    p.setdefault("elapsed", elapsed)
     p.setdefault("who", alarm.get("acked_by") or alarm.get("closed_by") or "")
     head = _(STEP_HEADS.get(kind, STEP_HEADS["step-1"])).format_map({k: str(v) for k, v in p.items()})
     what = render(alarm.get("message_key"), alarm.get("message_params"), lang, alarm.get("message") or "")
     label = condition_label(str(alarm["condition"]), lang)
     prio = _(PRIORITY_LABELS.get(str(alarm["priority"]), str(alarm["priority"])))
     drill = _("DRILL") + " " if alarm.get("drill") else ""
-    title = f"{drill}[{prio}] {label} · {where(alarm, lang)} · {head}"
+    title = f"{drill}[{prio}] {label} · {place} · {head}"
     lines = [
-        _("Where: {where}").format(where=where(alarm, lang)),
+        _("Where: {where}").format(where=place),
         _("What: {what}").format(what=what or label),
         _("Since: {time} ({elapsed} ago)").format(time=clock.fmt(alarm["raised_at"], "%Y-%m-%d %H:%M:%S"),
-                                                    elapsed=_elapsed((now - alarm["raised_at"]).total_seconds(),
-                                                                     lang)),
+                                                    elapsed=elapsed),
     ]
     todo = first_step(alarm, lang)
     if todo and kind in ("step-1", "step-2", "step-n", "remind", "re-alarm", "confirmed"):
@@ -130,14 +125,14 @@ def alarm_message(alarm: dict, step: str, lang: str, console_url: str, now: date
              "condition": alarm["condition"], "state": alarm.get("state"), "building_id": alarm.get("building_id"),
              "sensor_id": alarm.get("sensor_id"), "department_id": alarm.get("department_id"),
              "drill": bool(alarm.get("drill")), "raised_at": alarm["raised_at"].isoformat(),
-             "where": where(alarm, lang), "what": what or label}
+             "where": place, "what": what or label}
     return Message(title, tuple(lines), console_link(console_url, alarm["id"]), _("Open in the console"), facts)
 
 
 def digest_message(alarms: list[dict], lang: str, console_url: str) -> Message:
     """One message for many alarms: counts by place, fire and critical first, '+N more'."""
     _ = translator(lang)
-    buildings = Counter(_named(a, "building", lang) or str(a.get("building_id") or "?") for a in alarms)
+    buildings = Counter(named(a, "building", lang) or str(a.get("building_id") or "?") for a in alarms)
     place = ", ".join(name for name, _n in buildings.most_common(3))
     if len(buildings) > 3:
         place += " …"
