@@ -58,7 +58,8 @@ def main() -> None:
             time.sleep(4)
             d.save_screenshot(str(HERE / f"console-{suffix}.png"))
             for page, path in (("trends", "/trends"), ("sensors", "/sensors"), ("handover", "/console/handover"),
-                               ("weekly", "/reports/weekly"), ("health", "/reports/health")):
+                               ("weekly", "/reports/weekly"), ("health", "/reports/health"),
+                               ("notifications", "/admin/notifications")):  # admins only
                 d.get(f"{base}{path}")
                 time.sleep(4)
                 d.save_screenshot(str(HERE / f"{page}-{suffix}.png"))
