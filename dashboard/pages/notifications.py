@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from dashboard import lang
 from dashboard.auth import allowed, current_user, refusal
 from dashboard.db import connection
+from ingest.alarms.messages import step_label
 from ingest.core import clock
 from ingest.core.i18n import N_, Translator
 from ingest.notify import config as notify_config
@@ -29,6 +30,7 @@ STATUS_LABELS = {"pending": N_("waiting"), "sending": N_("sending"), "sent": N_(
                  "digested": N_("in a digest"), "failed": N_("given up")}
 TABLE_STYLE: dict[str, Any] = {
     "style_as_list_view": True,
+    "style_table": {"overflowX": "auto"},  # a phone scrolls a wide table instead of cutting it
     "style_header": {"backgroundColor": "#35383c", "color": "#9a9ea3", "border": "none"},
     "style_cell": {"backgroundColor": "#2b2d30", "color": "#d8dadc", "border": "none", "textAlign": "left",
                    "whiteSpace": "normal", "height": "auto"},
@@ -130,7 +132,7 @@ def refresh(_n: int | None, _msg: object, channels: list[dict] | None) -> tuple[
         recent = conn.execute(nq.RECENT, {"limit": 100}).fetchall()
         last = {r["channel"]: r for r in conn.execute(nq.CHANNEL_STATE).fetchall()}
     rows = [{"created": clock.fmt(r["created_at"], "%m-%d %H:%M:%S"), "alarm_id": r["alarm_id"] or "",
-             "step": r["step"], "recipient": r["recipient"], "channel": r["channel"],
+             "step": step_label(r["step"], lang.current()), "recipient": r["recipient"], "channel": r["channel"],
              "status": _(STATUS_LABELS.get(r["status"], r["status"])) + (" ↻" if r["in_doubt"] else ""),
              "attempts": r["attempts"], "sent": clock.fmt(r["sent_at"], "%H:%M:%S"), "error": r["last_error"] or ""}
             for r in recent]

@@ -78,6 +78,8 @@ def render(key: str | None, params: Mapping[str, Any] | None, lang: str, fallbac
             shown[name] = _(STAGES.get(int(value), STAGES[1]))
         elif name == "what":
             shown[name] = _(str(value))
+        elif name == "step":
+            shown[name] = step_label(str(value), lang)
         else:
             shown[name] = value
     text = _(TEMPLATES[key])
@@ -85,6 +87,19 @@ def render(key: str | None, params: Mapping[str, Any] | None, lang: str, fallbac
         return text.format(**shown)
     except (KeyError, IndexError, ValueError):  # a row with parameters this template lacks
         return fallback or TEMPLATES[key]
+
+
+# A notification's step (ingest.notify) as people read it: 'step-2' → "step 2", 'remind-3' → "reminder 3".
+STEP_NAMES = {"step": N_("step {n}"), "remind": N_("reminder {n}"), "re-alarm": N_("re-alarm"),
+              "acknowledged": N_("acknowledged"), "returned": N_("returned to normal"), "closed": N_("closed"),
+              "confirmed": N_("fire confirmed"), "digest": N_("digest"), "test": N_("test message")}
+
+
+def step_label(step: str, lang: str) -> str:
+    """A notification step for a reader; an unknown one as it is."""
+    stem, _sep, n = step.rpartition("-") if step[-1:].isdigit() else (step, "", "")
+    template = STEP_NAMES.get(stem)
+    return translator(lang)(template).format(n=n) if template else step
 
 
 def journal_details(text: Text) -> dict[str, Any]:

@@ -171,3 +171,13 @@ def test_signatures_follow_the_documented_recipes():
     body = b'{"a":1}'
     assert channels.webhook_signature("k", 5, body) == "sha256=" + hmac.new(b"k", b"5." + body,
                                                                              hashlib.sha256).hexdigest()
+
+
+def test_steps_read_as_words_in_each_language():
+    from ingest.alarms.messages import render, step_label
+
+    assert [step_label(s, "en") for s in ("step-2", "remind-3", "re-alarm-7", "digest")] == [
+        "step 2", "reminder 3", "re-alarm", "digest"]
+    assert step_label("step-2", "zh-CN") == "第 2 步" and step_label("remind-3", "zh-CN") == "第 3 次提醒"
+    assert render("notified", {"recipient": "duty", "channel": "wecom", "step": "step-1"}, "en") == (
+        "duty told via wecom (step 1)")
