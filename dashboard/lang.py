@@ -65,7 +65,9 @@ def named(row: dict, key: str = "name") -> str:
 METRIC_LABELS = {"lel_pct": N_("combustible gas (%LEL)"), "o2_pct": N_("oxygen (%)"),
                  "temperature_c": N_("temperature (°C)"), "humidity_pct": N_("humidity (%)"),
                  "face_velocity_mps": N_("fume hood face velocity (m/s)"), "battery_pct": N_("battery (%)"),
-                 "obscuration_pct_m": N_("smoke obscuration (%/m)"), "rssi_dbm": N_("signal (dBm)")}
+                 "obscuration_pct_m": N_("smoke obscuration (%/m)"), "rssi_dbm": N_("signal (dBm)"),
+                 "gas_alarm": N_("gas detector (1 = alarm)"), "co_alarm": N_("CO detector (1 = alarm)"),
+                 "water_leak": N_("water leak (1 = wet)"), "link_margin_db": N_("link margin (dB)")}
 
 
 def duty_note(entry: dict, _: i18n.Translator | None = None) -> str:
@@ -83,6 +85,8 @@ def duty_note(entry: dict, _: i18n.Translator | None = None) -> str:
         if d["out_of_service"]:
             return _("{sensor} out of service: {reason}").format(sensor=d["sensor"], reason=d.get("reason", ""))
         return _("{sensor} back in service").format(sensor=d["sensor"])
+    if "sensor" in d and d.get("adopted"):
+        return _("{sensor} adopted into {room}").format(sensor=d["sensor"], room=d.get("room", ""))
     return str(entry.get("note") or "")
 
 

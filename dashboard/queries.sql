@@ -116,11 +116,12 @@ ORDER BY s.id
 SELECT * FROM (
     SELECT s.id, s.kind, coalesce(b.name, s.building_id) AS building, r.name AS room, b.name_zh AS building_zh,
            r.name_zh AS room_zh, s.last_seen, s.battery_pct,
-           s.out_of_service_reason,
+           s.out_of_service_reason, s.source ->> 'adapter' AS adapter, s.source ->> 'key' AS device,
            CASE WHEN s.out_of_service_since IS NOT NULL THEN 'out of service'
                 WHEN NOT s.registered THEN 'unregistered'
                 WHEN s.last_seen IS NULL THEN 'never seen'
-                WHEN s.last_seen < now() - make_interval(secs => 3 * s.report_interval_s) THEN 'offline'
+                WHEN s.last_seen < now() - make_interval(secs => coalesce(
+                    (s.thresholds ->> 'offline_after_s')::double precision, 3 * s.report_interval_s)) THEN 'offline'
                 ELSE 'online' END AS status
     FROM sensors s
     LEFT JOIN buildings b ON b.id = s.building_id
@@ -136,6 +137,24 @@ LIMIT 2000
 -- name: SET_OUT_OF_SERVICE
 UPDATE sensors SET out_of_service_since = now(), out_of_service_reason = %(reason)s
 WHERE id = %(id)s AND retired_at IS NULL AND out_of_service_since IS NULL
+
+-- name: ROOM_CHOICES
+SELECT r.id, r.name, r.name_zh, r.building_id, b.name AS building, b.name_zh AS building_zh
+FROM rooms r JOIN buildings b ON b.id = r.building_id
+WHERE r.retired_at IS NULL AND b.retired_at IS NULL
+ORDER BY r.building_id, r.floor, r.id
+
+-- name: SENSOR_KIND_SOURCE
+SELECT kind, source FROM sensors WHERE id = %(id)s AND NOT registered AND retired_at IS NULL FOR UPDATE
+
+-- name: ADOPT_SENSOR
+-- An unregistered device (a foreign one keeps its source) placed in a room by an admin.
+UPDATE sensors s SET registered = true, room_id = r.id, building_id = r.building_id,
+       name = coalesce(%(name)s, s.name, s.id), report_interval_s = %(interval_s)s,
+       thresholds = s.thresholds || %(thresholds)s
+FROM rooms r
+WHERE s.id = %(id)s AND NOT s.registered AND s.retired_at IS NULL AND r.id = %(room)s AND r.retired_at IS NULL
+RETURNING s.id, s.kind, s.source, r.id AS room, r.building_id
 
 -- name: SET_IN_SERVICE
 UPDATE sensors SET out_of_service_since = NULL, out_of_service_reason = NULL

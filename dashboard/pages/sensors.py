@@ -13,6 +13,7 @@ from dashboard.auth import allowed, current_user, refusal
 from dashboard.db import connection
 from ingest.core import clock
 from ingest.core.i18n import N_, Translator
+from ingest.core.site import adoption, site_file_lines
 from ingest.core.vocabulary import SENSOR_KIND_LABELS
 
 dash.register_page(__name__, path="/sensors", title="SafeCampus")
@@ -26,6 +27,8 @@ OOS_ID, OOS_REASON, OOS_BTN, BACK_BTN, MSG, DONE = (
     "sensors-msg",
     "sensors-done",
 )
+ADOPT_ID, ADOPT_ROOM, ADOPT_BTN, ADOPT_MSG, ADOPT_LINES = (
+    "sensors-adopt-id", "sensors-adopt-room", "sensors-adopt-btn", "sensors-adopt-msg", "sensors-adopt-lines")
 STATUSES = ("online", "offline", "unregistered", "out of service", "never seen")
 STATUS_LABELS = {"online": N_("online"), "offline": N_("offline"), "unregistered": N_("unregistered"),
                  "out of service": N_("out of service"), "never seen": N_("never seen")}
@@ -69,6 +72,7 @@ def frame(_: Translator = str) -> html.Div:
                         (_("building"), "building"),
                         (_("room"), "room"),
                         (_("status"), "status"),
+                        (_("source"), "source"),
                         (_("last seen"), "last_seen"),
                         (_("battery %"), "battery_pct"),
                         (_("out of service because"), "out_of_service_reason"),
@@ -92,6 +96,20 @@ def frame(_: Translator = str) -> html.Div:
                 className="sc-actions",
             ),
             html.Div(id=MSG, className="sc-msg", role="status"),
+            html.H3(_("Adopt a device (admins)")),
+            html.P(_("A device that spoke before anyone placed it is listed as unregistered, with the "
+                     "ecosystem it came from. Put it in its room; its alarms then say where it is."),
+                   className="sc-hint"),
+            html.Div(
+                [
+                    dcc.Input(id=ADOPT_ID, placeholder=_("sensor id"), className="sc-text"),
+                    dcc.Dropdown(id=ADOPT_ROOM, placeholder=_("room"), className="sc-filter"),
+                    html.Button(_("Adopt"), id=ADOPT_BTN),
+                ],
+                className="sc-actions",
+            ),
+            html.Div(id=ADOPT_MSG, className="sc-msg", role="status"),
+            html.Pre(id=ADOPT_LINES, className="sc-lines"),
             dcc.Store(id=DONE),
         ],
         className="sc-console",
@@ -116,6 +134,7 @@ def load(status: str | None, search: str | None, _done: object) -> list[dict]:
             "kind": _(SENSOR_KIND_LABELS.get(r["kind"], r["kind"])),
             "last_seen": clock.fmt(r["last_seen"]),
             "battery_pct": round(r["battery_pct"]) if r["battery_pct"] is not None else "",
+            "source": f"{r['adapter']}: {r['device']}" if r["adapter"] else "campus/v1",
         }
         for r in rows
     ]
@@ -164,3 +183,53 @@ def change(_oos: int | None, _back: int | None, sensor: str | None, reason: str 
     done = (_("Done: {sensor} out of service: {reason}.").format(sensor=sensor, reason=(reason or "").strip()) if out
             else _("Done: {sensor} back in service.").format(sensor=sensor))
     return done, {"sensor": sensor, "out": out}
+
+
+@callback(Output(ADOPT_ROOM, "options"), Input(DONE, "data"))
+def rooms(_done: object) -> list[dict]:
+    """Every room, as '<building> / <room>'."""
+    if not allowed("admin"):
+        return []
+    with connection() as conn:
+        rows = conn.execute(q.ROOM_CHOICES).fetchall()
+    return [{"label": f"{lang.named(r, 'building')} / {lang.named(r)} ({r['id']})", "value": r["id"]} for r in rows]
+
+
+@callback(
+    Output(ADOPT_MSG, "children"),
+    Output(ADOPT_LINES, "children"),
+    Output(DONE, "data", allow_duplicate=True),
+    Input(ADOPT_BTN, "n_clicks"),
+    State(ADOPT_ID, "value"),
+    State(ADOPT_ROOM, "value"),
+    prevent_initial_call=True,
+)
+def adopt(_n: int | None, sensor: str | None, room: str | None) -> tuple:
+    """Register an unregistered device in a room; admins only; logged in the duty log."""
+    _ = lang.gettext()
+    denied = refusal("admin", N_("adopt a device"), _)
+    if denied:
+        return denied, "", dash.no_update
+    sensor = (sensor or "").strip()
+    if not sensor or not room:
+        return _("Give the sensor id and its room."), "", dash.no_update
+    user = current_user()["username"]  # type: ignore[index]
+    with connection() as conn, conn.transaction():
+        found = conn.execute(q.SENSOR_KIND_SOURCE, {"id": sensor}).fetchone()
+        if found is None:
+            return _("No change: {sensor} is unknown, retired or already registered.").format(sensor=sensor), "", \
+                dash.no_update
+        interval, thresholds = adoption(found["kind"], found["source"])
+        row = conn.execute(q.ADOPT_SENSOR, {"id": sensor, "room": room, "name": None, "interval_s": interval,
+                                            "thresholds": Jsonb(thresholds)}).fetchone()
+        if row is None:
+            return _("No change: {sensor} is unknown, retired or already registered.").format(sensor=sensor), "", \
+                dash.no_update
+        conn.execute(q.DUTY_LOG_ADD, {
+            "author": user, "kind": "equipment", "note": f"{sensor} adopted into {room}",
+            "details": Jsonb({"sensor": sensor, "adopted": True, "room": room, "source": row["source"]}),
+        })
+    lines = site_file_lines(sensor, row["kind"], row["source"])
+    told = _("Done: {sensor} is in {room}. Add these lines to that room's sensors in the site file, "
+             "or the next site load retires it:").format(sensor=sensor, room=room)
+    return told, lines, {"sensor": sensor, "adopted": room}

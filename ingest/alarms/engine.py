@@ -137,6 +137,10 @@ class AlarmEngine:
         changes: list[lifecycle.Change] = []
         for e in events:
             sensor = self.directory.get(conn, e.sensor_id, e.building, e.kind)
+            if e.state == "offline":  # its gateway says the device is gone: no need to wait for silence
+                offline.add(e.sensor_id)
+                self._apply(conn, sensor, [_offline(e.at, "offline_reported")], False, changes)
+                continue
             if e.sensor_id in offline:
                 offline.discard(e.sensor_id)
                 self._apply(conn, sensor, [Clear("offline", e.at)], False, changes)
@@ -193,22 +197,9 @@ class AlarmEngine:
                 ):
                     continue
                 sensor = self.directory.get(conn, sid, "", "")
-                self._apply(
-                    conn,
-                    sensor,
-                    [
-                        Raise(
-                            "offline",
-                            "heartbeat",
-                            "medium",
-                            "trouble",
-                            Text("offline"),
-                            at,
-                        )
-                    ],
-                    False,
-                    changes,
-                )
+                limit = sensor.thresholds.get("offline_after_s")
+                text = Text("offline_for", {"limit": float(limit), "unit": "s"}) if limit else Text("offline")
+                self._apply(conn, sensor, [_offline(at, text)], False, changes)
             self._escalate(conn, at, changes)
             self._finish(conn, changes)
         for (alarm_id,) in conn.execute(q.SHELVES_EXPIRED, {"now": datetime.now(UTC)}).fetchall():
@@ -232,6 +223,11 @@ class AlarmEngine:
             )
             conn.execute(q.NOTIFY_ESCALATION, {"payload": json.dumps({"id": alarm_id, "priority": new["priority"]})})
             changes.append(lifecycle.Change(new, "escalated"))
+
+
+def _offline(at: datetime, text: Text | str) -> Raise:
+    """The trouble signal of a device that is gone (silent, or reported offline by its gateway)."""
+    return Raise("offline", "heartbeat", "medium", "trouble", Text(text) if isinstance(text, str) else text, at)
 
 
 class Ticker(BackgroundLoop):

@@ -85,6 +85,14 @@ EXPOSURE: dict[str, tuple[float | None, float | None]] = {
     "HCL": (2.0, 5.0),
 }
 
+# Switching detectors (metric 1 = in alarm): condition, priority. A gas or CO detector is
+# a life-safety alarm at once; a leak is for the facilities team.
+DETECTORS: dict[str, tuple[str, Priority]] = {
+    "gas_alarm": ("gas_detector", "critical"),
+    "co_alarm": ("co_detector", "critical"),
+    "water_leak": ("water_leak", "medium"),
+}
+
 HELD_OPEN_S = 30.0
 FORCED_DEBOUNCE_S = 1.0
 DENIED_BURST = (5, 120.0)  # 5 denials in 2 minutes

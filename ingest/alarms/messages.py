@@ -30,6 +30,11 @@ TEMPLATES: dict[str, str] = {
     "exposure_twa": N_("{gas} 8-hour TWA {value} ≥ {limit}"),
     "exposure_stel": N_("{gas} 15-minute STEL {value} ≥ {limit}"),
     "offline": N_("Sensor silent for more than 3 reporting intervals"),
+    "offline_for": N_("Sensor silent for more than {limit}"),
+    "offline_reported": N_("Its gateway reports the device offline"),
+    "gas_detector": N_("Gas detector in alarm"),
+    "co_detector": N_("Carbon monoxide detector in alarm"),
+    "water_leak": N_("Water leak detected"),
     # what the system writes in an alarm's journal
     "fire_confirmed": N_("Fire confirmed: second detector in zone {zone}"),
     "not_acknowledged": N_("not acknowledged within {limit}"),
@@ -120,6 +125,7 @@ CONDITIONS = {
     "lel_high": N_("combustible gas"), "o2_low": N_("oxygen deficiency"), "o2_high": N_("oxygen enrichment"),
     "hood_low": N_("fume hood low flow"), "temp_high": N_("temperature high"), "temp_low": N_("temperature low"),
     "humidity_high": N_("humidity high"), "humidity_low": N_("humidity low"),
+    "gas_detector": N_("gas detector"), "co_detector": N_("CO detector"), "water_leak": N_("water leak"),
 }
 PER_GAS = {"gas_high": N_("{gas} high"), "twa": N_("{gas} 8-hour TWA"), "stel": N_("{gas} 15-minute STEL")}
 

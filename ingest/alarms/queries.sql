@@ -113,14 +113,22 @@ WHERE condition = 'offline' AND state <> 'closed' AND active AND sensor_id = ANY
 
 -- name: SILENT_SENSORS
 SELECT s.id FROM sensors s
-WHERE s.registered AND s.retired_at IS NULL AND s.out_of_service_since IS NULL AND s.last_seen IS NOT NULL AND s.last_seen < %(now)s - make_interval(secs => %(factor)s * s.report_interval_s) AND NOT EXISTS (SELECT 1 FROM alarms a
+-- A sensor's own limit (thresholds.offline_after_s: a battery Zigbee device 25 h, LoRaWAN 3 h;
+-- ingest.core.site) or else 'factor' reporting intervals.
+WHERE s.registered AND s.retired_at IS NULL AND s.out_of_service_since IS NULL AND s.last_seen IS NOT NULL
+AND s.last_seen < %(now)s - make_interval(secs => coalesce((s.thresholds ->> 'offline_after_s')::double precision,
+                                                           %(factor)s * s.report_interval_s))
+AND NOT EXISTS (SELECT 1 FROM alarms a
 WHERE a.sensor_id = s.id AND a.condition = 'offline' AND a.state <> 'closed' AND a.active)
 ORDER BY s.id
 
 -- name: STILL_SILENT
 -- Locks the sensor and checks again once the lock is held (a batch may just have stored an event).
 SELECT id FROM sensors s
-WHERE id = %(sensor)s AND s.last_seen < %(now)s - make_interval(secs => %(factor)s * s.report_interval_s) FOR UPDATE
+WHERE id = %(sensor)s
+AND s.last_seen < %(now)s - make_interval(secs => coalesce((s.thresholds ->> 'offline_after_s')::double precision,
+                                                           %(factor)s * s.report_interval_s))
+FOR UPDATE
 
 -- name: SHELVES_EXPIRED
 SELECT id FROM alarms

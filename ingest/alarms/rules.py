@@ -34,6 +34,9 @@ def evaluate(event: Event, sensor: SensorInfo, state: dict[str, Any], tz: str = 
     elif event.kind == "lab":
         out = []
         for metric, value in event.readings.items():
+            if metric in L.DETECTORS:
+                out += detector(metric, value, at)
+                continue
             out += analogue(metric, value, t, sensor, state)
             out += exposure(metric, value, t, state)
     else:
@@ -133,6 +136,17 @@ def suppressed_by_design(sensor: SensorInfo, at: float, tz: str) -> bool:
 def held_open_s(sensor: SensorInfo) -> float:
     """The held-open limit for this door."""
     return float(sensor.thresholds.get("held_open_s", L.HELD_OPEN_S))
+
+
+# -- switching detectors ------------------------------------------------------------------
+
+
+def detector(metric: str, value: float, at: datetime) -> list[Signal]:
+    """A detector that switches (gas, CO, leak): 1 raises its alarm, 0 clears it."""
+    condition, priority = L.DETECTORS[metric]
+    if value >= 1:
+        return [Raise(condition, "lab", priority, "alarm", Text(condition), at)]
+    return [Clear(condition, at)]
 
 
 # -- analogue limits with on-delay, off-delay and deadband ---------------------------------

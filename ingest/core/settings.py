@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.core.errors import SettingsError
 from ingest.core.intake import MAX_PAYLOAD_BYTES, Limits
-from ingest.core.vocabulary import ESCALATION_DEFAULT_S
+from ingest.core.vocabulary import ADAPTERS, ESCALATION_DEFAULT_S
 
 ENV_PREFIX = "SAFECAMPUS_"
 
@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     ingest_stall_s: float = Field(default=30.0, ge=1)
     # Long enough for an upgrade: the broker keeps the session and queues for a stopped ingestor.
     ingest_session_expiry_s: int = Field(default=86_400, ge=0)
+
+    # Device adapters (docs/devices.md): which ecosystems' topics ingest reads besides campus/v1.
+    adapters: str = Field(default="zigbee2mqtt,tasmota,chirpstack,ttn,homeassistant",
+                          pattern=r"^[a-z0-9,\s]*$")
+    adapter_zigbee2mqtt_base: str = Field(default="zigbee2mqtt", pattern=r"^[^+#\s]+$")
+    adapter_homeassistant_base: str = Field(default="homeassistant", pattern=r"^[^+#\s]+$")
+    adapter_generic_topics: str = ""  # MQTT filters, comma-separated, read by the generic adapter
 
     # TimescaleDB policies (ignored on plain PostgreSQL, where ingest prunes by age).
     retention_days: int = Field(default=400, ge=1)
@@ -123,6 +130,21 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError("port must be a number from 1 to 65535") from exc
         return value
+
+    @field_validator("adapters")
+    @classmethod
+    def _check_adapters(cls, value: str) -> str:
+        unknown = [a for a in _words(value) if a not in ADAPTERS]
+        if unknown:
+            raise ValueError(f"unknown adapters {unknown}; known: {', '.join(ADAPTERS)}")
+        return value
+
+    def adapter_names(self) -> list[str]:
+        """The device adapters ingest runs (generic only when it has topics to read)."""
+        names = _words(self.adapters)
+        if self.adapter_generic_topics.strip() and "generic" not in names:
+            names.append("generic")
+        return names
 
     def escalation_limits(self) -> dict[str, float]:
         """Seconds an alarm of each priority may stay unacknowledged before it escalates."""
@@ -231,3 +253,7 @@ def redact_db_url(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return parts._replace(netloc=netloc).geturl()
     return url
+
+
+def _words(value: str) -> list[str]:
+    return [w.strip() for w in value.split(",") if w.strip()]

@@ -42,6 +42,95 @@ class Schedule(_Strict):
         return DAYS[day] in self.days and self.start <= at < self.end
 
 
+# Where a device that speaks another ecosystem's MQTT comes from (docs/devices.md).
+Adapter = Literal["zigbee2mqtt", "tasmota", "chirpstack", "ttn", "homeassistant", "generic"]
+Power = Literal["battery", "mains"]
+# What names a device in each ecosystem: a topic, or a device id inside the messages.
+KEYED_BY: dict[str, str] = {"zigbee2mqtt": "topic", "tasmota": "topic", "generic": "topic",
+                            "chirpstack": "device", "ttn": "device", "homeassistant": "device"}
+DEFAULT_POWER: dict[str, Power] = {"zigbee2mqtt": "battery", "tasmota": "mains", "chirpstack": "battery",
+                                   "ttn": "battery", "homeassistant": "mains", "generic": "mains"}
+# Silence after which a device counts as offline, by ecosystem and power source (seconds).
+# zigbee2mqtt's own availability defaults (battery 25 h, mains 10 min); Tasmota reports every
+# 300 s (TelePeriod); LoRaWAN sensors send hourly, so three missed uplinks. Home Assistant's
+# statestream publishes only changes: no silence limit, its 'unavailable' state says offline.
+OFFLINE_AFTER_S: dict[str, dict[str, int | None]] = {
+    "zigbee2mqtt": {"battery": 25 * 3600, "mains": 600},
+    "tasmota": {"battery": 25 * 3600, "mains": 900},
+    "chirpstack": {"battery": 3 * 3600, "mains": 3 * 3600},
+    "ttn": {"battery": 3 * 3600, "mains": 3 * 3600},
+    "homeassistant": {"battery": None, "mains": None},
+    "generic": {"battery": None, "mains": None},
+}
+SIGNALS = ("smoke", "trouble", "test", "tamper", "contact", "door_open", "battery_pct", "battery_low",
+           "rssi_dbm", "link_margin_db", "availability")
+
+
+class FieldMap(_Strict):
+    """How one field of a foreign payload becomes a SafeCampus value.
+
+    ``to`` is a lab metric (``gas_ppm.NH3``, ``temperature_c``, ``gas_alarm``...) or a signal
+    (``smoke``, ``contact`` (true = closed), ``door_open``, ``tamper``, ``trouble``, ``test``,
+    ``battery_pct``, ``battery_low``, ``rssi_dbm``, ``link_margin_db``, ``availability``);
+    ``map`` turns a value (as text) into another first; ``invert`` flips a true/false;
+    ``scale`` multiplies a number (ppb → ppm: 0.001).
+    """
+
+    to: str
+    map: dict[str, Any] = Field(default_factory=dict)
+    invert: bool = False
+    scale: float = 1.0
+
+    @model_validator(mode="after")
+    def _check(self) -> FieldMap:
+        if self.to not in LAB_METRICS and self.to not in SIGNALS:
+            raise ValueError(f"unknown target {self.to!r}; a lab metric or one of {', '.join(SIGNALS)}")
+        return self
+
+
+class Source(_Strict):
+    """A device of another ecosystem: which adapter, which device, and how its fields map."""
+
+    adapter: Adapter
+    topic: str | None = Field(default=None, min_length=1, max_length=512)
+    device: str | None = Field(default=None, min_length=1, max_length=128)
+    power: Power | None = None
+    offline_after_s: int | None = Field(default=None, ge=60, le=30 * 86_400)
+    # Field path (dotted, '$.' optional, [n] for list items) → mapping; adds to or overrides
+    # the adapter's own field names. The generic adapter knows no names: it needs these.
+    fields: dict[str, FieldMap] = Field(default_factory=dict)
+    ts: str | None = None  # generic: the path of the event time
+    event_id: str | None = None  # generic: the path of an event id
+    # A contact sensor on a door nobody may open without a card (a store, an exit): opening is forced.
+    open_event: Literal["door_opened", "door_forced"] = "door_opened"
+
+    @model_validator(mode="after")
+    def _check(self) -> Source:
+        need = KEYED_BY[self.adapter]
+        if getattr(self, need) is None:
+            raise ValueError(f"a {self.adapter} source needs '{need}'")
+        if self.adapter == "generic" and not self.fields:
+            raise ValueError("a generic source needs 'fields'")
+        if any(c in (self.topic or "") for c in "+#"):
+            raise ValueError("a source topic names one device: no MQTT wildcards")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The device's identity within its adapter (zigbee2mqtt's topic, a DevEUI...)."""
+        value = self.topic if KEYED_BY[self.adapter] == "topic" else self.device
+        if self.adapter == "tasmota":
+            value = (value or "").removeprefix("tele/")
+        return (value or "").lower() if self.adapter == "chirpstack" else (value or "")
+
+
+class AdapterDefaults(_Strict):
+    """Site-wide offline limits of one ecosystem (seconds), overriding OFFLINE_AFTER_S."""
+
+    battery_offline_s: int | None = Field(default=None, ge=60)
+    mains_offline_s: int | None = Field(default=None, ge=60)
+
+
 class SensorSpec(_Strict):
     """One sensor, or ``count`` alike sensors numbered ``<room>-<kind>-<n>``."""
 
@@ -53,11 +142,14 @@ class SensorSpec(_Strict):
     interval_s: int | None = Field(default=None, ge=1, le=86_400)
     metrics: list[str] = Field(default_factory=list)
     thresholds: dict[str, Any] = Field(default_factory=dict)
+    source: Source | None = None
 
     @model_validator(mode="after")
     def _check(self) -> SensorSpec:
         if self.id and self.count != 1:
             raise ValueError("give either an id or a count, not both")
+        if self.source and self.count != 1:
+            raise ValueError("a sensor with a source is one device: give it an id, not a count")
         unknown = [m for m in self.metrics if m not in LAB_METRICS]
         if unknown:
             raise ValueError(f"unknown metrics {unknown}; known: {', '.join(LAB_METRICS)}")
@@ -118,6 +210,8 @@ class SiteSensor(_Strict):
     interval_s: int
     metrics: list[str]
     thresholds: dict[str, Any]
+    source: Source | None = None
+    offline_after_s: int | None = None  # from its source's ecosystem and power, unless thresholds say
 
 
 class Site(_Strict):
@@ -128,6 +222,7 @@ class Site(_Strict):
     timezone: str = "Asia/Shanghai"
     departments: list[Department]
     buildings: list[Building]
+    adapters: dict[Adapter, AdapterDefaults] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_ids(self) -> Site:
@@ -151,7 +246,28 @@ class Site(_Strict):
         if len(set(sensor_ids)) != len(sensor_ids):
             dup = next(i for i in sensor_ids if sensor_ids.count(i) > 1)
             raise ValueError(f"sensor id {dup!r} is used twice")
+        sources: dict[tuple[str, str], str] = {}
+        for sensor in self.sensors:
+            if sensor.source:
+                where = (sensor.source.adapter, sensor.source.key)
+                if where in sources:
+                    raise ValueError(f"sensors {sources[where]!r} and {sensor.id!r} name the same device {where[1]!r}")
+                sources[where] = sensor.id
         return self
+
+    def offline_after_s(self, spec: SensorSpec) -> int | None:
+        """How long a sensor may be silent before it is offline (None: its reporting interval decides)."""
+        if "offline_after_s" in spec.thresholds:
+            return int(spec.thresholds["offline_after_s"])
+        src = spec.source
+        if src is None:
+            return None
+        if src.offline_after_s:
+            return src.offline_after_s
+        power = src.power or DEFAULT_POWER[src.adapter]
+        site_wide = self.adapters.get(src.adapter)
+        configured = getattr(site_wide, f"{power}_offline_s", None) if site_wide else None
+        return configured or OFFLINE_AFTER_S[src.adapter][power]
 
     @cached_property
     def sensors(self) -> list[SiteSensor]:
@@ -177,6 +293,8 @@ class Site(_Strict):
                                 interval_s=spec.interval_s or DEFAULT_INTERVAL_S[spec.kind],
                                 metrics=list(spec.metrics),
                                 thresholds=dict(spec.thresholds),
+                                source=spec.source,
+                                offline_after_s=self.offline_after_s(spec),
                             )
                         )
         return out
@@ -188,6 +306,26 @@ class Site(_Strict):
     def room(self, ident: str) -> Room:
         """The room with this id."""
         return next(r for b in self.buildings for r in b.rooms if r.id == ident)
+
+
+def adoption(kind: str, source: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    """Reporting interval and thresholds of a device an admin adopts (its ecosystem's offline limit)."""
+    interval = DEFAULT_INTERVAL_S.get(kind, 60)
+    adapter = (source or {}).get("adapter")
+    if adapter not in OFFLINE_AFTER_S:
+        return interval, {}
+    limit = OFFLINE_AFTER_S[adapter][DEFAULT_POWER[adapter]]
+    return interval, ({"offline_after_s": limit} if limit else {})
+
+
+def site_file_lines(sensor_id: str, kind: str, source: dict[str, Any] | None) -> str:
+    """The site-file lines (under a room's ``sensors:``) that keep an adopted device at the next load."""
+    entry: dict[str, Any] = {"id": sensor_id, "kind": kind}
+    if source and source.get("adapter"):
+        entry["source"] = {k: v for k, v in source.items() if k not in ("key", "raw")}
+    if kind == "lab":
+        entry["metrics"] = ["temperature_c"]  # say which it measures
+    return str(yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, default_flow_style=None))
 
 
 def load_yaml_model(path: Path, model: type[_M], what: str) -> _M:

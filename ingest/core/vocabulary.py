@@ -18,6 +18,8 @@ Disposition = Literal["real", "false_alarm", "nuisance", "drill", "maintenance",
 Role = Literal["viewer", "officer", "admin"]
 
 SENSOR_KINDS: tuple[SensorKind, ...] = ("smoke", "door", "lab", "status")
+# The device ecosystems ingest reads besides campus/v1 (ingest.mqtt.adapters, docs/devices.md).
+ADAPTERS = ("zigbee2mqtt", "tasmota", "chirpstack", "ttn", "homeassistant", "generic")
 SMOKE_STATES = ("normal", "pre_alarm", "alarm", "fault")
 DOOR_EVENTS = (
     "access_granted",
@@ -30,7 +32,9 @@ DOOR_EVENTS = (
 )
 GASES = ("CO", "H2S", "NH3", "CL2", "HCL", "VOC", "CO2", "NO2", "SO2", "CH4", "H2")
 PLAIN_METRICS = ("lel_pct", "o2_pct", "temperature_c", "humidity_pct", "face_velocity_mps")
-LAB_METRICS = tuple(f"gas_ppm.{g}" for g in GASES) + PLAIN_METRICS
+# Switching detectors (a Zigbee gas or CO detector, a leak sensor): 1 while in alarm, 0 when not.
+DETECTOR_METRICS = ("gas_alarm", "co_alarm", "water_leak")
+LAB_METRICS = tuple(f"gas_ppm.{g}" for g in GASES) + PLAIN_METRICS + DETECTOR_METRICS
 PRIORITIES: tuple[Priority, ...] = ("critical", "high", "medium", "low")  # most urgent first
 SIGNAL_CLASSES: tuple[SignalClass, ...] = ("alarm", "supervisory", "trouble")
 STATES: tuple[State, ...] = ("active_unacked", "active_acked", "rtn_unacked", "closed")

@@ -100,8 +100,10 @@ COPY readings (time, sensor_id, metric, value, drill) FROM STDIN (FORMAT BINARY)
 
 -- name: REGISTER_UNKNOWN
 -- Register sensors seen for the first time as "unregistered" (never drop their events).
-INSERT INTO sensors (id, kind, building_id, registered, first_seen)
-SELECT DISTINCT ON (sensor_id) sensor_id, kind, building_id, false, time
+-- A device of another ecosystem nobody has placed yet keeps its source (adapter, key), so an
+-- admin can adopt it from /sensors.
+INSERT INTO sensors (id, kind, building_id, registered, first_seen, source)
+SELECT DISTINCT ON (sensor_id) sensor_id, kind, building_id, false, time, (payload -> 'source') - 'raw'
 FROM staging_events
 ORDER BY sensor_id, time
 ON CONFLICT (id) DO NOTHING
@@ -166,13 +168,13 @@ ON CONFLICT (id) DO UPDATE SET building_id = EXCLUDED.building_id, floor = EXCLU
 
 -- name: UPSERT_SENSOR
 INSERT INTO sensors (id, kind, building_id, room_id, name, name_zh, report_interval_s, thresholds,
-                     registered, retired_at)
+                     registered, retired_at, source)
 VALUES (%(id)s, %(kind)s, %(building_id)s, %(room_id)s, %(name)s, %(name_zh)s, %(report_interval_s)s,
-        %(thresholds)s, true, NULL)
+        %(thresholds)s, true, NULL, %(source)s)
 ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, building_id = EXCLUDED.building_id,
     room_id = EXCLUDED.room_id, name = EXCLUDED.name, name_zh = EXCLUDED.name_zh,
     report_interval_s = EXCLUDED.report_interval_s, thresholds = EXCLUDED.thresholds,
-    registered = true, retired_at = NULL
+    registered = true, retired_at = NULL, source = EXCLUDED.source
 
 -- name: RETIRE_SENSORS
 UPDATE sensors SET retired_at = now()
@@ -311,3 +313,11 @@ SELECT 1 FROM pg_database WHERE datname = %s
 
 -- name: SET_LANGUAGE
 UPDATE users SET language = %(lang)s WHERE username = %(u)s
+
+-- name: SENSOR_SOURCES
+-- What the device adapters bind to: sensors with a source, and (for a device named like a
+-- sensor) the ids of every sensor without one. Registered sensors first.
+SELECT id, kind, building_id, registered, source
+FROM sensors
+WHERE retired_at IS NULL
+ORDER BY registered DESC, id

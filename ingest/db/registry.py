@@ -75,7 +75,10 @@ def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
                     "name": s.name,
                     "name_zh": s.name_zh,
                     "report_interval_s": s.interval_s,
-                    "thresholds": Jsonb({"metrics": s.metrics, **s.thresholds}),
+                    "thresholds": Jsonb({"metrics": s.metrics, **s.thresholds}
+                                        | ({"offline_after_s": s.offline_after_s} if s.offline_after_s else {})),
+                    "source": Jsonb(s.source.model_dump(mode="json", exclude_defaults=True) | {"key": s.source.key})
+                    if s.source else None,
                 }
                 for s in site.sensors
             ],

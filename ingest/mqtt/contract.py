@@ -23,6 +23,7 @@ __all__ = ["DOOR_EVENTS", "GASES", "KINDS", "LAB_METRICS", "PLAIN_METRICS", "SMO
 DEAD_LETTER_KEEP_BYTES = 8 * 1024
 INT8_MAX = 2**63 - 1  # seq is stored as bigint
 FLOAT_LIMIT = 1e300  # readings are float8; anything near its edge is a broken device, not a value
+AVAILABILITY = ("online", "offline")
 MAX_DIGITS = 40  # integers longer than this are no sensor value (and json refuses > 4,300 digits)
 
 
@@ -212,6 +213,7 @@ def _check_door(payload: dict[str, Any], event: Event) -> None:
     event.state = kind
     _text(payload, "credential")
     _text(payload, "reason")
+    _battery(payload, event)
 
 
 def _check_lab(payload: dict[str, Any], event: Event) -> None:
@@ -226,7 +228,14 @@ def _check_lab(payload: dict[str, Any], event: Event) -> None:
         if not _finite(value) or abs(value) > 1e9:
             raise ContractError(f"reading {metric} is out of range")
         event.readings[metric] = float(value)
+    _battery(payload, event)
     event.state = "readings"
+
+
+def _battery(payload: dict[str, Any], event: Event) -> None:
+    battery = _number(payload, "battery_pct", 0, 100)
+    if battery is not None:
+        event.readings["battery_pct"] = battery
 
 
 def _check_status(payload: dict[str, Any], event: Event) -> None:
@@ -236,8 +245,15 @@ def _check_status(payload: dict[str, Any], event: Event) -> None:
     rssi = _number(payload, "rssi_dbm", -200, 50)
     if rssi is not None:
         event.readings["rssi_dbm"] = rssi
+    margin = _number(payload, "link_margin_db", -50, 100)
+    if margin is not None:
+        event.readings["link_margin_db"] = margin
     _text(payload, "firmware", 64)
-    event.state = "heartbeat"
+    availability = payload.get("availability", "online")
+    if availability not in AVAILABILITY:
+        raise ContractError(f"availability must be one of {', '.join(AVAILABILITY)}")
+    # A gateway (zigbee2mqtt, Tasmota's last will) saying the device is gone: an offline report.
+    event.state = "offline" if availability == "offline" else "heartbeat"
 
 
 _CHECKS = {"smoke": _check_smoke, "door": _check_door, "lab": _check_lab, "status": _check_status}
@@ -258,8 +274,8 @@ def decode(topic: str, raw: bytes, received_at: datetime, limits: Limits = Limit
         raise ContractError(f"payload could not be decoded ({type(exc).__name__}: {str(exc)[:120]})") from exc
 
 
-def _decode(topic: str, raw: bytes, received_at: datetime, limits: Limits) -> Event:
-    where = parse_topic(topic)
+def parse_json(raw: bytes, limits: Limits) -> tuple[Any, str]:
+    """Bytes to a JSON value and the canonical text jsonb will take; ContractError when not."""
     if len(raw) > limits.max_payload_bytes:
         raise ContractError(f"payload is {len(raw)} bytes, over the {limits.max_payload_bytes} limit")
     try:
@@ -270,8 +286,6 @@ def _decode(topic: str, raw: bytes, received_at: datetime, limits: Limits) -> Ev
         payload = _DECODER.decode(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ContractError("payload is not valid JSON") from exc
-    if not isinstance(payload, dict):
-        raise ContractError("payload must be a JSON object")
     if "\\u" in text:
         # Escapes can smuggle in what jsonb refuses (NUL, lone surrogates): re-encode to check.
         try:
@@ -283,6 +297,24 @@ def _decode(topic: str, raw: bytes, received_at: datetime, limits: Limits) -> Ev
             raise ContractError("payload holds a NUL character")
     else:
         canonical = text  # valid UTF-8 JSON without escapes is already what jsonb accepts
+    return payload, canonical
+
+
+def _decode(topic: str, raw: bytes, received_at: datetime, limits: Limits) -> Event:
+    where = parse_topic(topic)
+    payload, canonical = parse_json(raw, limits)
+    if not isinstance(payload, dict):
+        raise ContractError("payload must be a JSON object")
+    return build_event(topic, where, payload, canonical, received_at, limits)
+
+
+def build_event(topic: str, where: Topic, payload: dict[str, Any], canonical: str, received_at: datetime,
+                limits: Limits) -> Event:
+    """Validate a native payload (a JSON object) for the sensor ``where``; the Event or ContractError.
+
+    Device adapters (``ingest.mqtt.adapters``) build a native payload and come through here too,
+    so every event meets the same rules whatever ecosystem it came from.
+    """
     event_id = payload.get("event_id")
     if isinstance(event_id, int) and not isinstance(event_id, bool):
         event_id = str(event_id)

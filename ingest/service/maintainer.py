@@ -22,12 +22,14 @@ from psycopg_pool import ConnectionPool
 
 from ingest.core.errors import BatchRejectedError, ContractError, DatabaseUnavailableError
 from ingest.core.settings import Settings
-from ingest.mqtt import contract
+from ingest.db import queries as dbq
+from ingest.mqtt import adapters, contract
 from ingest.mqtt.link import MqttLink
 from ingest.service.metrics import IngestMetrics
 from ingest.service.writer import BatchHook, BatchWriter, Rejected, WriteResult
 
 logger = logging.getLogger(__name__)
+BINDINGS_EVERY_S = 10.0  # how soon a sensor given a source (site load, adoption) is bound
 
 
 class _GiveUpError(Exception):
@@ -61,6 +63,11 @@ class IngestService:
         self._queue: queue.Queue[Inbound] = queue.Queue(maxsize=settings.ingest_queue_size)
         self._stopping = threading.Event()
         self._limits = settings.contract_limits()
+        self._pool = pool
+        # Other ecosystems' devices (zigbee2mqtt, Tasmota, LoRaWAN...): their topics and the
+        # registry's bindings, re-read by the writer thread; paho's thread only reads them.
+        self.router = adapters.from_settings(settings)
+        self._bindings_at = 0.0
         self.db_ok = True
         # When the writer last committed (or found nothing to do): with messages waiting and
         # no commit for ingest_stall_s, ingest is stalled whatever else looks fine.
@@ -69,7 +76,8 @@ class IngestService:
         self.link = MqttLink(
             settings.mqtt_endpoint(),
             f"safecampus-ingest-{settings.ingest_id}",
-            subscriptions=[contract.subscription(self._share_group())],
+            subscriptions=[contract.subscription(self._share_group()),
+                           *(self._shared(f) for f in self.router.filters())],
             on_message=self._on_message,
             status_topic=contract.service_topic("ingest", settings.ingest_id),
             persistent_session=True,
@@ -87,9 +95,27 @@ class IngestService:
         # Shared subscriptions are an MQTT 5 feature; 3.1.1 brokers get a plain one.
         return self.settings.ingest_share_group if self.settings.mqtt_protocol == "5" else ""
 
+    def _shared(self, topic_filter: str) -> str:
+        group = self._share_group()
+        return f"$share/{group}/{topic_filter}" if group else topic_filter
+
+    def refresh_bindings(self) -> None:
+        """Read which sensor each foreign device is (a failure keeps the old table)."""
+        self._bindings_at = time.monotonic()
+        if not self.router.adapters:
+            return
+        try:
+            with self._pool.connection() as conn:
+                rows = conn.execute(dbq.SENSOR_SOURCES).fetchall()
+        except Exception as exc:  # noqa: BLE001 - the database may be down; the writer says so
+            logger.warning("ingest %s: could not read device bindings: %s", self.settings.ingest_id, exc)
+            return
+        self.router.bindings = adapters.Bindings(rows)  # one assignment: paho's thread sees old or new
+
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
         """Start the writer thread and connect to the broker."""
+        self.refresh_bindings()
         self._thread.start()
         self.link.start()
 
@@ -160,7 +186,12 @@ class IngestService:
             item = None  # service and alarm topics share the tree; they are not sensor data
         else:
             try:
-                item = contract.decode(topic, payload, now, self._limits)
+                if topic.startswith(contract.ROOT + "/"):
+                    item = contract.decode(topic, payload, now, self._limits)
+                else:
+                    item = self.router.decode(topic, payload, now)
+                    if item is None:
+                        self.metrics.adapter_ignored.inc()  # a bridge's log, a command, an unplaced heartbeat
             except ContractError as exc:
                 item = Rejected(topic, payload, exc.reason, now)
             if isinstance(item, contract.Event) and item.clock_ahead:
@@ -195,6 +226,8 @@ class IngestService:
     def _run_writer(self) -> None:
         try:
             while True:
+                if time.monotonic() - self._bindings_at > BINDINGS_EVERY_S:
+                    self.refresh_bindings()
                 batch = self._take_batch()
                 self.metrics.queue_depth.set(self._queue.qsize())
                 if not batch:

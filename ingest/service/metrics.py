@@ -40,6 +40,9 @@ class IngestMetrics:
         self.dead_lettered = Counter("safecampus_ingest_dead_lettered", "Messages dead-lettered", registry=r)
         self.clock_ahead = Counter("safecampus_ingest_clock_ahead",
                                    "Events whose device clock ran ahead of ours (timers used our time)", registry=r)
+        self.adapter_ignored = Counter("safecampus_ingest_adapter_ignored",
+                                       "Foreign messages that are no sensor data (bridge logs, commands, "
+                                       "heartbeats of devices nobody placed)", registry=r)
         self.queue_depth = Gauge("safecampus_ingest_queue_depth", "Messages waiting to be written", registry=r)
         self.batch_size = Histogram(
             "safecampus_ingest_batch_size", "Messages per committed batch", registry=r,

@@ -1,0 +1,164 @@
+"""Device adapters through the real broker and database: foreign messages raise the same alarms."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from dashboard import queries as dq
+from ingest.core.site import Site, adoption
+from ingest.db.registry import load_site as load_into_db
+from tests.conftest import wait_until
+from tests.integration.helpers import alarms_for, publish_all, publisher, running_ingest_with_alarms, scalar
+
+
+def _iso(offset_s: float = 0.0) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@pytest.fixture(scope="module")
+def campus(db_url):
+    tag = secrets.token_hex(3)
+    site = Site.model_validate({
+        "name": "t", "departments": [{"id": "d", "name": "D"}],
+        "buildings": [{"id": f"b{tag}", "name": "B", "use": "lab", "department": "d", "floors": 4,
+                       "outline": [[0, 0], [1, 0], [1, 1]], "rooms": [
+            {"id": f"r{tag}", "name": "Lab", "use": "lab", "floor": 3, "sensors": [
+                {"id": f"zs{tag}", "kind": "smoke",
+                 "source": {"adapter": "zigbee2mqtt", "topic": f"zigbee2mqtt/{tag}/3F/lab/smoke1"}},
+                {"id": f"zd{tag}", "kind": "door",
+                 "source": {"adapter": "zigbee2mqtt", "topic": f"zigbee2mqtt/{tag}/store-door",
+                            "open_event": "door_forced"}},
+                {"id": f"cs{tag}", "kind": "lab", "metrics": ["gas_ppm.NH3"],
+                 "source": {"adapter": "chirpstack", "device": f"a0b1c2d3e4{tag}"}},
+                {"id": f"tt{tag}", "kind": "lab", "metrics": ["face_velocity_mps"],
+                 "source": {"adapter": "ttn", "device": f"hood-{tag}"}},
+            ]},
+            {"id": f"s{tag}", "name": "Store", "use": "store", "floor": 0}]}]})
+    with psycopg.connect(db_url) as conn:
+        load_into_db(conn, site)
+    return tag
+
+
+@pytest.fixture
+def ingest(make_settings):
+    with running_ingest_with_alarms(make_settings()) as svc:
+        yield svc
+
+
+def send(mqtt_url, *messages, qos=1):
+    with publisher(mqtt_url) as pub:
+        if qos == 1:
+            publish_all(pub, list(messages))
+        else:
+            for topic, body in messages:
+                pub.publish(topic, json.dumps(body).encode() if isinstance(body, dict) else body, qos=0).wait_for_publish(10)
+
+
+def one_alarm(db_url, sensor, condition, **where):
+    def find():
+        rows = [a for a in alarms_for(db_url, sensor)
+                if a["condition"] == condition and all(a[k] == v for k, v in where.items())]
+        return rows[-1] if rows else None
+
+    return wait_until(find, 10, 0.1, what=f"{condition} alarm on {sensor} with {where}")
+
+
+def test_zigbee2mqtt_smoke_raises_fire_contact_a_forced_door_availability_a_trouble(ingest, db_url, mqtt_url, campus):
+    tag = campus
+    smoke_topic = f"zigbee2mqtt/{tag}/3F/lab/smoke1"
+    send(mqtt_url, (smoke_topic, {"smoke": True, "tamper": False, "battery_low": False, "trouble": False,
+                                  "test": False, "battery": 93, "linkquality": 120, "last_seen": _iso(-1)}))
+    fire = one_alarm(db_url, f"zs{tag}", "fire")
+    assert (fire["priority"], fire["building_id"], fire["drill"]) == ("critical", f"b{tag}", False)
+    assert scalar(db_url, "SELECT battery_pct FROM sensors WHERE id = %s", (f"zs{tag}",)) == 93
+    # contact: true is a closed door; false (keys missing too) opens a door nobody may open: forced.
+    door = f"zigbee2mqtt/{tag}/store-door"
+    send(mqtt_url, (door, {"contact": True, "linkquality": 144}))
+    send(mqtt_url, (door, {"contact": False}))
+    forced = one_alarm(db_url, f"zd{tag}", "door_forced")
+    assert forced["priority"] == "high"
+    # zigbee2mqtt says the device is gone: a trouble alarm now, not after 25 hours of silence.
+    send(mqtt_url, (f"{door}/availability", {"state": "offline"}))
+    off = one_alarm(db_url, f"zd{tag}", "offline")
+    assert (off["signal_class"], off["message_key"]) == ("trouble", "offline_reported")
+    send(mqtt_url, (f"{door}/availability", {"state": "online"}))
+    one_alarm(db_url, f"zd{tag}", "offline", active=False)
+    # The source's offline limit is in the registry: 25 h for a battery Zigbee device.
+    assert scalar(db_url, "SELECT thresholds ->> 'offline_after_s' FROM sensors WHERE id = %s",
+                  (f"zd{tag}",)) == str(25 * 3600)
+    # A malformed state is a dead letter that names the adapter and the reason.
+    send(mqtt_url, (smoke_topic, b'{"smoke": "perhaps"}'))
+    reason = wait_until(lambda: scalar(db_url, "SELECT reason FROM dead_letters WHERE topic = %s", (smoke_topic,)), 10)
+    assert reason == "zigbee2mqtt: smoke must be true or false, not 'perhaps'"
+
+
+def test_chirpstack_nh3_alarm_and_redelivered_uplinks_stored_once(ingest, db_url, mqtt_url, campus):
+    tag = campus
+    dev = f"a0b1c2d3e4{tag}"
+    topic = f"application/9b2c/device/{dev}/event/up"
+
+    def uplink(n, nh3, at):
+        return {"deduplicationId": f"{tag}-{n}", "time": at, "fCnt": n, "fPort": 1, "data": "AA==",
+                "deviceInfo": {"devEui": dev, "deviceName": "store nh3", "applicationName": "labs"},
+                "object": {"nh3": nh3, "battery": 77}}
+
+    first, second = uplink(1, 60, _iso(-8)), uplink(2, 62, _iso(-1))
+    # The network sends the same uplink three times (a reconnect, a second integration): stored once.
+    send(mqtt_url, (topic, first), (topic, first), (topic, second), (topic, first), (topic, second))
+    alarm = one_alarm(db_url, f"cs{tag}", "gas_high:NH3")
+    assert alarm["priority"] == "critical"  # 62 ppm: past the second limit (50)
+    wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE sensor_id = %s", (f"cs{tag}",)) == 2, 10)
+    assert scalar(db_url, "SELECT count(*) FROM readings WHERE sensor_id = %s AND metric = 'gas_ppm.NH3'",
+                  (f"cs{tag}",)) == 2
+    # An uplink without a codec's object is a dead letter saying what to fix.
+    bare = uplink(3, 0, _iso()) | {"object": None}
+    send(mqtt_url, (topic, {k: v for k, v in bare.items() if k != "object"}))
+    reason = wait_until(lambda: scalar(db_url, "SELECT reason FROM dead_letters WHERE topic = %s", (topic,)), 10)
+    assert "give the device profile a codec" in reason
+
+
+def test_the_things_stack_qos0_uplink_is_stored(ingest, db_url, mqtt_url, campus):
+    tag = campus
+    up = {"end_device_ids": {"device_id": f"hood-{tag}", "application_ids": {"application_id": "labs"}},
+          "received_at": _iso(), "uplink_message": {"f_port": 2, "f_cnt": 5, "decoded_payload": {"face_velocity": 0.5},
+                                                    "received_at": _iso()}}
+    send(mqtt_url, (f"v3/labs@campus/devices/hood-{tag}/up", up), qos=0)
+    wait_until(lambda: scalar(db_url, "SELECT value FROM readings WHERE sensor_id = %s", (f"tt{tag}",)) == 0.5, 10)
+
+
+def test_an_unknown_device_is_unregistered_with_its_adapter_until_an_admin_adopts_it(ingest, db_url, mqtt_url,
+                                                                                     campus):
+    tag = campus
+    service = ingest[0]
+    topic = f"zigbee2mqtt/0x00158d00{tag}"
+    send(mqtt_url, (topic, {"water_leak": True, "battery": 80}))
+    sid = f"z2m-zigbee2mqtt.0x00158d00{tag}"
+    row = wait_until(lambda: _sensor(db_url, sid), 10, what="the unknown device registered")
+    assert (row["registered"], row["building_id"], row["kind"]) == (False, "unassigned", "lab")
+    assert row["source"] == {"adapter": "zigbee2mqtt", "key": topic, "topic": topic}
+    one_alarm(db_url, sid, "water_leak")  # never dropped, even before anyone placed it
+    # An admin places it in the store (what /sensors does), and its next messages are there.
+    with psycopg.connect(db_url, row_factory=dict_row) as conn:
+        interval, thresholds = adoption("lab", row["source"])
+        adopted = conn.execute(dq.ADOPT_SENSOR, {"id": sid, "room": f"s{tag}", "name": None, "interval_s": interval,
+                                                 "thresholds": Jsonb(thresholds)}).fetchone()
+        assert adopted["building_id"] == f"b{tag}"
+        assert conn.execute(dq.ADOPT_SENSOR, {"id": sid, "room": f"s{tag}", "name": None, "interval_s": interval,
+                                              "thresholds": Jsonb(thresholds)}).fetchone() is None  # only once
+    service.refresh_bindings()
+    send(mqtt_url, (topic, {"water_leak": False, "battery": 80}))
+    wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE sensor_id = %s AND building_id = %s",
+                              (sid, f"b{tag}")) == 1, 10, what="the next message in the adopted room's building")
+    assert _sensor(db_url, sid)["thresholds"]["offline_after_s"] == 25 * 3600
+
+
+def _sensor(db_url, sid):
+    with psycopg.connect(db_url, row_factory=dict_row) as conn:
+        return conn.execute("SELECT * FROM sensors WHERE id = %s", (sid,)).fetchone()
