@@ -58,7 +58,8 @@ def send(mqtt_url, *messages, qos=1):
             publish_all(pub, list(messages))
         else:
             for topic, body in messages:
-                pub.publish(topic, json.dumps(body).encode() if isinstance(body, dict) else body, qos=0).wait_for_publish(10)
+                raw = json.dumps(body).encode() if isinstance(body, dict) else body
+                pub.publish(topic, raw, qos=0).wait_for_publish(10)
 
 
 def one_alarm(db_url, sensor, condition, **where):
