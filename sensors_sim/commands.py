@@ -8,7 +8,7 @@ import os
 import secrets
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from ingest.core.settings import Settings
 from ingest.core.site import check_zone, load_site
 from ingest.mqtt.contract import service_topic
 from ingest.mqtt.link import MqttLink
+from sensors_sim.formats import FORMATS, Converter
 from sensors_sim.life import CampusLife, SimMessage
 from sensors_sim.publisher import PublishStats, publish_paced
 
@@ -43,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--duration", type=float, help="stop after N seconds (of event time for run, wall for record/load)"
     )
     parser.add_argument("--max-messages", type=int, help="stop after N messages")
+    parser.add_argument("--format", choices=FORMATS,
+                        help="run, verify: publish as this ecosystem's devices would (default: campus/v1, or the "
+                             "scenario's own format)")
     parser.add_argument("--shift-to-now", action="store_true", help="replay: move timestamps to the present")
     parser.add_argument("--drill", action="store_true", help="replay: mark every message as a drill")
     parser.add_argument("--from-db", action="store_true", help="replay stored events instead of a file")
@@ -98,10 +102,13 @@ def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event) ->
         start -= timedelta(seconds=(args.duration or 3600))  # keep event time from running into the future
     link = sim_link(settings, f"life-{seed}")
     until = start + timedelta(seconds=args.duration) if args.duration else None
-    logger.info("simulating %s: %d sensors, seed %d, speed x%g", site.name, len(site.sensors), seed, speed)
+    fmt = args.format or "native"
+    logger.info("simulating %s: %d sensors, seed %d, speed x%g, as %s", site.name, len(site.sensors), seed, speed,
+                fmt)
     try:
         stats = publish_paced(
-            link, CampusLife(site, seed, start), speed=speed, stop=stop, until=until, max_messages=args.max_messages
+            link, converted(CampusLife(site, seed, start), Converter(fmt, site)), speed=speed, stop=stop,
+            until=until, max_messages=args.max_messages,
         )
     finally:
         link.stop()
@@ -160,6 +167,14 @@ def _replay(settings: Settings, args: argparse.Namespace, stop: threading.Event)
     return 0 if stats.delivered == len(feed) else 1
 
 
+def converted(feed: Iterable[SimMessage], convert: Converter) -> Iterator[SimMessage]:
+    """The feed as the converter's ecosystem says it (what it cannot say left out)."""
+    for msg in feed:
+        out = convert(msg)
+        if out is not None:
+            yield out
+
+
 def delivery_line(verb: str, stats: PublishStats, total: int) -> str:
     """What a publishing command says at the end: delivered of total, and what was not."""
     line = f"{verb} {stats.delivered} of {total} messages in {stats.seconds:.1f} s"
@@ -188,8 +203,10 @@ def _verify(settings: Settings, args: argparse.Namespace, stop: threading.Event)
     link = sim_link(settings, "verify")
     try:
 
+        convert = Converter(args.format or scenario.format, site)
+
         def publish(feed: Iterable[SimMessage], spd: float) -> None:
-            feed = list(feed)
+            feed = list(converted(feed, convert))
             stats = publish_paced(link, feed, speed=spd, stop=stop, flush_timeout=args.flush_timeout)
             if stats.delivered != len(feed):
                 raise RuntimeError(delivery_line("the scenario's feed: delivered", stats, len(feed)))

@@ -80,6 +80,9 @@ class Scenario(_Strict):
     steps: list[Step]
     expect: list[Expect]
     allow: list[str] = Field(default_factory=list)  # conditions that may also appear
+    # The ecosystem its devices speak (sensors_sim.formats): zigbee2mqtt, tasmota, chirpstack, ttn,
+    # homeassistant; native (campus/v1) when not given. ``sim verify --format`` overrides it.
+    format: Literal["native", "zigbee2mqtt", "tasmota", "chirpstack", "ttn", "homeassistant"] = "native"
 
     @cached_property
     def sensors(self) -> list[str]:

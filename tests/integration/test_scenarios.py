@@ -56,6 +56,12 @@ def test_shipped_scenario_raises_exactly_its_alarms(path: Path, scenario_db, mqt
     assert out.returncode == 0, out.stdout + out.stderr[-2000:]
     assert out.stdout.strip().endswith("PASS")
     assert f"scenario: {scenario.name}" in out.stdout
+    with psycopg.connect(scenario_db) as conn:
+        adapters = {r[0] for r in conn.execute(
+            "SELECT DISTINCT payload -> 'source' ->> 'adapter' FROM events WHERE sensor_id = ANY(%s)",
+            (scenario.sensors,))}
+    # A scenario in an ecosystem's format came in through that ecosystem's adapter, and only so.
+    assert adapters == ({None} if scenario.format == "native" else {scenario.format})
 
 
 def test_a_scenario_whose_alarm_does_not_come_fails(scenario_db, mqtt_url, tmp_path):
