@@ -49,12 +49,13 @@ def fresh_database():
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def start_publishers(mqtt_url: str, total: int, processes: int, rate: float = 0.0, delay: float = 1.0):
+def start_publishers(mqtt_url: str, total: int, processes: int, rate: float = 0.0, delay: float = 1.0,
+                     fmt: str = "native", building: str = "bench"):
     """Publisher processes (sensors_sim.load) that begin together ``delay`` seconds from now."""
     start_at = time.time() + delay
     per = total // processes
     plans = [load.LoadPlan(mqtt_url, i, rate / processes if rate else 0.0, count=per, start_at=start_at,
-                           building="bench") for i in range(processes)]
+                           building=building, format=fmt) for i in range(processes)]
     procs, done = load.start(plans)
     return procs, done, start_at, per * processes
 

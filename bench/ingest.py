@@ -8,6 +8,11 @@
     if storing cost nothing.
 All consume the same kind of stream from the same publisher processes, so their ratios
 say what storing costs. Run: .venv/bin/python bench/ingest.py [--events N]
+
+``--source zigbee2mqtt`` (tasmota, chirpstack, ttn, or ``all``) instead measures the device
+adapters: the real `safecampus ingest` process (alarm engine on) drains a backlog of the same
+readings as campus/v1 messages and as that ecosystem's messages, alternating in one run, and
+prints both rates, the ingest process's own CPU per event, and the ratios (goal >= 0.80).
 """
 
 from __future__ import annotations
@@ -177,6 +182,92 @@ def pipeline_processes(mqtt_url: str, db_url: str, events: int, processes: int, 
     return total / (last - start_at)
 
 
+def drain_with_ingest(mqtt_url: str, db_url: str, events: int, processes: int, fmt: str) -> tuple[float, float]:
+    """The real `safecampus ingest` drains a backlog of ``events`` readings published as ``fmt``:
+    (events/s from its first commit to its last, the ingest process's own CPU µs per event).
+
+    The backlog is published while the ingestor is stopped (its persistent session keeps it),
+    so the publishers' work (which differs per format) does not compete with ingest's.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import psutil
+    import psycopg
+
+    tag = secrets.token_hex(3)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+    env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url, "SAFECAMPUS_INGEST_ID": f"b{tag}",
+            "SAFECAMPUS_INGEST_SHARE_GROUP": f"b{tag}", "SAFECAMPUS_INGEST_HEALTH_PORT": "0"}
+
+    def ingest() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "ingest"],
+                                cwd=Path(__file__).resolve().parent.parent, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    first = ingest()
+    time.sleep(4)  # connected and subscribed: the broker keeps its session from now on
+    first.terminate()
+    first.wait(30)
+    pubs, _done, _start_at, total = start_publishers(mqtt_url, events, processes, fmt=fmt, building=f"b{tag}")
+    for p in pubs:
+        p.join()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        before = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        proc = ingest()
+        me = psutil.Process(proc.pid)
+        try:
+            start = None
+            seen, moved = 0, time.monotonic()
+            while (stored := conn.execute("SELECT count(*) FROM events").fetchone()[0] - before) < total:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"safecampus ingest exited with {proc.returncode}")
+                if stored and start is None:
+                    t = me.cpu_times()
+                    start = (time.time(), stored, t.user + t.system)
+                if stored != seen:
+                    seen, moved = stored, time.monotonic()
+                elif time.monotonic() - moved > 30:
+                    dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+                    raise RuntimeError(f"{fmt}: {stored} of {total} stored, nothing more for 30 s "
+                                       f"({dead} dead letters in the database)")
+                time.sleep(0.01)
+            last = time.time()
+            t = me.cpu_times()
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    if start is None:
+        raise RuntimeError("the backlog was stored before the first look")
+    drained = total - start[1]
+    return drained / (last - start[0]), (t.user + t.system - start[2]) / drained * 1e6
+
+
+def sources(mqtt_url: str, events: int, processes: int, which: list[str]) -> None:
+    """Each ecosystem's adapter against the native contract, measured side by side.
+
+    Per ecosystem a fresh database, and native runs before and after it (the tables grow from
+    run to run): its rate and CPU are compared with the mean of the two native runs.
+    """
+
+    def run(db_url: str, fmt: str) -> tuple[float, float]:
+        rate, cpu = drain_with_ingest(mqtt_url, db_url, events, processes, fmt)
+        print(f"  {fmt:18}: {rate:9.0f} events/s, ingest CPU {cpu:5.0f} us/event", flush=True)
+        return rate, cpu
+
+    print(f"a backlog of {events} readings a run, drained by `safecampus ingest` (alarm engine on)")
+    results = []
+    for fmt in which:
+        with fresh_database() as db_url:
+            before, got, after = run(db_url, "native"), run(db_url, fmt), run(db_url, "native")
+        native = ((before[0] + after[0]) / 2, (before[1] + after[1]) / 2)
+        results.append((fmt, got[0] / native[0], got[1] / native[1]))
+    for fmt, rate, cpu in results:
+        print(f"{fmt:20}: {rate:.2f} x native rate, {cpu:.2f} x native CPU per event (goal rate >= 0.80)")
+    print("homeassistant       : not measured (statestream carries only state changes of bound entities)")
+
+
 def cpu_seconds() -> dict[str, float]:
     """CPU seconds used so far by this process (the subscriber: baseline or ingest), its finished
     publisher processes, PostgreSQL and Mosquitto: the whole machine's work, for the breakdown."""
@@ -212,7 +303,14 @@ def main() -> None:
     ap.add_argument(
         "--workers", type=int, default=0, help="also measure N `safecampus ingest` processes on one shared subscription"
     )
+    ap.add_argument("--source", choices=["zigbee2mqtt", "tasmota", "chirpstack", "ttn", "all"],
+                    help="measure a device adapter against the native contract instead")
     args = ap.parse_args()
+    if args.source:
+        which = ["zigbee2mqtt", "tasmota", "chirpstack", "ttn"] if args.source == "all" else [args.source]
+        with private_broker() as mqtt_url:
+            sources(mqtt_url, args.events, args.publishers, which)
+        return
     with private_broker() as mqtt_url, fresh_database() as db_url:
         c0 = cpu_seconds()
         base = baseline(mqtt_url, args.events, args.publishers)

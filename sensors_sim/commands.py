@@ -123,7 +123,9 @@ def _record(settings: Settings, args: argparse.Namespace, stop: threading.Event)
         raise SafeCampusError("sim record needs an output file")
     link = MqttLink(settings.mqtt_endpoint(), f"safecampus-sim-record-{settings.ingest_id}")
     try:
-        n = record(link, Path(args.file), stop, args.duration)
+        from ingest.mqtt.adapters import from_settings
+
+        n = record(link, Path(args.file), stop, args.duration, also=from_settings(settings).filters())
     finally:
         link.stop()
     print(f"recorded {n} messages to {args.file}")  # noqa: T201 - CLI output

@@ -32,12 +32,12 @@ for _name, _target in COMMON_FIELDS.items():
 class Converter:
     """Turns each native message into the chosen ecosystem's message (or None)."""
 
-    def __init__(self, fmt: str, site: Site) -> None:
+    def __init__(self, fmt: str, site: Site | None) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
         self.fmt = fmt
-        self.sensors = {s.id: s for s in site.sensors}
-        self.zone = ZoneInfo(site.timezone)
+        self.sensors = {s.id: s for s in site.sensors} if site else {}
+        self.zone = ZoneInfo(site.timezone if site else "Asia/Shanghai")
         self._fcnt: dict[str, int] = {}
 
     def __call__(self, msg: SimMessage) -> SimMessage | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ingest.core.settings import MqttEndpoint
 from ingest.mqtt.contract import format_ts
+from sensors_sim.life import SimMessage
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class LoadPlan:
     count: int | None = None
     start_at: float = 0.0
     building: str = "load"
+    format: str = "native"  # or an ecosystem's (sensors_sim.formats): the same readings as its devices say them
 
 
 def publisher(plan: LoadPlan, out: mp.Queue) -> None:
@@ -59,6 +61,7 @@ def publisher(plan: LoadPlan, out: mp.Queue) -> None:
         raise RuntimeError(f"load publisher {plan.index} could not connect to {ep.url()}")
     while time.time() < plan.start_at:
         time.sleep(0.001)
+    convert = _converter(plan)
     t0 = time.monotonic()
     sent, pending = 0, []
     run = f"{int(time.time())}"
@@ -68,17 +71,23 @@ def publisher(plan: LoadPlan, out: mp.Queue) -> None:
             while time.monotonic() < due:
                 time.sleep(max(0.0, min(due - time.monotonic(), 0.002)))
         now = time.time()
-        body = json.dumps(
-            {
-                "event_id": f"{run}-{plan.index}-{sent}",
-                "ts": format_ts(datetime.fromtimestamp(now, UTC)),
-                "pub_t": now,
-                "readings": {"temperature_c": 21.0 + (sent % 10) / 10, "humidity_pct": 40},
-            }
-        )
-        pending.append(
-            client.publish(f"campus/v1/{plan.building}/lab/{plan.building}-{plan.index}-{sent % 100}", body, qos=1)
-        )
+        payload = {
+            "event_id": f"{run}-{plan.index}-{sent}",
+            "ts": format_ts(datetime.fromtimestamp(now, UTC)),
+            "pub_t": now,
+            # a value that differs message to message: a source without event ids or sub-second times
+            # (Tasmota) tells two messages apart by their content
+            "readings": {"temperature_c": 21.0 + (sent % 10) / 10, "humidity_pct": 40 + (sent % 100_000) / 10_000},
+        }
+        topic = f"campus/v1/{plan.building}/lab/{plan.building}-{plan.index}-{sent % 100}"
+        if convert is None:
+            body: bytes | str = json.dumps(payload)
+        else:
+            msg = convert(SimMessage(datetime.fromtimestamp(now, UTC), topic, payload))
+            if msg is None:
+                raise RuntimeError(f"format {plan.format} cannot carry lab readings")
+            topic, body = msg.topic, msg.body()
+        pending.append(client.publish(topic, body, qos=1))
         sent += 1
         if len(pending) >= 500:
             for p in pending:
@@ -89,6 +98,22 @@ def publisher(plan: LoadPlan, out: mp.Queue) -> None:
     client.disconnect()
     client.loop_stop()
     out.put((sent, time.monotonic() - t0))
+
+
+def _converter(plan: LoadPlan) -> Any:
+    """A converter to the plan's format for its 100 sensors (None for campus/v1 itself)."""
+    if plan.format == "native":
+        return None
+    from ingest.core.site import SiteSensor
+    from sensors_sim.formats import Converter
+
+    convert = Converter(plan.format, None)
+    convert.sensors = {
+        sid: SiteSensor(id=sid, kind="lab", building=plan.building, room="", zone="", department="", name=sid,
+                        interval_s=10, metrics=["temperature_c", "humidity_pct"], thresholds={})
+        for sid in (f"{plan.building}-{plan.index}-{n}" for n in range(100))
+    }
+    return convert
 
 
 def start(plans: list[LoadPlan]) -> tuple[list[Any], mp.Queue]:

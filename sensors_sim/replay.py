@@ -23,15 +23,19 @@ logger = logging.getLogger(__name__)
 
 
 
-def record(link: MqttLink, path: Path, stop: threading.Event, duration_s: float | None = None) -> int:
-    """Write every sensor message to ``path`` (one JSON object a line) until stopped."""
+def record(link: MqttLink, path: Path, stop: threading.Event, duration_s: float | None = None,
+           also: list[str] | None = None) -> int:
+    """Write every sensor message to ``path`` (one JSON object a line) until stopped.
+
+    ``also``: more topic filters (the device adapters' ecosystems), recorded byte for byte.
+    """
     inbox: queue.Queue[tuple[float, str, bytes]] = queue.Queue()
 
     def on_message(topic: bytes, payload: bytes, _mid: int, _qos: int, _gen: int) -> None:  # network thread: no I/O
         inbox.put((datetime.now(UTC).timestamp(), topic.decode("utf-8", "replace"), payload))
 
     link._handler = on_message  # noqa: SLF001 - set before start
-    link.subscriptions = [subscription()]
+    link.subscriptions = [subscription(), *(also or [])]
     link.start()
     count = 0
     deadline = None if duration_s is None else datetime.now(UTC).timestamp() + duration_s
@@ -93,8 +97,10 @@ def to_feed(records: Iterator[tuple[float, str, bytes]], *, shift_to_now: bool =
             payload = json.loads(raw)
         except ValueError:
             payload = None
-        if not isinstance(payload, dict):
-            yield SimMessage(at + shift, topic, {}, raw=raw)  # sent as it was: ingest dead-letters it again
+        if not isinstance(payload, dict) or not topic.startswith("campus/"):
+            # Sent as it was: a bad message is dead-lettered again, and another ecosystem's message
+            # (no ts of ours to shift) gets the same event id from the same bytes.
+            yield SimMessage(at + shift, topic, {}, raw=raw)
             continue
         if shift_to_now and "ts" in payload:
             try:

@@ -137,6 +137,46 @@ def test_admin_puts_a_sensor_out_of_service_and_a_viewer_cannot(browser, dashboa
         assert conn.execute("SELECT count(*) FROM duty_log WHERE note LIKE 'oos-1 out of service%'").fetchone()[0] == 1
 
 
+def test_admin_adopts_a_zigbee_device_into_a_room_and_a_viewer_cannot(browser, dashboard_url, db_url):
+    sid = "z2m-zigbee2mqtt.0x00158d0009a1b2c3"
+    with psycopg.connect(db_url) as conn:
+        conn.execute("INSERT INTO departments (id, name) VALUES ('ad', 'Adopters') ON CONFLICT DO NOTHING")
+        conn.execute("INSERT INTO buildings (id, name, department_id) VALUES ('adb', 'Annex', 'ad') "
+                     "ON CONFLICT DO NOTHING")
+        conn.execute("INSERT INTO rooms (id, building_id, name, use) VALUES ('adb-store', 'adb', 'Store', 'store') "
+                     "ON CONFLICT DO NOTHING")
+        # What ingest registers for a device nobody placed (tests/integration/test_adapters.py).
+        conn.execute(
+            "INSERT INTO sensors (id, kind, building_id, registered, source) VALUES (%s, 'door', 'unassigned', false, "
+            "'{\"adapter\": \"zigbee2mqtt\", \"key\": \"zigbee2mqtt/0x00158d0009a1b2c3\", "
+            "\"topic\": \"zigbee2mqtt/0x00158d0009a1b2c3\"}') ON CONFLICT DO NOTHING", (sid,))
+    login(browser, dashboard_url, ADMIN, "/sensors")
+    wait_until(lambda: "zigbee2mqtt: zigbee2mqtt/0x00158d0009a1b2c3" in text(browser, "#sensors-table"), 15,
+               what="the unregistered device with its source")
+    for user, expect in ((VIEWER, "Refused: your role (viewer)"), (ADMIN, f"Done: {sid} is in adb-store")):
+        login(browser, dashboard_url, user, "/sensors")
+        wait_until(lambda: "Adopt a device (admins)" in text(browser), 15)
+        browser.find_element(By.ID, "sensors-adopt-id").send_keys(sid)
+        if user == ADMIN:
+            box = browser.find_element(By.CSS_SELECTOR, "#sensors-adopt-room input")
+            box.send_keys("adb-store")
+            wait_until(lambda: "Annex / Store (adb-store)" in text(browser, "#sensors-adopt-room"), 10)
+            box.send_keys(Keys.ENTER)
+        browser.find_element(By.ID, "sensors-adopt-btn").click()
+        wait_until(lambda e=expect: e in text(browser, "#sensors-adopt-msg"), 10, what=expect)
+    lines = text(browser, "#sensors-adopt-lines")
+    assert f"id: {sid}" in lines and "adapter: zigbee2mqtt" in lines
+    assert "topic: zigbee2mqtt/0x00158d0009a1b2c3" in lines
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute("SELECT registered, room_id, building_id, thresholds ->> 'offline_after_s' FROM sensors "
+                           "WHERE id = %s", (sid,)).fetchone()
+        assert row == (True, "adb-store", "adb", str(25 * 3600))
+        assert conn.execute("SELECT count(*) FROM duty_log WHERE details ->> 'sensor' = %s AND "
+                            "(details ->> 'adopted')::boolean", (sid,)).fetchone()[0] == 1
+    browser.get("about:blank")
+    assert console_errors(browser) == []
+
+
 def test_duty_log_entry_and_a_handover_signed_by_both_officers(browser, dashboard_url, db_url):
     login(browser, dashboard_url, OFFICER, "/console/handover")
     wait_until(lambda: "Reminder: record an equipment-status check" in text(browser) or "Duty log" in text(browser), 15)

@@ -274,3 +274,15 @@ def test_site_sources_validate_and_set_offline_limits():
     with pytest.raises(ValueError, match="unknown target"):
         site([{"id": "a", "kind": "lab", "metrics": ["o2_pct"],
                "source": {"adapter": "generic", "topic": "t", "fields": {"x": {"to": "o3"}}}}])
+
+
+def test_the_stored_payload_is_the_json_of_the_event_with_its_source():
+    r = router(("lab", "lab", "b", True, src(adapter="zigbee2mqtt", topic="zigbee2mqtt/lab")))
+    for body in ({"temperature": 21, "humidity": 40.25, "battery": 90, "test": True},
+                 {"temperature": 1e-7, "note": "引号\"和\\反斜杠"}):
+        e = r.decode("zigbee2mqtt/lab", enc(body), NOW)
+        stored = json.loads(e.raw_json)
+        assert stored == json.loads(json.dumps(e.payload))  # the text is the payload, key for key
+        assert stored["source"]["raw"] == body
+    with pytest.raises(ContractError, match="out of range"):
+        r.decode("zigbee2mqtt/lab", b'{"temperature": "1e999"}', NOW)

@@ -61,6 +61,7 @@ class Reading:
     topic: str
     root: Any  # the values: the message, ChirpStack's object, TTS's decoded_payload...
     raw: Any  # the whole message as received (kept with the event)
+    raw_json: str | None = None  # ``raw`` as the JSON text jsonb takes, when the message was JSON
     ts: datetime | None = None  # the source's time of the event, when it gives one
     marker: str = ""  # what tells two uplinks apart (fCnt, a source timestamp)
     event_id: str | None = None  # the source's own id of this message, when it has one
@@ -114,6 +115,13 @@ def walk(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from walk(v, f"{prefix}[{i}]")
     else:
         yield prefix, value
+
+
+def _leaves(root: Any) -> Iterable[tuple[str, Any]]:
+    """``walk``, with a fast path for the flat objects most devices send."""
+    if isinstance(root, dict) and not any(isinstance(v, dict | list) for v in root.values()):
+        return root.items()
+    return walk(root)
 
 
 def at_path(root: Any, path: str) -> Any:
@@ -175,7 +183,7 @@ def targets(reading: Reading, names: dict[str, str], source: Source | None) -> d
     out = dict(reading.known)
     overrides = source.fields if source else {}
     if names and not (source and source.adapter == "generic"):
-        for path, value in walk(reading.root):
+        for path, value in _leaves(reading.root):
             if value is None or path in overrides:
                 continue
             target = names.get(path.rsplit(".", 1)[-1].lower())
@@ -188,7 +196,7 @@ def targets(reading: Reading, names: dict[str, str], source: Source | None) -> d
     return out
 
 
-def event_id(reading: Reading, canonical: str) -> str:
+def event_id(reading: Reading, canonical: bytes) -> str:
     """The source's own id, or one made from (adapter, device, marker, content).
 
     The same message always gets the same id, so a redelivery or a replay is stored once.
@@ -196,7 +204,7 @@ def event_id(reading: Reading, canonical: str) -> str:
     if reading.event_id:
         return reading.event_id[:128]
     digest = hashlib.blake2b(
-        "\x1f".join((reading.adapter, reading.key, reading.marker, canonical)).encode("utf-8"), digest_size=12
+        f"{reading.adapter}\x1f{reading.key}\x1f{reading.marker}\x1f".encode() + canonical, digest_size=12
     ).hexdigest()
     return f"{reading.adapter[:4]}-{digest}"
 

@@ -37,7 +37,7 @@ class ChirpStack(BaseAdapter):
         what = parts[5]
         if what not in ("up", "status", "join"):
             return None  # ack, txack, log, location, integration: nothing a sensor says
-        payload = json_object(raw, limits, f"a {what} event")
+        payload, _text = json_object(raw, limits, f"a {what} event")
         info = payload.get("deviceInfo")
         info = info if isinstance(info, dict) else {}
         dev_eui = str(info.get("devEui") or parts[3]).lower()
@@ -51,7 +51,7 @@ class ChirpStack(BaseAdapter):
                 raise ContractError("uplink without a decoded 'object': give the device profile a codec")
             if not isinstance(decoded, dict):
                 raise ContractError("the decoded 'object' must be a JSON object")
-            return Reading(self.name, dev_eui, name, topic, decoded, payload, ts=ts,
+            return Reading(self.name, dev_eui, name, topic, decoded, _device_part(payload, dev_eui, name), ts=ts,
                            marker=f"up:{payload.get('fCnt')}", event_id=event)
         known: dict[str, Any] = {}
         if what == "status":
@@ -59,7 +59,8 @@ class ChirpStack(BaseAdapter):
                 known["battery_pct"] = as_number(payload["batteryLevel"], "batteryLevel")
             if payload.get("margin") is not None:
                 known["link_margin_db"] = as_number(payload["margin"], "margin")
-        return Reading(self.name, dev_eui, name, topic, {}, payload, ts=ts, marker=f"{what}:{event}",
+        return Reading(self.name, dev_eui, name, topic, {}, _device_part(payload, dev_eui, name), ts=ts,
+                       marker=f"{what}:{event}",
                        event_id=f"{what}-{event}" if event else None, status_only=True, known=known)
 
 
@@ -70,3 +71,14 @@ def _time(payload: dict[str, Any]) -> Any:
         if isinstance(rx, dict) and rx.get("nsTime"):
             return parse_ts(rx["nsTime"])
     return None
+
+
+# What is kept of a message with its event: what the device said and how to tell it again; the
+# network's metadata (rxInfo, txInfo, the tenant and profile ids) stays in ChirpStack.
+_DEVICE_FIELDS = ("deduplicationId", "time", "fCnt", "fPort", "confirmed", "data", "object", "batteryLevel",
+                  "margin", "externalPowerSource", "devAddr")
+
+
+def _device_part(payload: dict[str, Any], dev_eui: str, name: str) -> dict[str, Any]:
+    kept = {k: payload[k] for k in _DEVICE_FIELDS if k in payload}
+    return kept | {"devEui": dev_eui, "deviceName": name}

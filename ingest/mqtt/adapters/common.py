@@ -7,15 +7,16 @@ from typing import Any
 from ingest.core.errors import ContractError
 from ingest.core.intake import Limits
 from ingest.mqtt.adapters.base import COMMON_FIELDS, Reading
-from ingest.mqtt.contract import parse_json
+from ingest.mqtt.contract import FAST_DECODER, parse_json
 
 
-def json_object(raw: bytes, limits: Limits, what: str) -> dict[str, Any]:
-    """The payload as a JSON object; ContractError naming what it should have been."""
-    payload, _canonical = parse_json(raw, limits)
+def json_object(raw: bytes, limits: Limits, what: str) -> tuple[dict[str, Any], str]:
+    """The payload as a JSON object and its canonical text; ContractError naming what it should have been."""
+    # Every number used is checked where it becomes a value (base.convert, the contract's ranges).
+    payload, canonical = parse_json(raw, limits, FAST_DECODER)
     if not isinstance(payload, dict):
         raise ContractError(f"{what} must be a JSON object")
-    return payload
+    return payload, canonical
 
 
 def text(raw: bytes, limits: Limits) -> str:

@@ -42,5 +42,5 @@ class Generic(BaseAdapter):
 
     def read(self, topic: str, raw: bytes, limits: Limits) -> Reading | None:
         """The message as a Reading; None for what is no device data."""
-        payload, _canonical = parse_json(raw, limits)
-        return Reading(self.name, topic, topic.rsplit("/", 1)[-1], topic, payload, payload)
+        payload, canonical = parse_json(raw, limits)
+        return Reading(self.name, topic, topic.rsplit("/", 1)[-1], topic, payload, payload, raw_json=canonical)

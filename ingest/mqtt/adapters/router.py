@@ -14,7 +14,9 @@ from ingest.core.vocabulary import LAB_METRICS
 from ingest.mqtt.adapters.base import DETECTORS, Binding, Bindings, Reading, at_path, event_id, targets, unplaced_id
 from ingest.mqtt.contract import Event, Topic, build_event, parse_ts
 
-UNPLACED_BUILDING = "unassigned"  # where a device nobody has placed yet is counted
+UNPLACED_BUILDING = "unassigned"
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_text_json = json.encoder.encode_basestring  # a JSON string literal (C)  # where a device nobody has placed yet is counted
 _STATUS_FIELDS = ("battery_pct", "rssi_dbm", "link_margin_db")
 
 
@@ -51,14 +53,24 @@ class Router:
         self.adapters = list(adapters)
         self.limits = limits
         self.bindings = bindings or Bindings()
+        self._unplaced: dict[tuple[str, str], str] = {}  # (adapter, device) → its made sensor id
+        self._by_topic: dict[str, Adapter | None] = {}
 
     def filters(self) -> list[str]:
         """Every topic filter the adapters need."""
         return [f for a in self.adapters for f in a.filters()]
 
     def adapter_for(self, topic: str) -> Adapter | None:
-        """The adapter whose topic this is."""
-        return next((a for a in self.adapters if a.claims(topic)), None)
+        """The adapter whose topic this is (remembered per topic: a device keeps its topic)."""
+        try:
+            return self._by_topic[topic]
+        except KeyError:
+            pass
+        found = next((a for a in self.adapters if a.claims(topic)), None)
+        if len(self._by_topic) > 50_000:  # a flood of made-up topics: forget, recompute
+            self._by_topic.clear()
+        self._by_topic[topic] = found
+        return found
 
     def decode(self, topic: str, raw: bytes, received_at: datetime) -> Event | None:
         """The native event of a foreign message, or None when it is nothing to store.
@@ -100,21 +112,56 @@ class Router:
             if kind is None:
                 fields = ", ".join(sorted(str(k) for k in (reading.root or {}) if isinstance(reading.root, dict)))
                 raise ContractError(f"no SafeCampus signal in this message (fields: {fields[:200] or 'none'})")
-            binding = Binding(unplaced_id(reading), kind, UNPLACED_BUILDING)
+            ident = self._unplaced.get((reading.adapter, reading.key))
+            if ident is None:
+                if len(self._unplaced) > 10_000:  # a flood of made-up device names: forget, recompute
+                    self._unplaced.clear()
+                ident = self._unplaced[(reading.adapter, reading.key)] = unplaced_id(reading)
+            binding = Binding(ident, kind, UNPLACED_BUILDING)
         kind, body = native(binding, values, reading, adapter.omits_false)
         ts = reading.ts or received_at
         body["ts"] = ts.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-        body["event_id"] = event_id(reading, raw.decode("utf-8", "replace"))
-        body["source"] = {"adapter": reading.adapter, "key": reading.key, "topic": topic, "raw": reading.raw}
-        try:
-            canonical = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-        except ValueError as exc:  # NaN and the like in the raw message
-            raise ContractError("the message holds a value JSON cannot carry") from exc
+        body["event_id"] = event_id(reading, raw)
+        origin = {"adapter": reading.adapter, "key": reading.key, "topic": topic}
+        # The stored payload: the native fields, and the message as the device sent it (what of it
+        # is the device's). A JSON message's text is already what jsonb takes, so it is spliced in.
+        raw_json = reading.raw_json or _ENCODER.encode(reading.raw)
+        canonical = _body_json(body)[:-1] + ',"source":' + _source_json(origin, raw_json) + "}"
+        body["source"] = origin | {"raw": reading.raw}
         return build_event(topic, Topic(binding.building, kind, binding.sensor_id), body, canonical, received_at,
-                           self.limits)
+                           self.limits, ts=ts)
 
 
 _BOOLEANS = {"smoke", "trouble", "test", "tamper", "contact", "door_open", "battery_low", *DETECTORS}
+
+
+def _body_json(body: dict[str, Any]) -> str:
+    """The native fields as JSON, written directly (the hot path of every adapted message).
+
+    They are few and of known types: text (escaped by the C encoder), floats (repr is JSON for
+    a finite float; a non-finite one fails the contract's range checks before anything is
+    stored), booleans and the readings object.
+    """
+    parts = []
+    for key, value in body.items():
+        if isinstance(value, str):
+            parts.append(f'"{key}":{_text_json(value)}')
+        elif isinstance(value, bool):
+            parts.append(f'"{key}":{"true" if value else "false"}')
+        elif isinstance(value, float | int):
+            parts.append(f'"{key}":{float(value)!r}')
+        elif key == "readings":
+            inner = ",".join(f'"{m}":{float(v)!r}' for m, v in value.items())
+            parts.append(f'"readings":{{{inner}}}')
+        else:
+            parts.append(f'"{key}":{_ENCODER.encode(value)}')
+    return "{" + ",".join(parts) + "}"
+
+
+def _source_json(source: dict[str, str], raw_json: str) -> str:
+    """``{"adapter":…,"key":…,"topic":…,"raw":…}`` with the raw message's own JSON text spliced in."""
+    return (f'{{"adapter":"{source["adapter"]}","key":{_text_json(source["key"])},'
+            f'"topic":{_text_json(source["topic"])},"raw":{raw_json}}}')
 
 
 def _source_time_and_id(reading: Reading, source: Source) -> None:

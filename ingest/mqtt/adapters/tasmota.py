@@ -46,7 +46,7 @@ class Tasmota(BaseAdapter):
             if value not in ("online", "offline"):
                 raise ContractError(f"LWT must be Online or Offline, not {value[:40]!r}")
             return Reading(self.name, device, device, topic, {}, value, availability=value)
-        payload = json_object(raw, limits, f"{what}")
+        payload, text_json = json_object(raw, limits, f"{what}")
         stamp = payload.get("Time")
         ts = self._time(stamp) if stamp is not None else None
         if what == "STATE":
@@ -54,9 +54,11 @@ class Tasmota(BaseAdapter):
             wifi = payload.get("Wifi")
             if isinstance(wifi, dict) and wifi.get("Signal") is not None:
                 known["rssi_dbm"] = as_number(wifi["Signal"], "Wifi.Signal")
-            return Reading(self.name, device, device, topic, {}, payload, ts=ts, marker=f"state:{stamp}",
+            return Reading(self.name, device, device, topic, {}, payload, raw_json=text_json, ts=ts,
+                           marker=f"state:{stamp}",
                            status_only=True, known=known)
-        return Reading(self.name, device, device, topic, payload, payload, ts=ts, marker=f"sensor:{stamp}")
+        return Reading(self.name, device, device, topic, payload, payload, raw_json=text_json, ts=ts,
+                       marker=f"sensor:{stamp}")
 
     def _time(self, value: Any) -> Any:
         if not isinstance(value, str):

@@ -13,6 +13,10 @@ from ingest.mqtt.adapters.base import Reading
 from ingest.mqtt.adapters.common import BaseAdapter, json_object
 from ingest.mqtt.contract import parse_ts
 
+# What is kept of an uplink with its event: what the device said; the network's metadata
+# (rx_metadata, settings, correlation ids) stays in The Things Stack.
+_DEVICE_FIELDS = ("f_port", "f_cnt", "frm_payload", "decoded_payload", "received_at")
+
 
 class TheThingsStack(BaseAdapter):
     """The Things Stack MQTT server (https://www.thethingsindustries.com/docs/integrations/mqtt/)."""
@@ -31,7 +35,7 @@ class TheThingsStack(BaseAdapter):
 
     def read(self, topic: str, raw: bytes, limits: Limits) -> Reading | None:
         """The message as a Reading; None for what is no device data."""
-        payload = json_object(raw, limits, "an uplink")
+        payload, _text = json_object(raw, limits, "an uplink")
         ids = payload.get("end_device_ids")
         ids = ids if isinstance(ids, dict) else {}
         device = str(ids.get("device_id") or topic.split("/")[3])
@@ -44,6 +48,7 @@ class TheThingsStack(BaseAdapter):
         if not isinstance(decoded, dict):
             raise ContractError("decoded_payload must be a JSON object")
         stamp = uplink.get("received_at") or payload.get("received_at")
-        return Reading(self.name, device, device, topic, decoded, payload,
+        kept = {k: uplink[k] for k in _DEVICE_FIELDS if k in uplink}
+        return Reading(self.name, device, device, topic, decoded, kept | {"device_id": device},
                        ts=parse_ts(stamp) if stamp else None,
                        marker=f"up:{uplink.get('f_cnt', 0)}:{stamp}")

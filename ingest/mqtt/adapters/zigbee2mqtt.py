@@ -51,8 +51,8 @@ class Zigbee2Mqtt(BaseAdapter):
                 raise ContractError(f"availability must be online or offline, not {value[:40]!r}")
             return Reading(self.name, f"{self.base}/{device}", device.rsplit("/", 1)[-1], topic, {}, value,
                            availability=value)
-        payload = json_object(raw, limits, "a device state")
+        payload, text_json = json_object(raw, limits, "a device state")
         seen = payload.get("last_seen")
-        return Reading(self.name, topic, last, topic, payload, payload,
+        return Reading(self.name, topic, last, topic, payload, payload, raw_json=text_json,
                        ts=parse_ts(seen) if seen is not None else None,
                        marker=str(seen) if seen is not None else "")
