@@ -147,6 +147,12 @@ ORDER BY r.building_id, r.floor, r.id
 -- name: SENSOR_KIND_SOURCE
 SELECT kind, source FROM sensors WHERE id = %(id)s AND NOT registered AND retired_at IS NULL FOR UPDATE
 
+-- name: SENSOR_METRICS_SEEN
+-- What a device has measured in the last day (its site-file metrics when it is adopted).
+SELECT DISTINCT metric FROM readings
+WHERE sensor_id = %(id)s AND time > now() - interval '1 day'
+ORDER BY metric
+
 -- name: ADOPT_SENSOR
 -- An unregistered device (a foreign one keeps its source) placed in a room by an admin.
 UPDATE sensors s SET registered = true, room_id = r.id, building_id = r.building_id,

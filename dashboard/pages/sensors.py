@@ -14,7 +14,7 @@ from dashboard.db import connection
 from ingest.core import clock
 from ingest.core.i18n import N_, Translator
 from ingest.core.site import adoption, site_file_lines
-from ingest.core.vocabulary import SENSOR_KIND_LABELS
+from ingest.core.vocabulary import LAB_METRICS, SENSOR_KIND_LABELS, UNPLACED_BUILDING
 
 dash.register_page(__name__, path="/sensors", title="SafeCampus")
 
@@ -128,13 +128,13 @@ def load(status: str | None, search: str | None, _done: object) -> list[dict]:
         r
         | {
             "status_raw": r["status"],
-            "building": lang.named(r, "building"),
+            "building": _("not placed") if r["building"] == UNPLACED_BUILDING else lang.named(r, "building"),
             "room": lang.named(r, "room"),
             "status": _(STATUS_LABELS.get(r["status"], r["status"])),
             "kind": _(SENSOR_KIND_LABELS.get(r["kind"], r["kind"])),
             "last_seen": clock.fmt(r["last_seen"]),
             "battery_pct": round(r["battery_pct"]) if r["battery_pct"] is not None else "",
-            "source": f"{r['adapter']}: {r['device']}" if r["adapter"] else "campus/v1",
+            "source": f"{r['adapter']}: {r['device']}" if r["adapter"] else "",  # a site-file source, or found
         }
         for r in rows
     ]
@@ -219,7 +219,9 @@ def adopt(_n: int | None, sensor: str | None, room: str | None) -> tuple:
         if found is None:
             return _("No change: {sensor} is unknown, retired or already registered.").format(sensor=sensor), "", \
                 dash.no_update
-        interval, thresholds = adoption(found["kind"], found["source"])
+        metrics = [r["metric"] for r in conn.execute(q.SENSOR_METRICS_SEEN, {"id": sensor})
+                   if r["metric"] in LAB_METRICS]
+        interval, thresholds = adoption(found["kind"], found["source"], metrics)
         row = conn.execute(q.ADOPT_SENSOR, {"id": sensor, "room": room, "name": None, "interval_s": interval,
                                             "thresholds": Jsonb(thresholds)}).fetchone()
         if row is None:
@@ -229,7 +231,7 @@ def adopt(_n: int | None, sensor: str | None, room: str | None) -> tuple:
             "author": user, "kind": "equipment", "note": f"{sensor} adopted into {room}",
             "details": Jsonb({"sensor": sensor, "adopted": True, "room": room, "source": row["source"]}),
         })
-    lines = site_file_lines(sensor, row["kind"], row["source"])
+    lines = site_file_lines(sensor, row["kind"], row["source"], metrics)
     told = _("Done: {sensor} is in {room}. Add these lines to that room's sensors in the site file, "
              "or the next site load retires it:").format(sensor=sensor, room=room)
     return told, lines, {"sensor": sensor, "adopted": room}

@@ -308,23 +308,28 @@ class Site(_Strict):
         return next(r for b in self.buildings for r in b.rooms if r.id == ident)
 
 
-def adoption(kind: str, source: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
-    """Reporting interval and thresholds of a device an admin adopts (its ecosystem's offline limit)."""
+def adoption(kind: str, source: dict[str, Any] | None, metrics: list[str]) -> tuple[int, dict[str, Any]]:
+    """Reporting interval and thresholds of a device an admin adopts: the metrics it has sent,
+    its ecosystem's offline limit.
+    """
     interval = DEFAULT_INTERVAL_S.get(kind, 60)
+    thresholds: dict[str, Any] = {"metrics": metrics} if kind == "lab" else {}
     adapter = (source or {}).get("adapter")
-    if adapter not in OFFLINE_AFTER_S:
-        return interval, {}
-    limit = OFFLINE_AFTER_S[adapter][DEFAULT_POWER[adapter]]
-    return interval, ({"offline_after_s": limit} if limit else {})
+    if adapter in OFFLINE_AFTER_S:
+        limit = OFFLINE_AFTER_S[adapter][DEFAULT_POWER[adapter]]
+        if limit:
+            thresholds["offline_after_s"] = limit
+    return interval, thresholds
 
 
-def site_file_lines(sensor_id: str, kind: str, source: dict[str, Any] | None) -> str:
+def site_file_lines(sensor_id: str, kind: str, source: dict[str, Any] | None, metrics: list[str]) -> str:
     """The site-file lines (under a room's ``sensors:``) that keep an adopted device at the next load."""
     entry: dict[str, Any] = {"id": sensor_id, "kind": kind}
-    if source and source.get("adapter"):
-        entry["source"] = {k: v for k, v in source.items() if k not in ("key", "raw")}
     if kind == "lab":
-        entry["metrics"] = ["temperature_c"]  # say which it measures
+        entry["metrics"] = metrics or ["temperature_c"]  # what it has sent; say which it measures
+    if source and source.get("adapter"):
+        entry["source"] = {"adapter": source["adapter"]} | {
+            k: v for k, v in sorted(source.items()) if k not in ("adapter", "key", "raw")}
     return str(yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, default_flow_style=None))
 
 

@@ -18,6 +18,8 @@ Disposition = Literal["real", "false_alarm", "nuisance", "drill", "maintenance",
 Role = Literal["viewer", "officer", "admin"]
 
 SENSOR_KINDS: tuple[SensorKind, ...] = ("smoke", "door", "lab", "status")
+# Where a device of another ecosystem that nobody has placed yet is counted (docs/devices.md).
+UNPLACED_BUILDING = "unassigned"
 # The device ecosystems ingest reads besides campus/v1 (ingest.mqtt.adapters, docs/devices.md).
 ADAPTERS = ("zigbee2mqtt", "tasmota", "chirpstack", "ttn", "homeassistant", "generic")
 SMOKE_STATES = ("normal", "pre_alarm", "alarm", "fault")

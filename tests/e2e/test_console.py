@@ -157,11 +157,13 @@ def test_admin_adopts_a_zigbee_device_into_a_room_and_a_viewer_cannot(browser, d
         login(browser, dashboard_url, user, "/sensors")
         wait_until(lambda: "Adopt a device (admins)" in text(browser), 15)
         browser.find_element(By.ID, "sensors-adopt-id").send_keys(sid)
-        if user == ADMIN:
-            box = browser.find_element(By.CSS_SELECTOR, "#sensors-adopt-room input")
-            box.send_keys("adb-store")
-            wait_until(lambda: "Annex / Store (adb-store)" in text(browser, "#sensors-adopt-room"), 10)
-            box.send_keys(Keys.ENTER)
+        if user == ADMIN:  # Dash 4's dropdown: open it, search, pick the option
+            browser.find_element(By.ID, "sensors-adopt-room").click()
+            browser.find_element(By.CSS_SELECTOR, "input.dash-dropdown-search").send_keys("adb-store")
+            option = wait_until(lambda: next((o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]")
+                                              if "Annex / Store (adb-store)" in o.text), None), 10, what="the room")
+            option.click()
+            wait_until(lambda: "Annex / Store" in text(browser, "#sensors-adopt-room"), 10, what="room chosen")
         browser.find_element(By.ID, "sensors-adopt-btn").click()
         wait_until(lambda e=expect: e in text(browser, "#sensors-adopt-msg"), 10, what=expect)
     lines = text(browser, "#sensors-adopt-lines")

@@ -148,7 +148,7 @@ def test_an_unknown_device_is_unregistered_with_its_adapter_until_an_admin_adopt
     one_alarm(db_url, sid, "water_leak")  # never dropped, even before anyone placed it
     # An admin places it in the store (what /sensors does), and its next messages are there.
     with psycopg.connect(db_url, row_factory=dict_row) as conn:
-        interval, thresholds = adoption("lab", row["source"])
+        interval, thresholds = adoption("lab", row["source"], ["water_leak"])
         adopted = conn.execute(dq.ADOPT_SENSOR, {"id": sid, "room": f"s{tag}", "name": None, "interval_s": interval,
                                                  "thresholds": Jsonb(thresholds)}).fetchone()
         assert adopted["building_id"] == f"b{tag}"
@@ -158,7 +158,7 @@ def test_an_unknown_device_is_unregistered_with_its_adapter_until_an_admin_adopt
     send(mqtt_url, (topic, {"water_leak": False, "battery": 80}))
     wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE sensor_id = %s AND building_id = %s",
                               (sid, f"b{tag}")) == 1, 10, what="the next message in the adopted room's building")
-    assert _sensor(db_url, sid)["thresholds"]["offline_after_s"] == 25 * 3600
+    assert _sensor(db_url, sid)["thresholds"] == {"metrics": ["water_leak"], "offline_after_s": 25 * 3600}
 
 
 def _sensor(db_url, sid):

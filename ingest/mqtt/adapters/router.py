@@ -10,11 +10,10 @@ from typing import Any, Protocol
 from ingest.core.errors import ContractError
 from ingest.core.intake import Limits
 from ingest.core.site import Source
-from ingest.core.vocabulary import LAB_METRICS
+from ingest.core.vocabulary import LAB_METRICS, UNPLACED_BUILDING
 from ingest.mqtt.adapters.base import DETECTORS, Binding, Bindings, Reading, at_path, event_id, targets, unplaced_id
 from ingest.mqtt.contract import Event, Topic, build_event, parse_ts
 
-UNPLACED_BUILDING = "unassigned"  # where a device nobody has placed yet is counted
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _text_json = json.encoder.encode_basestring  # a JSON string literal (C)
 _STATUS_FIELDS = ("battery_pct", "rssi_dbm", "link_margin_db")
