@@ -198,7 +198,7 @@ class AlarmEngine:
                     continue
                 sensor = self.directory.get(conn, sid, "", "")
                 limit = sensor.thresholds.get("offline_after_s")
-                text = Text("offline_for", {"limit": float(limit), "unit": "s"}) if limit else Text("offline")
+                text = Text("offline_for", _duration(float(limit))) if limit else Text("offline")
                 self._apply(conn, sensor, [_offline(at, text)], False, changes)
             self._escalate(conn, at, changes)
             self._finish(conn, changes)
@@ -223,6 +223,15 @@ class AlarmEngine:
             )
             conn.execute(q.NOTIFY_ESCALATION, {"payload": json.dumps({"id": alarm_id, "priority": new["priority"]})})
             changes.append(lifecycle.Change(new, "escalated"))
+
+
+def _duration(seconds: float) -> dict[str, Any]:
+    """A limit in the unit people say it in: 90000 s → 25 h, 600 s → 10 min."""
+    if seconds >= 7200:
+        return {"limit": seconds / 3600, "unit": "h"}
+    if seconds >= 120:
+        return {"limit": seconds / 60, "unit": "min"}
+    return {"limit": seconds, "unit": "s"}
 
 
 def _offline(at: datetime, text: Text | str) -> Raise:

@@ -116,12 +116,16 @@ def number(value: float | None, lang: str, digits: int = 1) -> str:
 
 # Units as people write them; the precision each is read with.
 UNITS = {"c": ("°C", 1), "pct": ("%", 1), "ppm": ("ppm", 0), "m_s": ("m/s", 2), "pa": ("Pa", 0),
-         "s": ("s", 0), "db": ("dB/m", 2), "pct_lel": ("%LEL", 1)}
+         "s": ("s", 0), "min": ("min", 1), "h": ("h", 1), "db": ("dB/m", 2), "pct_lel": ("%LEL", 1)}
+
+
+# Durations are words, not symbols, in Chinese: "30 秒", "25 小时".
+DURATIONS = {"s": N_("{n} s"), "min": N_("{n} min"), "h": N_("{n} h")}
 
 
 def quantity(value: float | None, unit: str, lang: str) -> str:
-    """A value with its unit: '22.6 °C', '35 ppm', '0.32 m/s'."""
+    """A value with its unit: '22.6 °C', '35 ppm', '0.32 m/s', '25 h'."""
     symbol, digits = UNITS.get(unit, (unit, 2))
-    if unit == "s":  # a word, not a symbol, in Chinese: "30 秒"
-        return translator(lang)("{n} s").format(n=number(value, lang, digits))
+    if unit in DURATIONS:
+        return translator(lang)(DURATIONS[unit]).format(n=number(value, lang, digits))
     return f"{number(value, lang, digits)} {symbol}" if symbol else number(value, lang, digits)

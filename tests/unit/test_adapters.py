@@ -286,3 +286,14 @@ def test_the_stored_payload_is_the_json_of_the_event_with_its_source():
         assert stored["source"]["raw"] == body
     with pytest.raises(ContractError, match="out of range"):
         r.decode("zigbee2mqtt/lab", b'{"temperature": "1e999"}', NOW)
+
+
+def test_an_offline_limit_reads_in_the_unit_people_say_it_in():
+    from ingest.alarms.engine import _duration
+    from ingest.alarms.messages import render
+
+    assert _duration(25 * 3600) == {"limit": 25.0, "unit": "h"}
+    assert _duration(600) == {"limit": 10.0, "unit": "min"}
+    assert _duration(90) == {"limit": 90, "unit": "s"}
+    assert render("offline_for", _duration(25 * 3600), "zh-CN") == "传感器超过 25 小时 未上报"
+    assert render("offline_for", _duration(600), "en") == "Sensor silent for more than 10 min"
