@@ -14,7 +14,7 @@ from typing import Any
 from ingest.alarms.messages import condition_label, render
 from ingest.core import clock
 from ingest.core.i18n import N_, named, quantity, translator
-from ingest.core.vocabulary import PRIORITY_LABELS
+from ingest.core.vocabulary import PRIORITY_LABELS, UNPLACED_BUILDING
 
 # What each step is called at the head of a message.
 STEP_HEADS: dict[str, str] = {
@@ -61,11 +61,18 @@ def _elapsed(seconds: float, lang: str) -> str:
     return _("{m} min").format(m=minutes) if minutes >= 1 else quantity(seconds, "s", lang)
 
 
+def building_name(alarm: dict, lang: str) -> str:
+    """The alarm's building as a reader says it; a device nobody has placed yet is 'not placed'."""
+    if alarm.get("building_id") == UNPLACED_BUILDING:
+        return translator(lang)(N_("not placed"))
+    return named(alarm, "building", lang) or str(alarm.get("building_id") or "")
+
+
 def where(alarm: dict, lang: str) -> str:
     """Building / floor / room / sensor, in the reader's language."""
     _ = translator(lang)
     floor = alarm.get("floor")
-    parts = [named(alarm, "building", lang) or str(alarm.get("building_id") or ""),
+    parts = [building_name(alarm, lang),
              _("floor {n}").format(n=floor) if floor is not None else "",
              named(alarm, "room", lang), named(alarm, "sensor_name", lang) or str(alarm.get("sensor_id") or "")]
     return " / ".join(p for p in parts if p)
@@ -132,7 +139,7 @@ def alarm_message(alarm: dict, step: str, lang: str, console_url: str, now: date
 def digest_message(alarms: list[dict], lang: str, console_url: str) -> Message:
     """One message for many alarms: counts by place, fire and critical first, '+N more'."""
     _ = translator(lang)
-    buildings = Counter(named(a, "building", lang) or str(a.get("building_id") or "?") for a in alarms)
+    buildings = Counter(building_name(a, lang) or "?" for a in alarms)
     place = ", ".join(name for name, _n in buildings.most_common(3))
     if len(buildings) > 3:
         place += " …"
