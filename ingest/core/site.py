@@ -327,9 +327,10 @@ def site_file_lines(sensor_id: str, kind: str, source: dict[str, Any] | None, me
     entry: dict[str, Any] = {"id": sensor_id, "kind": kind}
     if kind == "lab":
         entry["metrics"] = metrics or ["temperature_c"]  # what it has sent; say which it measures
-    if source and source.get("adapter"):
-        entry["source"] = {"adapter": source["adapter"]} | {
-            k: v for k, v in sorted(source.items()) if k not in ("adapter", "key", "raw")}
+    if source and source.get("adapter") in KEYED_BY:
+        named_by = KEYED_BY[source["adapter"]]  # the device's key, as its adapter names it
+        entry["source"] = {"adapter": source["adapter"], named_by: source.get("key") or source.get(named_by)} | {
+            k: v for k, v in sorted(source.items()) if k not in ("adapter", "key", "raw", "topic", "device")}
     return str(yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, default_flow_style=None))
 
 

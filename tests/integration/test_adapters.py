@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from dashboard import queries as dq
-from ingest.core.site import Site, adoption
+from ingest.core.site import Site, adoption, site_file_lines
 from ingest.db.registry import load_site as load_into_db
 from tests.conftest import wait_until
 from tests.integration.helpers import alarms_for, publish_all, publisher, running_ingest_with_alarms, scalar
@@ -40,6 +40,11 @@ def campus(db_url):
                  "source": {"adapter": "chirpstack", "device": f"a0b1c2d3e4{tag}"}},
                 {"id": f"tt{tag}", "kind": "lab", "metrics": ["face_velocity_mps"],
                  "source": {"adapter": "ttn", "device": f"hood-{tag}"}},
+                {"id": f"zm{tag}", "kind": "smoke",  # a mains Zigbee detector with a short limit
+                 "source": {"adapter": "zigbee2mqtt", "topic": f"zigbee2mqtt/{tag}/mains", "power": "mains",
+                            "offline_after_s": 60}},
+                {"id": f"zb{tag}", "kind": "smoke",  # battery: 25 h
+                 "source": {"adapter": "zigbee2mqtt", "topic": f"zigbee2mqtt/{tag}/battery"}},
             ]},
             {"id": f"s{tag}", "name": "Store", "use": "store", "floor": 0}]}]})
     with psycopg.connect(db_url) as conn:
@@ -159,6 +164,21 @@ def test_an_unknown_device_is_unregistered_with_its_adapter_until_an_admin_adopt
     wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE sensor_id = %s AND building_id = %s",
                               (sid, f"b{tag}")) == 1, 10, what="the next message in the adopted room's building")
     assert _sensor(db_url, sid)["thresholds"] == {"metrics": ["water_leak"], "offline_after_s": 25 * 3600}
+    # A LoRaWAN device is named by its DevEUI, whatever topic its uplinks came on: adopted, it binds too.
+    dev = f"70b3d57ed0{tag}"
+    uplink = {"time": _iso(), "fCnt": 1, "deviceInfo": {"devEui": dev, "deviceName": "cold store"},
+              "object": {"temperature": 4.5}}
+    send(mqtt_url, (f"application/x/device/{dev}/event/up", uplink))
+    lora = wait_until(lambda: _sensor(db_url, f"lora-{dev}"), 10, what="the LoRaWAN device registered")
+    with psycopg.connect(db_url) as conn:
+        interval, thresholds = adoption("lab", lora["source"], ["temperature_c"])
+        conn.execute(dq.ADOPT_SENSOR, {"id": f"lora-{dev}", "room": f"s{tag}", "name": None, "interval_s": interval,
+                                       "thresholds": Jsonb(thresholds)})
+    service.refresh_bindings()
+    send(mqtt_url, (f"application/x/device/{dev}/event/up", uplink | {"fCnt": 2, "time": _iso()}))
+    wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE sensor_id = %s AND building_id = %s",
+                              (f"lora-{dev}", f"b{tag}")) == 1, 10, what="the adopted LoRaWAN device's next uplink")
+    assert "device: " + dev in site_file_lines(f"lora-{dev}", "lab", lora["source"], ["temperature_c"])
 
 
 def _sensor(db_url, sid):
@@ -212,3 +232,18 @@ def test_a_recorded_foreign_feed_replayed_gives_the_same_events_and_alarms(inges
     # The same bytes make the same event ids and times: nothing new stored, no second alarm.
     assert stored() == first
     assert len([a for a in alarms_for(db_url, ids[0]) if a["condition"] == "fire"]) == 1
+
+
+def test_silence_counts_against_each_devices_own_offline_limit(ingest, db_url, mqtt_url, campus):
+    tag = campus
+    # Both detectors last spoke 150 s ago (their own clocks); then the campus moves on.
+    send(mqtt_url, (f"zigbee2mqtt/{tag}/mains", {"smoke": False, "last_seen": _iso(-150)}),
+         (f"zigbee2mqtt/{tag}/battery", {"smoke": False, "last_seen": _iso(-150)}))
+    wait_until(lambda: scalar(db_url, "SELECT count(*) FROM events WHERE sensor_id IN (%s, %s)",
+                              (f"zm{tag}", f"zb{tag}")) == 2, 10)
+    send(mqtt_url, (f"zigbee2mqtt/{tag}/3F/lab/smoke1", {"smoke": False, "last_seen": _iso()}))
+    off = one_alarm(db_url, f"zm{tag}", "offline")
+    assert (off["message_key"], off["message_params"]) == ("offline_for", {"limit": 60.0, "unit": "s"})
+    # The battery detector's limit is 25 h: 150 s of silence is nothing.
+    time.sleep(2)
+    assert [a for a in alarms_for(db_url, f"zb{tag}") if a["condition"] == "offline"] == []

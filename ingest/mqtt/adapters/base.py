@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ingest.core.errors import ContractError
-from ingest.core.site import FieldMap, Source
+from ingest.core.site import KEYED_BY, FieldMap, Source
 from ingest.core.vocabulary import GASES
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class Bindings:
         for sensor_id, kind, building, registered, source in rows:
             if source:
                 try:
-                    spec = Source.model_validate({k: v for k, v in source.items() if k != "key"})
+                    spec = Source.model_validate(source_spec(source))
                 except ValidationError:
                     logger.warning("sensor %s: source %r is not valid; ignored", sensor_id, source)
                     continue
@@ -103,6 +103,16 @@ class Bindings:
 
     def __len__(self) -> int:
         return len(self.by_key) + len(self.by_name)
+
+
+def source_spec(stored: dict[str, Any]) -> dict[str, Any]:
+    """A registry source as a site-file source: an adopted device's stored ``key`` names it
+    the way its adapter does (a topic, a DevEUI...), whatever topic its messages came on.
+    """
+    spec = {k: v for k, v in stored.items() if k != "key"}
+    if stored.get("key") and stored.get("adapter") in KEYED_BY:
+        spec[KEYED_BY[stored["adapter"]]] = stored["key"]
+    return spec
 
 
 def walk(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
