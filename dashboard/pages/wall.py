@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dash
-from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from flask import current_app
 
 from dashboard import figures, lang
@@ -14,6 +14,7 @@ from dashboard.auth import allowed
 from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
 from dashboard.report import queries as report_q
+from ingest.core import clock
 from ingest.core.i18n import N_, Translator
 
 dash.register_page(__name__, path="/wall", title="SafeCampus")
@@ -21,6 +22,7 @@ dash.register_page(__name__, path="/wall", title="SafeCampus")
 SLOW_TICK = "wall-slow-tick"
 CLOCK_TICK = "wall-clock-tick"
 CLOCK = "wall-clock"
+CLOCK_ZONE = "wall-clock-zone"
 COUNTS = "wall-counts"
 ALARMS = "wall-alarms"
 PLAN = "wall-plan"
@@ -74,13 +76,16 @@ def frame(_: Translator = str) -> html.Div:
             ),
             dcc.Interval(id=SLOW_TICK, interval=15_000),
             dcc.Interval(id=CLOCK_TICK, interval=1_000),
+            # The clock shows campus time wherever the browser is (a screen in another zone too).
+            dcc.Store(id=CLOCK_ZONE, data=clock.campus_zone().key),
         ],
         className="sc-wall",
     )
 
 
 clientside_callback(
-    ClientsideFunction("safecampus", "clock"), Output(CLOCK, "children"), Input(CLOCK_TICK, "n_intervals")
+    ClientsideFunction("safecampus", "clock"), Output(CLOCK, "children"), Input(CLOCK_TICK, "n_intervals"),
+    State(CLOCK_ZONE, "data"),
 )
 
 

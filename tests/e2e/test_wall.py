@@ -94,3 +94,22 @@ def test_wall_catches_up_after_the_dashboard_lost_its_database_listener(browser,
         wait_until(lambda: f"{building}-d1" in text(browser, ".sc-alarms"), 7, 0.1,
                    what="the alarm on the wall after the listener came back")
         assert time.monotonic() - started < 7
+
+
+def test_the_wall_clock_shows_campus_time_in_a_browser_elsewhere(browser, dashboard_url):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
+    try:
+        _open_wall(browser, dashboard_url)
+        shown = wait_until(lambda: text(browser, "#wall-clock").strip() or None, 10, what="the wall clock")
+        campus = datetime.now(ZoneInfo("Asia/Shanghai"))
+        allowed_ = {(campus - timedelta(seconds=s)).strftime("%H:%M") for s in (0, 5)}  # a minute may just turn
+        assert shown[:5] in allowed_, (shown, allowed_)
+        here = datetime.now(ZoneInfo("America/New_York")).strftime("%H:%M")
+        assert shown[:5] != here  # 12 or 13 hours apart: not the browser's own clock
+    finally:
+        browser.get("about:blank")
+        browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})
+    assert console_errors(browser) == []
