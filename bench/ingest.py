@@ -20,8 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from common import fresh_database, percentile, private_broker, start_publishers  # noqa: I001
@@ -34,6 +37,8 @@ from ingest.db.pool import open_pool
 from ingest.mqtt.contract import subscription
 from ingest.mqtt.link import MqttLink
 from ingest.service.maintainer import IngestService
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _publish_and_wait(
@@ -140,33 +145,21 @@ def pipeline(mqtt_url: str, db_url: str, events: int, processes: int, rate: floa
     return total / (state["last"] - start_at), latencies
 
 
+def start_ingest(mqtt_url: str, db_url: str, ingest_id: str, group: str) -> subprocess.Popen:
+    """The real `safecampus ingest` as a child process (what users run: alarm engine on)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+    env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url, "SAFECAMPUS_INGEST_ID": ingest_id,
+            "SAFECAMPUS_INGEST_SHARE_GROUP": group, "SAFECAMPUS_INGEST_HEALTH_PORT": "0"}
+    return subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "ingest"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def pipeline_processes(mqtt_url: str, db_url: str, events: int, processes: int, workers: int) -> float:
     """Events/s stored by ``workers`` `safecampus ingest` processes on one shared subscription."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     import psycopg
 
     group = f"bench{secrets.token_hex(3)}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "ingest.app.cli", "ingest"],
-            cwd=Path(__file__).resolve().parent.parent,
-            env=env
-            | {
-                "SAFECAMPUS_DB_URL": db_url,
-                "SAFECAMPUS_MQTT_URL": mqtt_url,
-                "SAFECAMPUS_INGEST_ID": f"{group}-{i}",
-                "SAFECAMPUS_INGEST_SHARE_GROUP": group,
-                "SAFECAMPUS_INGEST_HEALTH_PORT": "0",
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for i in range(workers)
-    ]
+    procs = [start_ingest(mqtt_url, db_url, f"{group}-{i}", group) for i in range(workers)]
     with psycopg.connect(db_url, autocommit=True) as conn:
         before = conn.execute("SELECT count(*) FROM events").fetchone()[0]
         time.sleep(4)  # connected and subscribed
@@ -189,24 +182,11 @@ def drain_with_ingest(mqtt_url: str, db_url: str, events: int, processes: int, f
     The backlog is published while the ingestor is stopped (its persistent session keeps it),
     so the publishers' work (which differs per format) does not compete with ingest's.
     """
-    import subprocess
-    import sys
-    from pathlib import Path
-
     import psutil
     import psycopg
 
     tag = secrets.token_hex(3)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-    env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url, "SAFECAMPUS_INGEST_ID": f"b{tag}",
-            "SAFECAMPUS_INGEST_SHARE_GROUP": f"b{tag}", "SAFECAMPUS_INGEST_HEALTH_PORT": "0"}
-
-    def ingest() -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "ingest"],
-                                cwd=Path(__file__).resolve().parent.parent, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    first = ingest()
+    first = start_ingest(mqtt_url, db_url, f"b{tag}", f"b{tag}")
     time.sleep(4)  # connected and subscribed: the broker keeps its session from now on
     first.terminate()
     first.wait(30)
@@ -215,7 +195,7 @@ def drain_with_ingest(mqtt_url: str, db_url: str, events: int, processes: int, f
         p.join()
     with psycopg.connect(db_url, autocommit=True) as conn:
         before = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-        proc = ingest()
+        proc = start_ingest(mqtt_url, db_url, f"b{tag}", f"b{tag}")  # the same id: it resumes the session
         me = psutil.Process(proc.pid)
         try:
             start = None

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from ingest.core.errors import ContractError
 from ingest.core.site import KEYED_BY, FieldMap, Source
-from ingest.core.vocabulary import GASES
+from ingest.core.vocabulary import DETECTOR_METRICS, GASES
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +42,8 @@ COMMON_FIELDS: dict[str, str] = {
     **{g.lower(): f"gas_ppm.{g}" for g in GASES if g != "VOC"},
     **{f"{g.lower()}_ppm": f"gas_ppm.{g}" for g in GASES},
 }
-BOOLEAN = {"smoke", "trouble", "test", "tamper", "contact", "door_open", "battery_low", "water_leak", "gas_alarm",
-           "co_alarm"}
-DETECTORS = {"water_leak", "gas_alarm", "co_alarm"}  # switching detectors: lab metrics of 0 or 1
+DETECTORS = frozenset(DETECTOR_METRICS)  # switching detectors: lab metrics of 0 or 1
+BOOLEAN = {"smoke", "trouble", "test", "tamper", "contact", "door_open", "battery_low", *DETECTORS}
 _TRUE = {"true", "on", "1", "yes", "alarm", "detected", "open", "wet"}
 _FALSE = {"false", "off", "0", "no", "normal", "clear", "closed", "dry", "none"}
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -11,7 +11,17 @@ from ingest.core.errors import ContractError
 from ingest.core.intake import Limits
 from ingest.core.site import Source
 from ingest.core.vocabulary import LAB_METRICS, UNPLACED_BUILDING
-from ingest.mqtt.adapters.base import DETECTORS, Binding, Bindings, Reading, at_path, event_id, targets, unplaced_id
+from ingest.mqtt.adapters.base import (
+    BOOLEAN,
+    DETECTORS,
+    Binding,
+    Bindings,
+    Reading,
+    at_path,
+    event_id,
+    targets,
+    unplaced_id,
+)
 from ingest.mqtt.contract import Event, Topic, build_event, parse_ts
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -102,7 +112,7 @@ class Router:
         values = targets(reading, names, source)
         if adapter.omits_false and source is not None:  # a mapped true/false left out means false
             for how in source.fields.values():
-                if how.to in _BOOLEANS:
+                if how.to in BOOLEAN:
                     values.setdefault(how.to, False)
         if binding is None:
             kind = _infer_kind(values)
@@ -130,8 +140,6 @@ class Router:
         return build_event(topic, Topic(binding.building, kind, binding.sensor_id), body, canonical, received_at,
                            self.limits, ts=ts)
 
-
-_BOOLEANS = {"smoke", "trouble", "test", "tamper", "contact", "door_open", "battery_low", *DETECTORS}
 
 
 def _body_json(body: dict[str, Any]) -> str:
