@@ -12,7 +12,7 @@ import dash
 from dash import Dash, dcc, html
 from psycopg_pool import ConnectionPool
 
-from dashboard import auth, lang, live
+from dashboard import auth, lang, live, plans
 from dashboard.db import POOL_KEY
 from dashboard.ids import LIVE_SIGNAL, URL
 from dashboard.report import routes as report_routes
@@ -69,6 +69,7 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
     server.extensions["safecampus_feed"] = feed
     server.extensions["safecampus_wall_cache"] = live.SharedRead()
     live.install(server, feed)
+    plans.install(server)
     report_routes.install(server, settings.site_timezone, settings.escalation_limits())
     app.layout = html.Div([dcc.Location(id=URL), dcc.Store(id=LIVE_SIGNAL), language_switch(), dash.page_container],
                           className="sc-root")

@@ -52,6 +52,7 @@ def nav_links(_: Translator) -> list[html.A]:
     return [
         html.A(_("Wall"), href="/wall"),
         html.A(_("Console"), href="/console"),
+        html.A(_("Map"), href="/map"),
         html.A(_("Handover"), href="/console/handover"),
         html.A(_("Trends"), href="/trends"),
         html.A(_("Sensors"), href="/sensors"),

@@ -22,51 +22,6 @@ def plain(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
-def site_plan(buildings: list[dict[str, Any]],
-              name: Callable[[dict[str, Any]], str] = lambda b: b["name"]) -> go.Figure:
-    """Building outlines, each filled by its worst open alarm's colour (grey when normal)."""
-    fig = go.Figure()
-    for b in buildings:
-        pts = b["outline"] or []
-        if len(pts) < 3:
-            continue
-        xs = [p[0] for p in pts] + [pts[0][0]]
-        ys = [p[1] for p in pts] + [pts[0][1]]
-        worst = b.get("worst")
-        fill = PRIORITY_COLOURS.get(worst or "", NORMAL_FILL)
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                fill="toself",
-                mode="lines",
-                fillcolor=fill,
-                line={"color": "#8a8f96" if not worst else fill, "width": 2},
-                hoverinfo="text",
-                text=plain(name(b)),
-                showlegend=False,
-            )
-        )
-        cx = sum(p[0] for p in pts) / len(pts)
-        cy = sum(p[1] for p in pts) / len(pts)
-        fig.add_annotation(
-            x=cx,
-            y=cy,
-            text=plain(name(b).replace(" and ", " & ")),
-            showarrow=False,
-            font={"color": "#111" if worst in ("medium", "low", "high", "critical") else "#c9ccd1", "size": 11},
-        )
-    fig.update_layout(
-        margin={"l": 4, "r": 4, "t": 4, "b": 4},
-        paper_bgcolor=BG,
-        plot_bgcolor=BG,
-        xaxis={"visible": False, "fixedrange": True},
-        yaxis={"visible": False, "fixedrange": True, "scaleanchor": "x", "scaleratio": 1},
-        dragmode=False,
-    )
-    return fig
-
-
 def sparkline(rows: list[dict[str, Any]], label: Callable[[str], str] = str) -> go.Figure:
     """Recent readings of one sensor, one line per metric (named by ``label``), in campus time."""
     fig = go.Figure()

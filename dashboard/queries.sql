@@ -27,13 +27,6 @@ ORDER BY (a.condition = 'fire' AND NOT a.drill) DESC, (a.state = 'active_unacked
          array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at DESC
 LIMIT %(limit)s
 
--- name: BUILDINGS
-SELECT b.id, b.name, b.name_zh, b.outline, d.name AS department, d.name_zh AS department_zh,
-       (SELECT a.priority FROM alarms a WHERE a.building_id = b.id AND a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now()) AND NOT a.drill
-        ORDER BY array_position(ARRAY['critical','high','medium','low'], a.priority) LIMIT 1) AS worst
-FROM buildings b LEFT JOIN departments d ON d.id = b.department_id
-WHERE b.retired_at IS NULL ORDER BY b.id
-
 -- name: QUEUE
 SELECT a.id, a.priority, a.state, a.condition, a.family, a.message, a.message_key, a.message_params, a.raised_at, a.drill, a.occurrences,
        a.assigned_to, a.shelved_until, a.active, a.latched, a.confirmed, a.escalated_at,
@@ -223,3 +216,121 @@ UPDATE users SET language = %(lang)s WHERE username = %(u)s
 
 -- name: REVOKE_SESSIONS
 UPDATE users SET session_version = session_version + 1 WHERE username = %(u)s
+
+-- name: MAP_BUILDINGS
+-- -- floor plans (/map, the wall, the console) ----------------------------------------------
+-- Each building with its worst device state: open alarms that are not shelved, suppressed or
+-- drills, ranked alarm > supervisory > trouble > offline (an 'offline' alarm is a trouble of its own kind).
+WITH open AS (
+    SELECT building_id, CASE WHEN condition = 'offline' THEN 'offline' ELSE signal_class END AS state,
+           state IN ('active_unacked', 'rtn_unacked') AS unacked
+    FROM alarms
+    WHERE state <> 'closed' AND NOT suppressed AND NOT drill AND (shelved_until IS NULL OR shelved_until <= now())
+)
+SELECT b.id, b.name, b.name_zh, b.outline, b.floors,
+       (SELECT o.state FROM open o WHERE o.building_id = b.id
+        ORDER BY array_position(ARRAY['alarm', 'supervisory', 'trouble', 'offline'], o.state) LIMIT 1) AS worst,
+       (SELECT count(*) FROM open o WHERE o.building_id = b.id) AS alarms,
+       (SELECT count(*) FROM open o WHERE o.building_id = b.id AND o.unacked) AS unacked
+FROM buildings b
+WHERE b.retired_at IS NULL
+ORDER BY b.id
+
+-- name: MAP_FLOORS
+-- A building's floors, top first: devices, placed devices, its plan, its worst state.
+WITH open AS (
+    SELECT sensor_id, CASE WHEN condition = 'offline' THEN 'offline' ELSE signal_class END AS state,
+           state IN ('active_unacked', 'rtn_unacked') AS unacked
+    FROM alarms
+    WHERE building_id = %(building)s AND state <> 'closed' AND NOT suppressed AND NOT drill
+      AND (shelved_until IS NULL OR shelved_until <= now())
+), floors AS (
+    SELECT generate_series(0, b.floors - 1) AS floor FROM buildings b WHERE b.id = %(building)s
+)
+SELECT f.floor, fp.sha256 AS plan,
+       count(DISTINCT s.id) AS devices, count(DISTINCT s.id) FILTER (WHERE s.plan_x IS NOT NULL) AS placed,
+       count(o.sensor_id) AS alarms, count(o.sensor_id) FILTER (WHERE o.unacked) AS unacked,
+       (array_agg(o.state ORDER BY array_position(ARRAY['alarm', 'supervisory', 'trouble', 'offline'], o.state))
+            FILTER (WHERE o.state IS NOT NULL))[1] AS worst
+FROM floors f
+LEFT JOIN floor_plans fp ON fp.building_id = %(building)s AND fp.floor = f.floor
+LEFT JOIN rooms r ON r.building_id = %(building)s AND r.floor = f.floor AND r.retired_at IS NULL
+LEFT JOIN sensors s ON s.room_id = r.id AND s.retired_at IS NULL
+LEFT JOIN open o ON o.sensor_id = s.id
+GROUP BY f.floor, fp.sha256
+ORDER BY f.floor DESC
+
+-- name: MAP_PLAN
+SELECT building_id, floor, sha256, width, height, media_type, origin, updated_at, updated_by
+FROM floor_plans WHERE building_id = %(building)s AND floor = %(floor)s
+
+-- name: MAP_PLAN_CONTENT
+SELECT media_type, content, sha256 FROM floor_plans WHERE building_id = %(building)s AND floor = %(floor)s
+
+-- name: MAP_DEVICES
+-- Every sensor of a floor (placed or not) with its state: its most serious open alarm, else
+-- out of service, else normal; ``unacked`` when any of its open alarms waits for an acknowledgement.
+WITH open AS (
+    SELECT DISTINCT ON (sensor_id) sensor_id, id, condition, raised_at,
+           CASE WHEN condition = 'offline' THEN 'offline' ELSE signal_class END AS state,
+           bool_or(state IN ('active_unacked', 'rtn_unacked')) OVER (PARTITION BY sensor_id) AS unacked
+    FROM alarms
+    WHERE building_id = %(building)s AND state <> 'closed' AND NOT suppressed AND NOT drill
+      AND (shelved_until IS NULL OR shelved_until <= now())
+    ORDER BY sensor_id, array_position(ARRAY['alarm', 'supervisory', 'trouble', 'offline'],
+                                       CASE WHEN condition = 'offline' THEN 'offline' ELSE signal_class END),
+             raised_at DESC
+)
+SELECT s.id, s.kind, s.name, s.name_zh, s.plan_x AS x, s.plan_y AS y, s.plan_zone AS zone,
+       r.id AS room_id, r.name AS room, r.name_zh AS room_zh, s.out_of_service_since IS NOT NULL AS disabled,
+       o.id AS alarm_id, o.condition, o.state, coalesce(o.unacked, false) AS unacked, o.raised_at
+FROM sensors s
+JOIN rooms r ON r.id = s.room_id
+LEFT JOIN open o ON o.sensor_id = s.id
+WHERE r.building_id = %(building)s AND r.floor = %(floor)s AND s.retired_at IS NULL AND r.retired_at IS NULL
+ORDER BY s.id
+
+-- name: MAP_FOCUS
+-- What the wall shows on a plan: a fire first, then the newest unacknowledged alarm, then the newest.
+SELECT a.id, a.sensor_id, a.building_id, r.floor, a.condition, a.raised_at, b.name AS building,
+       b.name_zh AS building_zh, r.name AS room, r.name_zh AS room_zh, fp.sha256 AS plan
+FROM alarms a
+JOIN sensors s ON s.id = a.sensor_id
+JOIN rooms r ON r.id = s.room_id
+JOIN buildings b ON b.id = a.building_id
+LEFT JOIN floor_plans fp ON fp.building_id = r.building_id AND fp.floor = r.floor
+WHERE a.state <> 'closed' AND NOT a.suppressed AND NOT a.drill AND (a.shelved_until IS NULL OR a.shelved_until <= now())
+ORDER BY (a.condition = 'fire') DESC, (a.state IN ('active_unacked', 'rtn_unacked')) DESC, a.raised_at DESC, a.id DESC
+LIMIT 1
+
+-- name: MAP_FIRST_FIRE
+-- The first fire alarm of the incident under way (首警): the earliest open fire alarm.
+SELECT a.id, a.sensor_id, a.building_id, r.floor, a.raised_at, b.name AS building, b.name_zh AS building_zh,
+       r.name AS room, r.name_zh AS room_zh
+FROM alarms a
+JOIN sensors s ON s.id = a.sensor_id
+JOIN rooms r ON r.id = s.room_id
+JOIN buildings b ON b.id = a.building_id
+WHERE a.condition = 'fire' AND a.state <> 'closed' AND NOT a.suppressed AND NOT a.drill
+ORDER BY a.raised_at, a.id
+LIMIT 1
+
+-- name: SENSOR_PLACE
+SELECT s.id, r.building_id, r.floor FROM sensors s JOIN rooms r ON r.id = s.room_id
+WHERE s.id = %(id)s AND s.retired_at IS NULL
+
+-- name: PLACED_OUTSIDE
+-- Placed sensors of a floor that a plan of this size would leave off it.
+SELECT s.id FROM sensors s JOIN rooms r ON r.id = s.room_id
+WHERE r.building_id = %(building)s AND r.floor = %(floor)s AND s.retired_at IS NULL AND s.plan_x IS NOT NULL
+  AND (s.plan_x > %(width)s OR s.plan_y > %(height)s)
+ORDER BY s.id
+
+-- name: LAYOUT_EXPORT_PLANS
+SELECT fp.building_id, fp.floor, fp.media_type, fp.content
+FROM floor_plans fp JOIN buildings b ON b.id = fp.building_id
+WHERE b.retired_at IS NULL ORDER BY fp.building_id, fp.floor
+
+-- name: LAYOUT_EXPORT_POSITIONS
+SELECT id, plan_x AS x, plan_y AS y, plan_zone AS zone FROM sensors
+WHERE retired_at IS NULL AND registered AND plan_x IS NOT NULL ORDER BY id

@@ -14,16 +14,17 @@ from pathlib import Path
 
 from ingest.core.errors import BrokerUnavailableError, SafeCampusError
 from ingest.core.settings import Settings
-from ingest.core.site import check_zone, load_site
+from ingest.core.site import DEMO_SITE, Site, check_zone, load_site, load_yaml_model
 from ingest.mqtt.contract import service_topic
 from ingest.mqtt.link import MqttLink
+from sensors_sim import floorplans
 from sensors_sim.formats import FORMATS, Converter
 from sensors_sim.life import CampusLife, SimMessage
 from sensors_sim.publisher import PublishStats, publish_paced
 
 logger = logging.getLogger(__name__)
 
-ACTIONS = ("run", "record", "replay", "verify", "load")
+ACTIONS = ("run", "record", "replay", "verify", "load", "plans")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="run",
         choices=ACTIONS,
         help="run: normal campus life (default); record: live traffic to a file; replay FILE; "
-        "verify SCENARIO; load: a steady rate for benchmarks",
+        "verify SCENARIO; load: a steady rate for benchmarks; plans [DIR]: draw every floor's plan and place "
+        "every sensor (a layout file beside the site file, or in DIR)",
     )
     parser.add_argument("file", nargs="?", help="recording (record, replay) or scenario file or name (verify)")
     parser.add_argument("--site", help="site file (default: settings, else the demo campus)")
@@ -87,9 +89,18 @@ def _speed(args: argparse.Namespace, settings: Settings) -> float:
 
 def run_sim(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
     """Dispatch to the action."""
-    return {"run": _run, "record": _record, "replay": _replay, "verify": _verify, "load": _load}[args.action](
+    return {"run": _run, "record": _record, "replay": _replay, "verify": _verify, "load": _load,
+            "plans": _plans}[args.action](
         settings, args, stop
     )
+
+
+def _plans(settings: Settings, args: argparse.Namespace, _stop: threading.Event) -> int:
+    path = Path(args.site or settings.site_file or DEMO_SITE)
+    site = load_yaml_model(path, Site, "site file")  # its plans may not exist yet: this draws them
+    layout = floorplans.write(site, path, Path(args.file) if args.file else None)
+    print(f"wrote {len(site.buildings)} buildings' plans and {layout}; name it in the site file: layout: {layout.name}")  # noqa: T201
+    return 0
 
 
 def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:

@@ -1,6 +1,6 @@
 // Live updates: one server-sent-events stream per page nudges the page's callbacks.
 (function () {
-  var LIVE_PAGES = ["/wall", "/console", "/console/handover"];
+  var LIVE_PAGES = ["/wall", "/console", "/console/handover", "/map"];
   var audio = null;
   function beep() {
     if (new URLSearchParams(location.search).get("sound") !== "1") return;
@@ -21,7 +21,7 @@
   function connect() {
     // Only pages that rendered their live frame (that is, the user may see them) listen.
     if (es || !window.EventSource || LIVE_PAGES.indexOf(location.pathname) < 0) return;
-    if (!document.querySelector(".sc-wall, .sc-console")) return;
+    if (!document.querySelector(".sc-wall, .sc-console, .sc-map")) return;
     es = new EventSource("/events/alarms");
     // Opened or reopened (after a network or server break): changes made while the page
     // had no stream were not pushed, so refresh once now.

@@ -9,7 +9,7 @@ import dash
 from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, lang
+from dashboard import figures, floormap, lang
 from dashboard import queries as q
 from dashboard.auth import allowed, current_user, refusal
 from dashboard.console_layout import (  # noqa: F401 - frame: the page registry asks every page for it
@@ -191,6 +191,9 @@ def detail(alarm_id, *_triggers) -> tuple:
         readings = conn.execute(
             q.RECENT_READINGS, {"sensor": a["sensor_id"], "since": datetime.now(UTC) - timedelta(hours=1)}
         ).fetchall()
+        place = {"building": a["building_id"], "floor": a["floor"]}
+        plan = conn.execute(q.MAP_PLAN, place).fetchone() if a["floor"] is not None else None
+        devices = conn.execute(q.MAP_DEVICES, place).fetchall() if plan else []
     floor = _("floor {n}").format(n=a["floor"] + 1) if a["floor"] is not None else None
     state = _(STATE_LABELS[a["state"]])
     if not a["active"]:
@@ -219,6 +222,7 @@ def detail(alarm_id, *_triggers) -> tuple:
         [
             html.H2(lang.alarm_text(a), className=f"sc-p-text-{a['priority']}"),
             html.Dl([x for k, v in facts for x in (html.Dt(k), html.Dd(v))]),
+            *_floor_plan(a, plan, devices, _),
         ],
         id="console-detail-box",
     )
@@ -246,6 +250,20 @@ def detail(alarm_id, *_triggers) -> tuple:
     )
     chart = figures.sparkline(readings, lambda m: lang.metric_label(m, _))
     return box, options, done, a["version"], jrows, chart, ({} if readings else HIDDEN)
+
+
+def _floor_plan(a: dict, plan: dict | None, devices: list[dict], _: Translator) -> list:
+    """The alarm's floor with its device marked, and the floor's other devices in alarm."""
+    if plan is None:
+        return []
+    others = [d for d in devices if d.get("alarm_id") and d["id"] != a["sensor_id"]]
+    items = [html.A(lang.named(d) or d["id"], href=f"/console?alarm={d['alarm_id']}", className="sc-floor-link")
+             for d in others]
+    return [
+        html.H3(_("On the floor plan")),
+        floormap.floor(plan, devices, _, links=True, focus=a["sensor_id"], ident="console-floor"),
+        html.P([_("Other devices of this floor in alarm:") + " ", *(items or [_("none")])], id="console-floor-others"),
+    ]
 
 
 def _journal_note(entry: dict, language: str) -> str:

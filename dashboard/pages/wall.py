@@ -8,7 +8,7 @@ import dash
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from flask import current_app
 
-from dashboard import figures, lang
+from dashboard import floormap, lang
 from dashboard import queries as q
 from dashboard.auth import allowed
 from dashboard.db import connection
@@ -62,7 +62,7 @@ def frame(_: Translator = str) -> html.Div:
             html.Section(id=COUNTS, className="sc-counts"),
             html.Div(
                 [
-                    dcc.Graph(id=PLAN, className="sc-plan", config={"displayModeBar": False, "staticPlot": True}),
+                    html.Div(id=PLAN, className="sc-plan"),
                     html.Section(id=ALARMS, className="sc-alarms"),
                 ],
                 className="sc-wall-main",
@@ -135,13 +135,42 @@ def _alarm_row(a: dict, now: datetime, _: Translator) -> html.Div:
 def _read(now: datetime) -> tuple:
     """Everything the wall shows, the same for every screen."""
     with connection() as conn:
+        focus = conn.execute(q.MAP_FOCUS).fetchone()
+        place = {"building": focus["building_id"], "floor": focus["floor"]} if focus and focus["plan"] else None
         return (
             conn.execute(q.WALL_COUNTS).fetchone() or {},
             conn.execute(q.WALL_ALARMS, {"limit": 14}).fetchall(),
-            conn.execute(q.BUILDINGS).fetchall(),
+            conn.execute(q.MAP_BUILDINGS).fetchall(),
             conn.execute(q.INGEST_HEALTH).fetchall(),
             [r for r in conn.execute(report_q.STREAKS, {"end": now}).fetchall() if r["level"] != "building"],
+            (focus, conn.execute(q.MAP_FIRST_FIRE).fetchone(),
+             conn.execute(q.MAP_PLAN, place).fetchone() if place else None,
+             conn.execute(q.MAP_DEVICES, place).fetchall() if place else []),
         )
+
+
+def _where(row: dict, _: Translator) -> str:
+    return " · ".join(x for x in (lang.named(row, "building"), floormap.floor_name(row["floor"], _),
+                                  lang.named(row, "room")) if x)
+
+
+def _plan(buildings: list[dict], focus: dict | None, first: dict | None, plan: dict | None, devices: list[dict],
+          _: Translator) -> list:
+    """The campus when all is normal; else the floor of the most urgent alarm, its device marked,
+    and the first fire alarm of the incident (首警) marked wherever it is.
+    """
+    caption: list = []
+    if first:
+        caption.append(html.Div([html.Span(_("First fire alarm") + ": ", className="sc-muted"), _where(first, _),
+                                 html.Span(" " + clock.fmt(first["raised_at"], "%H:%M:%S"), className="sc-muted")],
+                                className="sc-plan-caption", id="wall-first-alarm"))
+    if focus and plan:
+        caption.insert(0, html.Div(_where(focus, _), className="sc-plan-caption", id="wall-plan-where"))
+        view = floormap.floor(plan, devices, _, links=False, focus=focus["sensor_id"],
+                              first=first["sensor_id"] if first else None, ident="wall-floor")
+        return [*caption, view]
+    highlight = focus["building_id"] if focus else None
+    return [*caption, floormap.campus(buildings, _, links=False, highlight=highlight, ident="wall-campus")]
 
 
 def _services(ingest: list[dict], _: Translator) -> html.Span:
@@ -167,7 +196,7 @@ def _services(ingest: list[dict], _: Translator) -> html.Span:
 @callback(
     Output(COUNTS, "children"),
     Output(ALARMS, "children"),
-    Output(PLAN, "figure"),
+    Output(PLAN, "children"),
     Output(STREAKS, "children"),
     Output(FLOW, "children"),
     Output(STATUS, "children"),
@@ -191,7 +220,7 @@ WORST = {"critical": N_("CRITICAL ALARM"), "high": N_("HIGH ALARM"), "medium": N
 
 def _render(now: datetime, _: Translator) -> tuple:
     """The wall's outputs at ``now``, in the language of ``_``."""
-    c, alarms, buildings, ingest, streaks = _read(now)
+    c, alarms, buildings, ingest, streaks, (focus, first, plan, devices) = _read(now)
     tiles = [
         _tile(_("critical"), c["critical"], "critical"),
         _tile(_("high"), c["high"], "high"),
@@ -228,4 +257,4 @@ def _render(now: datetime, _: Translator) -> tuple:
     status = html.Span(
         _("NORMAL") if not worst else _(WORST[worst]), className=f"sc-state sc-state-{worst or 'normal'}"
     )
-    return tiles, rows, figures.site_plan(buildings, lang.named), streak_items, flow, status
+    return tiles, rows, _plan(buildings, focus, first, plan, devices, _), streak_items, flow, status

@@ -115,7 +115,8 @@ def cmd_site_load(settings: Settings, args: argparse.Namespace) -> int:
         result = load_into_db(conn, site)
     print(  # noqa: T201 - CLI output
         f"{site.name}: {result.buildings} buildings, {result.rooms} rooms, "
-        f"{result.sensors} sensors ({result.retired_sensors} retired)"
+        f"{result.sensors} sensors ({result.retired_sensors} retired), {result.plans} floor plans, "
+        f"{result.placed} sensors placed"
     )
     return 0
 

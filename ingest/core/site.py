@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ingest.core.errors import SafeCampusError
+from ingest.core.floorplan import PlanError, PlanImage, read_plan
 from ingest.core.i18n import translator
+from ingest.core.layout import FloorPlan, Layout, Position, line_of, points, position_problems
 from ingest.core.vocabulary import LAB_METRICS, SENSOR_KIND_LABELS
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -143,11 +145,16 @@ class SensorSpec(_Strict):
     metrics: list[str] = Field(default_factory=list)
     thresholds: dict[str, Any] = Field(default_factory=dict)
     source: Source | None = None
+    at: list[Position] | None = None  # on its floor's plan: [x, y], {x, y, zone}, or one per sensor of a count
+
+    _points = field_validator("at", mode="before")(points)
 
     @model_validator(mode="after")
     def _check(self) -> SensorSpec:
         if self.id and self.count != 1:
             raise ValueError("give either an id or a count, not both")
+        if self.at is not None and len(self.at) != self.count:
+            raise ValueError(f"'at' gives {len(self.at)} positions for {self.count} sensors")
         if self.source and self.count != 1:
             raise ValueError("a sensor with a source is one device: give it an id, not a count")
         unknown = [m for m in self.metrics if m not in LAB_METRICS]
@@ -212,6 +219,8 @@ class SiteSensor(_Strict):
     thresholds: dict[str, Any]
     source: Source | None = None
     offline_after_s: int | None = None  # from its source's ecosystem and power, unless thresholds say
+    floor: int = 0
+    position: Position | None = None  # on its floor's plan
 
 
 class Site(_Strict):
@@ -223,6 +232,10 @@ class Site(_Strict):
     departments: list[Department]
     buildings: list[Building]
     adapters: dict[Adapter, AdapterDefaults] = Field(default_factory=dict)
+    layout: str | None = None  # a layout file beside this one holding plans and positions (read by load_site)
+    plans: list[FloorPlan] = Field(default_factory=list)
+    positions: dict[str, Position] = Field(default_factory=dict)
+    _images: dict[tuple[str, int], PlanImage] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_ids(self) -> Site:
@@ -295,9 +308,59 @@ class Site(_Strict):
                                 thresholds=dict(spec.thresholds),
                                 source=spec.source,
                                 offline_after_s=self.offline_after_s(spec),
+                                floor=r.floor,
+                                position=spec.at[n - 1] if spec.at else self.positions.get(ident),
                             )
                         )
         return out
+
+    @property
+    def plan_images(self) -> dict[tuple[str, int], PlanImage]:
+        """The checked plan of each (building, floor) that has one (read by ``load_site``)."""
+        return dict(self._images)
+
+    def layout_problems(self, images: dict[tuple[str, int], PlanImage]) -> list[tuple[tuple[Any, ...], str]]:
+        """What is wrong with the plans and positions, each with its place in the file (keys and indexes)."""
+        problems: list[tuple[tuple[Any, ...], str]] = []
+        floors = {b.id: b.floors for b in self.buildings}
+        seen_plans: set[tuple[str, int]] = set()
+        for i, plan in enumerate(self.plans):
+            if plan.building not in floors:
+                problems.append((("plans", i, "building"), f"unknown building {plan.building!r}"))
+            elif plan.floor >= floors[plan.building]:
+                problems.append((("plans", i, "floor"),
+                                 f"floor {plan.floor} but {plan.building} has {floors[plan.building]} floors"))
+            elif (plan.building, plan.floor) in seen_plans:
+                problems.append((("plans", i), f"a second plan for floor {plan.floor} of {plan.building}"))
+            seen_plans.add((plan.building, plan.floor))
+        floors_placed: dict[tuple[str, int], dict[str, Position]] = {}
+        locs: dict[str, tuple[Any, ...]] = {}
+        for bi, b in enumerate(self.buildings):
+            for ri, r in enumerate(b.rooms):
+                for si, spec in enumerate(r.sensors):
+                    for n in range(1, spec.count + 1):
+                        ident = spec.id or f"{r.id}-{spec.kind}-{n}"
+                        locs[ident], pos = ("positions", ident), self.positions.get(ident)
+                        if spec.at:
+                            locs[ident] = ("buildings", bi, "rooms", ri, "sensors", si, "at", n - 1)
+                            pos = spec.at[n - 1]
+                            if ident in self.positions:
+                                problems.append((("positions", ident), f"{ident} is placed twice (also by 'at')"))
+                        if pos is None:
+                            continue
+                        if (b.id, r.floor) not in images:
+                            problems.append((locs[ident],
+                                             f"{ident} is placed but floor {r.floor} of {b.id} has no plan"))
+                            continue
+                        floors_placed.setdefault((b.id, r.floor), {})[ident] = pos
+        for where, placed in floors_placed.items():
+            image = images[where]
+            problems += [(locs[ident], why.format(**values))
+                         for ident, why, values in position_problems(placed, image.width, image.height)]
+        known = {s.id for s in self.sensors}
+        problems += [(("positions", ident), f"unknown sensor {ident!r}") for ident in self.positions
+                     if ident not in known]
+        return problems
 
     def building(self, ident: str) -> Building:
         """The building with this id."""
@@ -334,29 +397,80 @@ def site_file_lines(sensor_id: str, kind: str, source: dict[str, Any] | None, me
     return str(yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, default_flow_style=None))
 
 
-def load_yaml_model(path: Path, model: type[_M], what: str) -> _M:
-    """Read a YAML file into ``model``; SiteError naming the file, the place and the reason."""
+def _read_yaml(path: Path) -> tuple[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return text, yaml.safe_load(text)
     except OSError as exc:
         raise SiteError(f"{path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         raise SiteError(f"{path.name}: not valid YAML: {exc}") from exc
+
+
+def _where(text: str, loc: tuple[Any, ...]) -> str:
+    line = line_of(text, loc)
+    place = ".".join(str(p) for p in loc) or "(top)"
+    return f"line {line}, {place}" if line else place
+
+
+def _validate(path: Path, text: str, data: Any, model: type[_M], what: str) -> _M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         lines = [f"{path.name}: invalid {what}"]
         for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {loc or '(top)'}: {err['msg'].removeprefix('Value error, ')}")
+            lines.append(f"  {_where(text, tuple(err['loc']))}: {err['msg'].removeprefix('Value error, ')}")
         raise SiteError("\n".join(lines)) from None
 
 
+def load_yaml_model(path: Path, model: type[_M], what: str) -> _M:
+    """Read a YAML file into ``model``; SiteError naming the file, the line, the place and the reason."""
+    text, data = _read_yaml(path)
+    return _validate(path, text, data, model, what)
+
+
+DEMO_SITE = Path(str(resources.files("sensors_sim") / "sites" / "demo.yaml"))
+
+
 def load_site(path: Path | str | None = None) -> Site:
-    """Read and validate a site file; the demo campus when no path is given."""
-    if path is None:
-        path = Path(str(resources.files("sensors_sim") / "sites" / "demo.yaml"))
-    return load_yaml_model(Path(path), Site, "site file")
+    """Read and validate a site file, its layout file and its plans; the demo campus when no path is given."""
+    path = Path(path or DEMO_SITE)
+    text, data = _read_yaml(path)
+    layout_path, layout_text, layout_data, plans_from_layout = None, "", None, False
+    if isinstance(data, dict) and isinstance(data.get("layout"), str):
+        layout_path = path.parent / data["layout"]
+        layout_text, layout_data = _read_yaml(layout_path)
+        layout = _validate(layout_path, layout_text, layout_data or {}, Layout, "layout file")
+        twice = [k for k in layout.positions if k in (data.get("positions") or {})]
+        if twice or (layout.plans and data.get("plans")):
+            raise SiteError(f"{path.name}: plans and positions go in the site file or in {layout_path.name}, "
+                            f"not both ({', '.join(twice) or 'plans'})")
+        if layout.plans:
+            data["plans"], plans_from_layout = layout_data["plans"], True
+        data["positions"] = {**(data.get("positions") or {}), **(layout_data or {}).get("positions", {})}
+    site = _validate(path, text, data, Site, "site file")
+    layout_positions = set((layout_data or {}).get("positions") or {})
+    problems: list[str] = []
+
+    def told(loc: tuple[Any, ...], message: str) -> None:
+        from_layout = ((loc[0] == "plans" and plans_from_layout)
+                       or (loc[0] == "positions" and loc[1] in layout_positions))
+        where, file_text = (layout_path, layout_text) if from_layout and layout_path else (path, text)
+        problems.append(f"  {where.name}: {_where(file_text, loc)}: {message}")
+
+    for i, plan in enumerate(site.plans):
+        plan_path = (layout_path if plans_from_layout and layout_path else path).parent / plan.file
+        try:
+            site._images[(plan.building, plan.floor)] = read_plan(plan_path.read_bytes(), plan.file)
+        except OSError as exc:
+            told(("plans", i, "file"), f"cannot read plan {plan.file}: {exc.strerror}")
+        except PlanError as exc:
+            told(("plans", i, "file"), f"plan {plan.file}: {exc}")
+    for loc, message in site.layout_problems(site._images):
+        told(loc, message)
+    if problems:
+        raise SiteError("\n".join([f"{path.name}: invalid plans or positions", *problems]))
+    return site
 
 
 def check_zone(site: Site, configured: str) -> None:

@@ -45,6 +45,9 @@ DISPOSITIONS: tuple[Disposition, ...] = ("real", "false_alarm", "nuisance", "dri
 ROLES: tuple[Role, ...] = ("viewer", "officer", "admin")
 DUTY_LOG_ENTRY_KINDS = ("equipment", "patrol", "visitor", "remark")  # what an officer writes
 DUTY_LOG_KINDS = (*DUTY_LOG_ENTRY_KINDS, "handover")  # and the sign-off the system writes
+# A device's state on a floor plan, most serious first, in the fire panel's colours (docs/floor-plans.md):
+# its worst open alarm's signal class ('offline' apart), else out of service, else normal.
+DEVICE_STATES = ("alarm", "supervisory", "trouble", "offline", "disabled", "normal")
 
 # Escalate an alarm not acknowledged within this long (seconds); SAFECAMPUS_ESCALATE_*_S override.
 ESCALATION_DEFAULT_S: dict[Priority, int] = {"critical": 60, "high": 180, "medium": 1200, "low": 3600}
@@ -74,5 +77,8 @@ JOURNAL_LABELS: dict[str, str] = {
     "confirmed": N_("confirmed"), "suppressed": N_("suppressed"), "step": N_("procedure step"),
     "notified": N_("notified"), "notification failed": N_("notification failed"),
 }
+DEVICE_STATE_LABELS: dict[str, str] = {"alarm": N_("fire / alarm"), "supervisory": N_("supervisory"),
+                                       "trouble": N_("trouble"), "offline": N_("offline"),
+                                       "disabled": N_("out of service"), "normal": N_("normal")}
 SENSOR_KIND_LABELS: dict[str, str] = {"smoke": N_("smoke detector"), "door": N_("door"), "lab": N_("lab sensor"),
                                       "status": N_("status")}

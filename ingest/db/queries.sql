@@ -321,3 +321,18 @@ SELECT id, kind, building_id, registered, source
 FROM sensors
 WHERE retired_at IS NULL
 ORDER BY registered DESC, id
+
+-- name: UPSERT_FLOOR_PLAN
+-- -- floor plans and positions (site load, the placement tool) ------------------------------
+INSERT INTO floor_plans (building_id, floor, media_type, content, sha256, width, height, origin, updated_by)
+VALUES (%(building_id)s, %(floor)s, %(media_type)s, %(content)s, %(sha256)s, %(width)s, %(height)s, %(origin)s,
+        %(updated_by)s)
+ON CONFLICT (building_id, floor) DO UPDATE SET media_type = EXCLUDED.media_type, content = EXCLUDED.content,
+    sha256 = EXCLUDED.sha256, width = EXCLUDED.width, height = EXCLUDED.height, origin = EXCLUDED.origin,
+    updated_at = now(), updated_by = EXCLUDED.updated_by
+WHERE floor_plans.sha256 <> EXCLUDED.sha256
+
+-- name: PLACE_SENSOR
+UPDATE sensors SET plan_x = %(x)s, plan_y = %(y)s, plan_zone = %(zone)s
+WHERE id = %(id)s AND retired_at IS NULL
+RETURNING id

@@ -23,6 +23,8 @@ class LoadResult:
     rooms: int
     sensors: int
     retired_sensors: int
+    plans: int = 0
+    placed: int = 0
 
 
 def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
@@ -83,6 +85,21 @@ def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
                 for s in site.sensors
             ],
         )
+        cur.executemany(
+            q.UPSERT_FLOOR_PLAN,
+            [
+                {"building_id": b, "floor": f, "media_type": img.media_type, "content": img.data,
+                 "sha256": img.sha256, "width": img.width, "height": img.height, "origin": "site", "updated_by": None}
+                for (b, f), img in sorted(site.plan_images.items())
+            ],
+        )
+        # Positions the site file gives replace those saved with the placement tool; a sensor
+        # the file does not place keeps where an administrator put it.
+        cur.executemany(
+            q.PLACE_SENSOR,
+            [{"id": s.id, "x": s.position.x, "y": s.position.y, "zone": s.position.zone}
+             for s in site.sensors if s.position],
+        )
         cur.execute(q.RETIRE_SENSORS, {"keep": [s.id for s in site.sensors]})
         retired = cur.rowcount
         cur.execute(q.RETIRE_ROOMS, {"keep": [r.id for b in site.buildings for r in b.rooms]})
@@ -93,6 +110,8 @@ def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
         sum(len(b.rooms) for b in site.buildings),
         len(site.sensors),
         retired,
+        len(site.plan_images),
+        sum(1 for s in site.sensors if s.position),
     )
     logger.info("site %r loaded: %s", site.name, result)
     return result

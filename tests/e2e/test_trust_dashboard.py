@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from flask import Flask
 
-from dashboard import figures
+from dashboard import floormap
 from dashboard.report.spreadsheet import csv_cell
 from ingest.accounts import add_user
 from ingest.db.registry import load_site
@@ -82,10 +83,14 @@ def test_10_csv_cells_that_a_spreadsheet_would_run_are_neutralised():
 
 
 def test_10_building_names_on_the_site_plan_are_text_not_markup():
-    fig = figures.site_plan([{"name": "<b>Lab</b> & <a href='x'>go</a>", "outline": [[0, 0], [1, 0], [1, 1]],
-                              "worst": None}])
-    texts = [fig.data[0].text, fig.layout.annotations[0].text]
-    assert all("<b>" not in t and "<a" not in t and "&lt;b&gt;Lab" in t for t in texts)
+    name = "<b>Lab</b> & <a href='x'>go</a>"
+    with Flask(__name__).test_request_context():
+        pane = floormap.campus([{"id": "b1", "name": name, "outline": [[0, 0], [1, 0], [1, 1]], "worst": None}],
+                               str, links=True)
+    building = pane.children.children[0]
+    lines = [span.children for span in building.children.children]
+    assert all(isinstance(t, str) for t in lines) and " ".join(lines) == name  # React renders strings as text
+    assert building.title == name and building.href == "/map?building=b1"
 
 
 # -- 10. sessions, origin and password limits -------------------------------------------------------
