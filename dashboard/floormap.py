@@ -4,7 +4,8 @@ wall and the console.
 HTML, not a chart: buildings and devices are absolutely placed boxes in percentages of their
 plan, so they scale to any screen, labels are sized to their building (container-query units:
 no text leaves its shape at 1080p or 2160p), alarming devices pulse with CSS, and a push
-changes only the devices' classes (``marker_patch``), never the plan image, which the browser
+sends only the devices that are not normal (``marker_states``, applied by ``assets/floor.js``),
+never the plan image or the markers again, which the browser
 fetches once per version (``/plans/<building>/<floor>?v=<digest>``).
 """
 
@@ -15,7 +16,7 @@ import math
 import unicodedata
 from typing import Any
 
-from dash import Patch, html
+from dash import html
 
 from dashboard import lang
 from ingest.core.i18n import Translator
@@ -126,21 +127,35 @@ def marker_size(n: int) -> float:
     return round(min(2.8, max(1.1, 36 / math.sqrt(max(n, 1)))), 2)
 
 
+def _normal(d: dict[str, Any]) -> dict[str, Any]:
+    return {**d, "state": None, "disabled": False, "alarm_id": None, "unacked": False, "moved": False}
+
+
+def _href(d: dict[str, Any]) -> str:
+    return f"/console?alarm={d['alarm_id']}" if d.get("alarm_id") else f"/sensors?q={d['id']}"
+
+
 def floor(plan: dict[str, Any], devices: list[dict[str, Any]], _: Translator, *, links: bool,
           focus: str | None = None, first: str | None = None, ident: str = "floor-view") -> html.Div:
-    """A floor's plan with its placed devices (``devices``: MAP_DEVICES rows) at their positions."""
+    """A floor's plan with its placed devices (``devices``: MAP_DEVICES rows) at their positions.
+
+    Each marker also carries its normal look (``data-base-*``), which ``marker_states`` and
+    ``assets/floor.js`` go back to when a device returns to normal.
+    """
     placed = [d for d in devices if d.get("x") is not None]
     w, h = float(plan["width"]), float(plan["height"])
     markers: list[html.A | html.Div] = []
     for d in placed:
         inner = [html.Span(_("first fire alarm"), className="sc-dev-first-tag")] if d["id"] == first else []
+        normal = _normal(d)
         props: dict[str, Any] = {
             "className": marker_class(d, focus, first), "title": _title(d, _), "id": f"dev-{d['id']}",
             "style": {"left": f"{d['x'] / w * 100:.3f}%", "top": f"{d['y'] / h * 100:.3f}%"},
+            "data-base-class": marker_class(normal, focus, first), "data-base-title": _title(normal, _),
         }
         if links:
-            href = f"/console?alarm={d['alarm_id']}" if d.get("alarm_id") else f"/sensors?q={d['id']}"
-            markers.append(html.A(inner, href=href, **props))
+            props |= {"href": _href(d), "data-base-href": _href(normal)}
+            markers.append(html.A(inner, **props))
         else:
             markers.append(html.Div(inner, **props))
     where = f"{plan['building_id']}/{plan['floor']}"
@@ -156,16 +171,19 @@ def floor(plan: dict[str, Any], devices: list[dict[str, Any]], _: Translator, *,
     )
 
 
-def marker_patch(devices: list[dict[str, Any]], _: Translator, *, focus: str | None = None,
-                 first: str | None = None) -> Patch:
-    """A change of the floor view (same floor, same devices) that sends only each marker's class and title."""
-    p = Patch()
-    placed = [d for d in devices if d.get("x") is not None]
-    for i, d in enumerate(placed):
-        marker = p["props"]["children"]["props"]["children"][1]["props"]["children"][i]["props"]
-        marker["className"] = marker_class(d, focus, first)
-        marker["title"] = _title(d, _)
-    return p
+def marker_states(devices: list[dict[str, Any]], _: Translator, *, focus: str | None = None,
+                  first: str | None = None) -> dict[str, list[str]]:
+    """What a push sends to an open floor: each device that does not look normal, as
+    [class, title, link]; every other one goes back to its normal look (``assets/floor.js``).
+    """
+    out = {}
+    for d in devices:
+        if d.get("x") is None:
+            continue
+        cls = marker_class(d, focus, first)
+        if cls != marker_class(_normal(d), focus, first):
+            out[d["id"]] = [cls, _title(d, _), _href(d)]
+    return out
 
 
 def signature(plan: dict[str, Any] | None, devices: list[dict[str, Any]], first: str | None) -> str:

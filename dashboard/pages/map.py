@@ -2,15 +2,17 @@
 
 ``/map``, ``/map?building=labs``, ``/map?building=labs&floor=1``. A device links to its open
 alarm (the console) or, when it has none, to its sensor. A push re-reads the floor and sends
-only the markers' classes (a ``Patch``) while the floor, its plan and its devices stay the same.
+only the devices' states (applied in the browser by ``assets/floor.js``) while the floor, its plan
+and its devices stay the same.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import dash
-from dash import Input, Output, State, callback, ctx, dcc, html
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import floormap, lang
@@ -25,6 +27,7 @@ from ingest.core.vocabulary import DEVICE_STATE_LABELS
 dash.register_page(__name__, path="/map", title="SafeCampus")
 
 WHERE, CRUMBS, VIEW, SIDE, SHOWN, TICK = "map-where", "map-crumbs", "map-view", "map-side", "map-shown", "map-tick"
+STATES, APPLIED = "map-states", "map-states-applied"
 
 
 def layout(building: str | None = None, floor: str | None = None, **_query: str) -> html.Div:
@@ -46,6 +49,8 @@ def frame(_: Translator = str, where: dict[str, Any] | None = None) -> html.Div:
                      className="sc-map-body"),
             dcc.Store(id=WHERE, data=where or {"building": None, "floor": None}),
             dcc.Store(id=SHOWN),
+            dcc.Store(id=STATES),
+            dcc.Store(id=APPLIED),
             dcc.Interval(id=TICK, interval=30_000),
         ],
         className="sc-map",
@@ -98,18 +103,23 @@ def _device_list(devices: list[dict[str, Any]], _: Translator) -> html.Div:
     return html.Div(out)
 
 
+clientside_callback(ClientsideFunction("safecampus_floor", "markers"), Output(APPLIED, "data"),
+                    Input(STATES, "data"))
+
+
 @callback(
     Output(CRUMBS, "children"),
     Output(VIEW, "children"),
     Output(SIDE, "children"),
     Output(SHOWN, "data"),
+    Output(STATES, "data"),
     Input(WHERE, "data"),
     Input(LIVE_SIGNAL, "data"),
     Input(TICK, "n_intervals"),
     State(SHOWN, "data"),
 )
 def refresh(where: dict[str, Any] | None, _signal: object, _n: int | None, shown: str | None) -> tuple:
-    """Re-read the place shown; on a push to the same floor, patch the markers only."""
+    """Re-read the place shown; on a push to the same floor, send only the devices' states."""
     if not allowed("viewer") or not where:
         raise PreventUpdate
     _ = lang.gettext()
@@ -119,12 +129,13 @@ def refresh(where: dict[str, Any] | None, _signal: object, _n: int | None, shown
         building = next((b for b in buildings if b["id"] == where["building"]), None)
         if building is None:
             side = [legend, html.P(_("Unknown building."), className="sc-bad")] if where["building"] else [legend]
-            return _crumbs(where, None, [], _), floormap.campus(buildings, _, links=True), side, ""
+            return _crumbs(where, None, [], _), floormap.campus(buildings, _, links=True), side, "", None
         floors = conn.execute(q.MAP_FLOORS, {"building": building["id"]}).fetchall()
         if where["floor"] is None or where["floor"] >= building["floors"]:
             where = {**where, "floor": None}
             return (_crumbs(where, building, floors, _), _floors(building, floors, _),
-                    [legend, floormap.campus(buildings, _, links=True, highlight=building["id"], ident="map-mini")], "")
+                    [legend, floormap.campus(buildings, _, links=True, highlight=building["id"], ident="map-mini")], "",
+                    None)
         args = {"building": building["id"], "floor": where["floor"]}
         plan = conn.execute(q.MAP_PLAN, args).fetchone()
         devices = conn.execute(q.MAP_DEVICES, args).fetchall()
@@ -135,12 +146,13 @@ def refresh(where: dict[str, Any] | None, _signal: object, _n: int | None, shown
         if allowed("admin"):
             note.append(html.A(_("Upload a plan and place its devices"),
                                href=f"/map/place?building={building['id']}&floor={where['floor']}"))
-        return crumbs, html.Div(note), side, ""
+        return crumbs, html.Div(note), side, "", None
     first = first_row["sensor_id"] if first_row else None
     sig = floormap.signature(plan, devices, first)
     if allowed("admin"):
         side.append(html.A(_("Move devices on this plan"), href=f"/map/place?building={building['id']}"
                            f"&floor={where['floor']}", id="map-place-link"))
+    states = {"v": time.time(), "s": floormap.marker_states(devices, _, first=first)}
     if sig == shown and ctx.triggered_id in (LIVE_SIGNAL, TICK):
-        return crumbs, floormap.marker_patch(devices, _, first=first), side, sig
-    return crumbs, floormap.floor(plan, devices, _, links=True, first=first), side, sig
+        return crumbs, dash.no_update, side, sig, states
+    return crumbs, floormap.floor(plan, devices, _, links=True, first=first), side, sig, states

@@ -34,17 +34,17 @@ STATUS_LABELS = {"online": N_("online"), "offline": N_("offline"), "unregistered
                  "out of service": N_("out of service"), "never seen": N_("never seen")}
 
 
-def layout(**_query: str) -> html.Div:
-    """The registry, for logged-in users."""
+def layout(q: str | None = None, **_query: str) -> html.Div:
+    """The registry, for logged-in users; ``?q=`` searches (the map links a device here)."""
     _ = lang.gettext()
     if not allowed("viewer"):
         return html.Div(
             [html.H1(_("SafeCampus sensors")), html.A(_("Log in"), href="/login?next=/sensors")], className="sc-home"
         )
-    return frame(_)
+    return frame(_, (q or "")[:64])
 
 
-def frame(_: Translator = str) -> html.Div:
+def frame(_: Translator = str, search: str = "") -> html.Div:
     """Every component of the sensors page."""
     return html.Div(
         [
@@ -56,7 +56,8 @@ def frame(_: Translator = str) -> html.Div:
                 [
                     dcc.Dropdown(id=STATUS, options=[{"label": _(STATUS_LABELS[v]), "value": v} for v in STATUSES],
                                  placeholder=_("any status"), className="sc-filter"),
-                    dcc.Input(id=SEARCH, placeholder=_("search id or building"), debounce=True, className="sc-text"),
+                    dcc.Input(id=SEARCH, value=search, placeholder=_("search id or building"), debounce=True,
+                              className="sc-text"),
                 ],
                 className="sc-filters",
             ),

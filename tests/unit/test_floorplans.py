@@ -4,6 +4,7 @@ and line named, the demo campus's generated plans, and the map's pure builders.
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from flask import Flask
+from plotly.utils import PlotlyJSONEncoder
 
 from dashboard import floormap
 from ingest.core.floorplan import PlanError, read_plan
@@ -186,18 +188,26 @@ def test_building_labels_are_sized_to_fit_their_building():
                       "bldg-one": ["Library"]}  # a single word is never cut
 
 
-def test_a_push_patches_only_the_markers():
+def test_a_push_sends_only_the_devices_that_are_not_normal():
     devices = [{"id": f"s{i}", "kind": "smoke", "name": f"S{i}", "x": 10.0 * i, "y": 5.0, "state": None,
-                "disabled": False, "alarm_id": None, "unacked": False} for i in range(1, 4)]
+                "disabled": False, "alarm_id": None, "unacked": False} for i in range(1, 301)]
     devices[1] |= {"state": "alarm", "alarm_id": 7, "unacked": True}
-    plan = {"building_id": "b", "floor": 0, "sha256": "ab" * 32, "width": 100.0, "height": 50.0}
+    devices[2] |= {"disabled": True}
+    plan = {"building_id": "b", "floor": 0, "sha256": "ab" * 32, "width": 4000.0, "height": 50.0}
     with Flask(__name__).test_request_context():
         full = floormap.floor(plan, devices, str, links=True)
-        patch = floormap.marker_patch(devices, str).to_plotly_json()
-    sent = str(patch)
-    assert "sc-dev sc-dev-alarm sc-kind-smoke sc-dev-unacked" in sent and "/plans/" not in sent
-    assert all(op["location"][-1] in ("className", "title") for op in patch["operations"])
+        states = floormap.marker_states(devices, str)
+    assert states == {"s2": ["sc-dev sc-dev-alarm sc-kind-smoke sc-dev-unacked", "S2 · smoke detector · fire / alarm",
+                             "/console?alarm=7"],
+                      "s3": ["sc-dev sc-dev-disabled sc-kind-smoke", "S3 · smoke detector · out of service",
+                             "/sensors?q=s3"]}
     markers = full.children.children[1].children
-    assert [m.href for m in markers] == ["/sensors?q=s1", "/console?alarm=7", "/sensors?q=s3"]
-    assert floormap.signature(plan, devices, None) == floormap.signature(plan, [dict(d) for d in devices], None)
-    assert floormap.signature(plan, devices, None) != floormap.signature(plan, devices[:2], None)
+    assert [m.href for m in markers[:3]] == ["/sensors?q=s1", "/console?alarm=7", "/sensors?q=s3"]
+    # Each marker keeps its normal look for the browser to go back to (assets/floor.js).
+    normal = markers[1].to_plotly_json()["props"]
+    assert normal["data-base-class"] == "sc-dev sc-dev-normal sc-kind-smoke"
+    assert normal["data-base-href"] == "/sensors?q=s2"
+    assert len(json.dumps(states)) * 20 < len(json.dumps(full.to_plotly_json(), cls=PlotlyJSONEncoder))
+    sig = floormap.signature(plan, devices, None)
+    assert sig == floormap.signature(plan, [dict(d) for d in devices], None)
+    assert sig != floormap.signature(plan, devices[:2], None)
