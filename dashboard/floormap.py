@@ -146,7 +146,6 @@ def floor(plan: dict[str, Any], devices: list[dict[str, Any]], _: Translator, *,
     w, h = float(plan["width"]), float(plan["height"])
     markers: list[html.A | html.Div] = []
     for d in placed:
-        inner = [html.Span(_("first fire alarm"), className="sc-dev-first-tag")] if d["id"] == first else []
         normal = _normal(d)
         props: dict[str, Any] = {
             "className": marker_class(d, focus, first), "title": _title(d, _), "id": f"dev-{d['id']}",
@@ -155,12 +154,14 @@ def floor(plan: dict[str, Any], devices: list[dict[str, Any]], _: Translator, *,
         }
         if links:
             props |= {"href": _href(d), "data-base-href": _href(normal)}
-            markers.append(html.A(inner, **props))
+            markers.append(html.A(**props))
         else:
-            markers.append(html.Div(inner, **props))
+            markers.append(html.Div(**props))
     where = f"{plan['building_id']}/{plan['floor']}"
     frame: dict[str, Any] = {"className": "sc-floor", "data-floor": where, "data-w": w, "data-h": h,
-                             "style": {"--ar": f"{w / h:.4f}", "--mk": f"{marker_size(len(placed))}"}}
+                             "style": {"--ar": f"{w / h:.4f}", "--mk": f"{marker_size(len(placed))}",
+                                       # the 首警 tag's words (CSS draws it on whichever marker is the first)
+                                       "--first-label": '"{}"'.format(_("first fire alarm").replace('"', "'"))}}
     return html.Div(
         html.Div(
             [html.Img(src=f"/plans/{where}?v={plan['sha256'][:16]}", className="sc-floor-img", alt=""),
@@ -186,13 +187,13 @@ def marker_states(devices: list[dict[str, Any]], _: Translator, *, focus: str | 
     return out
 
 
-def signature(plan: dict[str, Any] | None, devices: list[dict[str, Any]], first: str | None) -> str:
+def signature(plan: dict[str, Any] | None, devices: list[dict[str, Any]]) -> str:
     """What a floor view's frame depends on: when it is unchanged, a push may patch the markers."""
     if plan is None:
         return ""
     placed = ",".join(f"{d['id']}@{d['x']},{d['y']}" for d in devices if d.get("x") is not None)
     digest = hashlib.sha256(placed.encode()).hexdigest()[:16]  # the same in every worker process
-    return f"{plan['building_id']}/{plan['floor']}/{plan['sha256']}/{first}/{digest}"
+    return f"{plan['building_id']}/{plan['floor']}/{plan['sha256']}/{digest}"
 
 
 def legend(_: Translator) -> html.Div:

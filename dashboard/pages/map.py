@@ -148,7 +148,7 @@ def refresh(where: dict[str, Any] | None, _signal: object, _n: int | None, shown
                                href=f"/map/place?building={building['id']}&floor={where['floor']}"))
         return crumbs, html.Div(note), side, "", None
     first = first_row["sensor_id"] if first_row else None
-    sig = floormap.signature(plan, devices, first)
+    sig = floormap.signature(plan, devices)
     if allowed("admin"):
         side.append(html.A(_("Move devices on this plan"), href=f"/map/place?building={building['id']}"
                            f"&floor={where['floor']}", id="map-place-link"))

@@ -208,6 +208,6 @@ def test_a_push_sends_only_the_devices_that_are_not_normal():
     assert normal["data-base-class"] == "sc-dev sc-dev-normal sc-kind-smoke"
     assert normal["data-base-href"] == "/sensors?q=s2"
     assert len(json.dumps(states)) * 20 < len(json.dumps(full.to_plotly_json(), cls=PlotlyJSONEncoder))
-    sig = floormap.signature(plan, devices, None)
-    assert sig == floormap.signature(plan, [dict(d) for d in devices], None)
-    assert sig != floormap.signature(plan, devices[:2], None)
+    sig = floormap.signature(plan, devices)
+    assert sig == floormap.signature(plan, [dict(d) for d in devices])
+    assert sig != floormap.signature(plan, devices[:2])
