@@ -249,7 +249,7 @@ WITH open AS (
 )
 SELECT f.floor, fp.sha256 AS plan,
        count(DISTINCT s.id) AS devices, count(DISTINCT s.id) FILTER (WHERE s.plan_x IS NOT NULL) AS placed,
-       count(o.sensor_id) AS alarms, count(o.sensor_id) FILTER (WHERE o.unacked) AS unacked,
+       count(DISTINCT o.sensor_id) AS alarms, count(DISTINCT o.sensor_id) FILTER (WHERE o.unacked) AS unacked,
        (array_agg(o.state ORDER BY array_position(ARRAY['alarm', 'supervisory', 'trouble', 'offline'], o.state))
             FILTER (WHERE o.state IS NOT NULL))[1] AS worst
 FROM floors f

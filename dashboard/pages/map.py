@@ -22,7 +22,7 @@ from dashboard.console_layout import nav_links
 from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
 from ingest.core.i18n import Translator
-from ingest.core.vocabulary import DEVICE_STATE_LABELS
+from ingest.core.vocabulary import DEVICE_STATE_LABELS, DEVICE_STATES
 
 dash.register_page(__name__, path="/map", title="SafeCampus")
 
@@ -90,10 +90,22 @@ def _floors(building: dict[str, Any], floors: list[dict[str, Any]], _: Translato
     return html.Div(rows, className="sc-floor-stack")
 
 
+def _buildings_in_alarm(buildings: list[dict[str, Any]], _: Translator) -> html.Div:
+    """The buildings with open alarms, the most serious first, each with its counts."""
+    order = {s: i for i, s in enumerate(DEVICE_STATES)}
+    rows = sorted((b for b in buildings if b["alarms"]), key=lambda b: (order[b["worst"]], -b["alarms"]))
+    items = [html.A([html.Span(className=f"sc-dev sc-dev-{b['worst']} sc-legend-dot"),
+                     html.Span(lang.named(b) + " · " + _("{n} alarms, {u} unacknowledged").format(
+                         n=b["alarms"], u=b["unacked"]))],
+                    href=f"/map?building={b['id']}", className="sc-map-alarm") for b in rows]
+    return html.Div([html.H3(_("Buildings in alarm")), *(items or [html.P(_("None."), className="sc-muted")])],
+                    id="map-buildings-in-alarm")
+
+
 def _device_list(devices: list[dict[str, Any]], _: Translator) -> html.Div:
     alarming = [d for d in devices if d.get("alarm_id")]
     items = [html.A([html.Span(className=f"sc-dev sc-dev-{floormap.device_state(d)} sc-legend-dot"),
-                     lang.named(d) or d["id"], html.Span(" · " + (lang.named(d, "room") or ""), className="sc-muted")],
+                     html.Span(lang.named(d) or d["id"])],
                     href=f"/console?alarm={d['alarm_id']}", className="sc-map-alarm") for d in alarming]
     unplaced = sum(1 for d in devices if d.get("x") is None)
     out: list[Any] = [html.H3(_("In alarm on this floor")), *(items or [html.P(_("None."), className="sc-muted")])]
@@ -128,7 +140,9 @@ def refresh(where: dict[str, Any] | None, _signal: object, _n: int | None, shown
         buildings = conn.execute(q.MAP_BUILDINGS).fetchall()
         building = next((b for b in buildings if b["id"] == where["building"]), None)
         if building is None:
-            side = [legend, html.P(_("Unknown building."), className="sc-bad")] if where["building"] else [legend]
+            side = [legend, _buildings_in_alarm(buildings, _)]
+            if where["building"]:
+                side.insert(1, html.P(_("Unknown building."), className="sc-bad"))
             return _crumbs(where, None, [], _), floormap.campus(buildings, _, links=True), side, "", None
         floors = conn.execute(q.MAP_FLOORS, {"building": building["id"]}).fetchall()
         if where["floor"] is None or where["floor"] >= building["floors"]:

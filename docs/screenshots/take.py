@@ -57,7 +57,10 @@ def main() -> None:
                 d.get(f"{base}/lang/{lang}?next=/console")
             time.sleep(4)
             d.save_screenshot(str(HERE / f"console-{suffix}.png"))
-            for page, path in (("trends", "/trends"), ("sensors", "/sensors"), ("handover", "/console/handover"),
+            for page, path in (("map", "/map"), ("map-building", "/map?building=labs"),
+                               ("map-floor", "/map?building=labs&floor=2"),
+                               ("map-place", "/map/place?building=labs&floor=2"),  # admins only
+                               ("trends", "/trends"), ("sensors", "/sensors"), ("handover", "/console/handover"),
                                ("weekly", "/reports/weekly"), ("health", "/reports/health"),
                                ("notifications", "/admin/notifications")):  # admins only
                 d.get(f"{base}{path}")
