@@ -194,6 +194,7 @@ def detail(alarm_id, *_triggers) -> tuple:
         place = {"building": a["building_id"], "floor": a["floor"]}
         plan = conn.execute(q.MAP_PLAN, place).fetchone() if a["floor"] is not None else None
         devices = conn.execute(q.MAP_DEVICES, place).fetchall() if plan else []
+        first = conn.execute(q.MAP_FIRST_FIRE).fetchone() if plan else None
     floor = _("floor {n}").format(n=a["floor"] + 1) if a["floor"] is not None else None
     state = _(STATE_LABELS[a["state"]])
     if not a["active"]:
@@ -222,7 +223,7 @@ def detail(alarm_id, *_triggers) -> tuple:
         [
             html.H2(lang.alarm_text(a), className=f"sc-p-text-{a['priority']}"),
             html.Dl([x for k, v in facts for x in (html.Dt(k), html.Dd(v))]),
-            *_floor_plan(a, plan, devices, _),
+            *_floor_plan(a, plan, devices, first["sensor_id"] if first else None, _),
         ],
         id="console-detail-box",
     )
@@ -252,8 +253,10 @@ def detail(alarm_id, *_triggers) -> tuple:
     return box, options, done, a["version"], jrows, chart, ({} if readings else HIDDEN)
 
 
-def _floor_plan(a: dict, plan: dict | None, devices: list[dict], _: Translator) -> list:
-    """The alarm's floor with its device marked, and the floor's other devices in alarm."""
+def _floor_plan(a: dict, plan: dict | None, devices: list[dict], first: str | None, _: Translator) -> list:
+    """The alarm's floor with its device marked (and the incident's first fire alarm, 首警, if it is
+    there), and the floor's other devices in alarm.
+    """
     if plan is None:
         return []
     others = [d for d in devices if d.get("alarm_id") and d["id"] != a["sensor_id"]]
@@ -261,7 +264,7 @@ def _floor_plan(a: dict, plan: dict | None, devices: list[dict], _: Translator) 
              for d in others]
     return [
         html.H3(_("On the floor plan")),
-        floormap.floor(plan, devices, _, links=True, focus=a["sensor_id"], ident="console-floor"),
+        floormap.floor(plan, devices, _, links=True, focus=a["sensor_id"], first=first, ident="console-floor"),
         html.P([_("Other devices of this floor in alarm:") + " ", *(items or [_("none")])], id="console-floor-others"),
     ]
 
