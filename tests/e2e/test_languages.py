@@ -37,7 +37,9 @@ from tests.e2e.conftest import (
     login as _login,
 )
 
-PAGES = ["/", "/console", "/console/handover", "/trends", "/sensors", "/reports/weekly", "/reports/health"]
+PLACE = "/map/place?building=labs&floor=1"
+PAGES = ["/", "/console", "/console/handover", "/trends", "/sensors", "/reports/weekly", "/reports/health", "/map",
+         "/map?building=labs", "/map?building=labs&floor=1", PLACE]
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 # Words that are the same in every language: the product, formulas, units, standards, file kinds.
 SAME_IN_ALL = ("SafeCampus", "English", "CSV", "ISA-18.2", "EEMUA", "p90", "ppm", "m/s", "°C", "%LEL", "LEL",
@@ -147,7 +149,7 @@ def test_every_page_in_chinese_shows_nothing_untranslated(browser, chinese_dashb
     for path in PAGES:
         browser.get(chinese_dashboard + path)
         _settled(browser, {"/": "SafeCampus", "/reports/weekly": "复盘",
-                           "/reports/health": "报警系统健康"}.get(path, "处置台"))
+                           "/reports/health": "报警系统健康", PLACE: "放置设备"}.get(path, "处置台"))
         wait_until(lambda: not _untranslated(_visible(browser), allowed), 10, 0.5,
                    what=f"every string of {path} in Chinese",
                    describe=lambda: repr(_untranslated(_visible(browser), allowed)[:10]))
@@ -167,7 +169,7 @@ def test_every_page_in_english_shows_no_chinese(browser, chinese_dashboard, camp
     for path in PAGES:
         browser.get(chinese_dashboard + path)
         _settled(browser, {"/": "SafeCampus", "/reports/weekly": "Weekly review",
-                           "/reports/health": "Alarm-system health"}.get(path, "Console"))
+                           "/reports/health": "Alarm-system health", PLACE: "Place devices"}.get(path, "Console"))
         wait_until(lambda: not [s for s in _visible(browser) if CJK.search(s) and s != "中文"], 10, 0.5,
                    what=f"no Chinese on {path}")
     assert console_errors(browser) == []
