@@ -8,7 +8,7 @@ from __future__ import annotations
 from dash import dash_table, dcc, html
 
 from dashboard import figures
-from ingest.core.i18n import Translator
+from ingest.core.i18n import N_, Translator
 from ingest.core.vocabulary import (
     DISPOSITION_LABELS,
     DISPOSITIONS,
@@ -41,10 +41,48 @@ NOTE, NOTE_BTN = "console-note", "console-note-btn"
 SHELVE_MIN, SHELVE_REASON, SHELVE_BTN = "console-shelve-min", "console-shelve-reason", "console-shelve-btn"
 DISPOSITION, CLOSE_NOTE, CLOSE_BTN = "console-disposition", "console-close-note", "console-close-btn"
 TICK = "console-tick"
+PAGE_SIZE = 18
+F_GROUP, GROUPS, GROUP, TOTAL, GROUP_PANEL = "f-group", "console-groups", "console-group", "console-total", \
+    "console-group-panel"
+GROUP_NOTE, GROUP_ACK, GROUP_SHELVE_MIN, GROUP_SHELVE_REASON, GROUP_SHELVE = (
+    "console-group-note", "console-group-ack", "console-group-shelve-min", "console-group-shelve-reason",
+    "console-group-shelve")
+GROUP_BY = ("building", "condition", "zone")
+GROUP_BY_LABELS = {"building": N_("group by building"), "condition": N_("group by kind of alarm"),
+                   "zone": N_("group by zone")}
 HIDDEN = {"display": "none"}
 STATES = OPEN_STATES
 FAMILIES = ("fire", "door", "lab", "heartbeat")
 
+
+
+def _group_panel(_: Translator) -> html.Div:
+    """A flood's groups (by building, kind or zone), and one action for a whole group."""
+    return html.Div(
+        [
+            dash_table.DataTable(  # type: ignore[attr-defined]  # Dash generates it at import
+                id=GROUPS, row_selectable="single", selected_rows=[], page_size=8,
+                columns=[{"name": n, "id": i} for n, i in ((_("group"), "label"), (_("open"), "open"),
+                                                           (_("unacknowledged"), "unacked"),
+                                                           (_("most urgent"), "worst"), (_("first"), "first"))],
+                style_as_list_view=True,
+                style_header={"backgroundColor": "#35383c", "color": "#9a9ea3", "border": "none"},
+                style_cell={"backgroundColor": "#2b2d30", "color": "#d8dadc", "border": "none", "textAlign": "left",
+                            "fontSize": "15px", "padding": "5px"},
+            ),
+            html.Div(
+                [
+                    dcc.Input(id=GROUP_NOTE, placeholder=_("note for every alarm of the group"), className="sc-text"),
+                    html.Button(_("Acknowledge the group"), id=GROUP_ACK, className="sc-primary"),
+                    dcc.Input(id=GROUP_SHELVE_MIN, type="number", placeholder=_("minutes"), min=1, className="sc-num"),
+                    dcc.Input(id=GROUP_SHELVE_REASON, placeholder=_("reason for shelving"), className="sc-text"),
+                    html.Button(_("Shelve the group"), id=GROUP_SHELVE),
+                ],
+                className="sc-actions",
+            ),
+        ],
+        id=GROUP_PANEL, className="sc-group-panel", style=HIDDEN,
+    )
 
 
 def nav_links(_: Translator) -> list[html.A]:
@@ -95,9 +133,11 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                     _dropdown(F_FAMILY, _options(FAMILIES, FAMILY_LABELS, _), _("kind")),
                     dcc.Checklist(id=F_SHELVED, options=[{"label": " " + _("show shelved"), "value": "yes"}],
                                   value=[]),
+                    _dropdown(F_GROUP, _options(GROUP_BY, GROUP_BY_LABELS, _), _("no groups")),
                 ],
                 className="sc-filters",
             ),
+            _group_panel(_),
             html.Div(
                 [
                     html.Div(
@@ -106,8 +146,11 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                                 id=QUEUE,
                                 row_selectable="single",
                                 selected_rows=[],
-                                sort_action="native",
-                                page_size=18,
+                                sort_action="none",  # the server orders: unacknowledged, priority, age
+                                page_action="custom",  # pages come from the server, with the true total
+                                page_current=0,
+                                page_size=PAGE_SIZE,
+                                page_count=1,
                                 columns=[
                                     {"name": n, "id": i}
                                     for n, i in (
@@ -152,7 +195,8 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                             ),
                             html.Div(
                                 [html.Button("◀ " + _("previous (k)"), id=PREV),
-                                 html.Button(_("next (j)") + " ▶", id=NEXT)],
+                                 html.Button(_("next (j)") + " ▶", id=NEXT),
+                                 html.Span(id=TOTAL, className="sc-total", role="status")],
                                 className="sc-nav",
                             ),
                         ],
@@ -213,6 +257,7 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                 className="sc-console-main",
             ),
             dcc.Store(id=SELECTED, data=selected),
+            dcc.Store(id=GROUP),
             dcc.Store(id=VERSION),
             dcc.Store(id=DONE),
             dcc.Interval(id=TICK, interval=30_000),

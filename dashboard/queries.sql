@@ -19,29 +19,71 @@ SELECT
     (SELECT count(*) FROM dead_letters WHERE received_at > now() - interval '1 hour') AS dead_letters_1h
 
 -- name: WALL_ALARMS
+-- The wall's rows: the incident's first fire alarm pinned (%(pin)s), then fires, unacknowledged,
+-- priority, newest; total: how many there are in all (the wall says "+N more").
 SELECT a.id, a.priority, a.state, a.condition, a.message, a.message_key, a.message_params, a.raised_at, a.drill, a.confirmed, a.occurrences,
-       a.sensor_id, a.building, a.room, a.zone, a.building_zh, a.room_zh
+       a.sensor_id, a.building, a.room, a.zone, a.building_zh, a.room_zh, count(*) OVER () AS total
 FROM alarm_places a
 WHERE a.state <> 'closed' AND NOT a.suppressed AND (a.shelved_until IS NULL OR a.shelved_until <= now())
-ORDER BY (a.condition = 'fire' AND NOT a.drill) DESC, (a.state = 'active_unacked') DESC,
+ORDER BY a.id = %(pin)s DESC, (a.condition = 'fire' AND NOT a.drill) DESC, (a.state = 'active_unacked') DESC,
          array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at DESC
 LIMIT %(limit)s
 
--- name: QUEUE
-SELECT a.id, a.priority, a.state, a.condition, a.family, a.message, a.message_key, a.message_params, a.raised_at, a.drill, a.occurrences,
-       a.assigned_to, a.shelved_until, a.active, a.latched, a.confirmed, a.escalated_at,
-       a.building, a.building_id, a.department_id, a.room, a.sensor_id, a.building_zh, a.room_zh
+-- name: WALL_FLOOD_TIMES
+-- Activations (raised, or active again) of the last six hours, by the server's clock: the wall's flood test.
+SELECT j.at FROM alarm_journal j JOIN alarms a ON a.id = j.alarm_id
+WHERE j.action IN ('raised', 'returned') AND NOT a.drill AND j.at > now() - interval '6 hours'
+ORDER BY j.at DESC
+LIMIT 20000
+
+-- name: WALL_FLOOD_GROUPS
+-- In a flood: the open alarms by building and kind.
+SELECT a.building_id, min(a.building) AS building, min(a.building_zh) AS building_zh, a.condition, count(*) AS n
 FROM alarm_places a
-WHERE a.state <> 'closed'
-  AND (%(priorities)s::text[] IS NULL OR a.priority = ANY(%(priorities)s::text[]))
-  AND (%(states)s::text[] IS NULL OR a.state = ANY(%(states)s::text[]))
-  AND (%(building)s::text IS NULL OR a.building_id = %(building)s::text)
-  AND (%(department)s::text IS NULL OR a.department_id = %(department)s::text)
-  AND (%(family)s::text IS NULL OR a.family = %(family)s::text)
-  AND (%(shelved)s OR a.shelved_until IS NULL OR a.shelved_until <= now())
+WHERE a.state <> 'closed' AND NOT a.suppressed AND NOT a.drill AND (a.shelved_until IS NULL OR a.shelved_until <= now())
+GROUP BY a.building_id, a.condition
+ORDER BY n DESC
+
+-- name: QUEUE
+-- One page of the open alarms under the console's filters (and group), unacknowledged first,
+-- then by priority and age, with the true total.
+SELECT a.id, a.priority, a.state, a.condition, a.family, a.message, a.message_key, a.message_params, a.raised_at,
+       a.drill, a.occurrences, a.assigned_to, a.shelved_until, a.active, a.latched, a.confirmed, a.escalated_at,
+       a.building, a.building_id, a.department_id, a.room, a.sensor_id, a.building_zh, a.room_zh,
+       count(*) OVER () AS total
+FROM console_alarms(%(priorities)s::text[], %(states)s::text[], %(building)s::text, %(department)s::text,
+                    %(family)s::text, %(shelved)s::boolean) a
+WHERE %(group_key)s::text IS NULL
+   OR console_group_key(%(group_by)s::text, a.building_id, a.condition, a.zone) = %(group_key)s::text
 ORDER BY (a.state = 'active_unacked') DESC,
-         array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at
-LIMIT 500
+         array_position(ARRAY['critical','high','medium','low'], a.priority), a.raised_at, a.id
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: QUEUE_GROUPS
+-- The open alarms under the console's filters in groups (building, kind of alarm or zone): the
+-- most urgent group first; read_at: what an action on a group may include (raised by then).
+SELECT console_group_key(%(group_by)s::text, a.building_id, a.condition, a.zone) AS key,
+       min(a.building) AS building, min(a.building_zh) AS building_zh,
+       count(*) AS open, count(*) FILTER (WHERE a.state IN ('active_unacked', 'rtn_unacked')) AS unacked,
+       min(array_position(ARRAY['critical','high','medium','low'], a.priority)) AS worst,
+       min(a.raised_at) AS first_at, now() AS read_at
+FROM console_alarms(%(priorities)s::text[], %(states)s::text[], %(building)s::text, %(department)s::text,
+                    %(family)s::text, %(shelved)s::boolean) a
+GROUP BY 1
+ORDER BY worst, unacked DESC, open DESC, key
+LIMIT 200
+
+-- name: GROUP_MEMBERS
+-- The alarms a group action takes: the group's under the same filters, raised by the time the
+-- officer saw the group (nothing newer is acknowledged unseen), unacknowledged ones for an acknowledgement.
+SELECT a.id
+FROM console_alarms(%(priorities)s::text[], %(states)s::text[], %(building)s::text, %(department)s::text,
+                    %(family)s::text, %(shelved)s::boolean) a
+WHERE console_group_key(%(group_by)s::text, a.building_id, a.condition, a.zone) = %(group_key)s::text
+  AND a.raised_at <= %(seen)s
+  AND (NOT %(unacked)s OR a.state IN ('active_unacked', 'rtn_unacked'))
+ORDER BY a.id
+LIMIT 5000
 
 -- name: DETAIL
 SELECT * FROM alarm_places WHERE id = %(id)s

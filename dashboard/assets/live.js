@@ -13,11 +13,23 @@
     } catch (e) { /* audio not allowed until the first click; see README */ }
   }
   var es = null;
-  function nudge(detail) {  // the page's callbacks re-read what they show
+  // In a flood (hundreds of changes a second, or an officer acknowledging a group of 500) the
+  // page re-reads at once on the first change, then at most every PACE ms: what it shows is
+  // never older than that, and the server answers a few reads, not one per change.
+  var PACE = 500, last = 0, pending = null, waiting = null;
+  function send(detail) {
+    last = Date.now();
     if (window.dash_clientside && window.dash_clientside.set_props) {
-      window.dash_clientside.set_props("live-signal", {data: Object.assign({at: Date.now()}, detail)});
+      window.dash_clientside.set_props("live-signal", {data: Object.assign({at: last}, detail)});
     }
   }
+  function nudge(detail) {  // the page's callbacks re-read what they show
+    var wait = last + PACE - Date.now();
+    if (wait <= 0 && !waiting) { send(detail); return; }
+    pending = detail;
+    if (!waiting) waiting = setTimeout(function () { waiting = null; send(pending); }, Math.max(wait, 0));
+  }
+  var beeped = 0;
   function connect() {
     // Only pages that rendered their live frame (that is, the user may see them) listen.
     if (es || !window.EventSource || LIVE_PAGES.indexOf(location.pathname) < 0) return;
@@ -29,7 +41,9 @@
     es.onmessage = function (e) {
       var d = JSON.parse(e.data);
       nudge({id: d.id, action: d.action});
-      if (d.priority === "critical" && d.action === "raised") beep();
+      if (d.priority === "critical" && d.action === "raised" && Date.now() - beeped > 2000) {
+        beeped = Date.now(); beep();  // once, not once per alarm of a flood
+      }
     };
   }
   // Keyboard: a = acknowledge, j / n = next alarm, k = previous (console only).

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import dash
 from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, floormap, lang
+from dashboard import console_queue, figures, floormap, lang  # noqa: F401 - console_queue: its callbacks
 from dashboard import queries as q
 from dashboard.auth import allowed, current_user, refusal
 from dashboard.console_layout import (  # noqa: F401 - frame: the page registry asks every page for it
@@ -90,52 +89,6 @@ def _age(ts: datetime, _: Translator) -> str:
     if secs < 3600:
         return _("{m} min ago").format(m=secs // 60)
     return _("{h} h {m} min ago").format(h=secs // 3600, m=secs % 3600 // 60)
-
-
-@callback(
-    Output(QUEUE, "data"),
-    Input(F_PRIORITY, "value"),
-    Input(F_STATE, "value"),
-    Input(F_BUILDING, "value"),
-    Input(F_DEPARTMENT, "value"),
-    Input(F_FAMILY, "value"),
-    Input(F_SHELVED, "value"),
-    Input(LIVE_SIGNAL, "data"),
-    Input(DONE, "data"),
-    Input(TICK, "n_intervals"),
-)
-def load_queue(priorities, states, building, department, family, shelved, *_triggers) -> list[dict[str, Any]]:
-    """The open alarms, unacknowledged first, then by priority and age."""
-    if not allowed("viewer"):
-        raise PreventUpdate
-    _ = lang.gettext()
-    with connection() as conn:
-        rows = conn.execute(
-            q.QUEUE,
-            {
-                "priorities": priorities or None,
-                "states": states or None,
-                "building": building or None,
-                "department": department or None,
-                "family": family or None,
-                "shelved": bool(shelved),
-            },
-        ).fetchall()
-    return [
-        {
-            "id": r["id"],
-            "p": r["priority"],
-            "s": r["state"],
-            "priority": _(PRIORITY_LABELS[r["priority"]]),
-            "state": _(STATE_LABELS[r["state"]]),
-            "what": ((_("DRILL") + " " if r["drill"] else "") + lang.alarm_text(r))[:80],
-            "where": " / ".join(x for x in (lang.named(r, "building"), lang.named(r, "room")) if x) or r["sensor_id"],
-            "raised": clock.fmt(r["raised_at"], "%m-%d %H:%M:%S"),
-            "occurrences": r["occurrences"],
-            "assigned_to": r["assigned_to"] or "",
-        }
-        for r in rows
-    ]
 
 
 @callback(

@@ -13,7 +13,9 @@ from dashboard import queries as q
 from dashboard.auth import allowed
 from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
+from dashboard.report import kpis
 from dashboard.report import queries as report_q
+from ingest.alarms import messages
 from ingest.core import clock
 from ingest.core.i18n import N_, Translator
 
@@ -105,9 +107,9 @@ def _tile(label: str, value: int, tone: str) -> html.Div:
     return html.Div([html.Div(str(value), className="sc-count-value"), html.Div(label)], className=cls)
 
 
-def _alarm_row(a: dict, now: datetime, _: Translator) -> html.Div:
+def _alarm_row(a: dict, now: datetime, _: Translator, first: bool = False) -> html.Div:
     where = " / ".join(x for x in (lang.named(a, "building"), lang.named(a, "room")) if x) or a["sensor_id"]
-    tags = []
+    tags = [html.Span(_("FIRST ALARM"), className="sc-tag sc-tag-first")] if first else []
     if a["drill"]:
         tags.append(html.Span(_("DRILL"), className="sc-tag sc-tag-drill"))
     if a["confirmed"]:
@@ -132,20 +134,27 @@ def _alarm_row(a: dict, now: datetime, _: Translator) -> html.Div:
     )
 
 
+ROWS, FLOOD_ROWS, FLOOD_BUILDINGS = 7, 4, 5  # what fits at 16:9 (1080p and 2160p alike: sizes are in vw)
+
+
 def _read(now: datetime) -> tuple:
     """Everything the wall shows, the same for every screen."""
     with connection() as conn:
         focus = conn.execute(q.MAP_FOCUS).fetchone()
+        first = conn.execute(q.MAP_FIRST_FIRE).fetchone()
         place = {"building": focus["building_id"], "floor": focus["floor"]} if focus and focus["plan"] else None
+        flood = kpis.flood_now([r["at"] for r in conn.execute(q.WALL_FLOOD_TIMES)], now)
         return (
             conn.execute(q.WALL_COUNTS).fetchone() or {},
-            conn.execute(q.WALL_ALARMS, {"limit": 14}).fetchall(),
+            conn.execute(q.WALL_ALARMS, {"limit": FLOOD_ROWS if flood else ROWS,
+                                         "pin": first["id"] if first else None}).fetchall(),
             conn.execute(q.MAP_BUILDINGS).fetchall(),
             conn.execute(q.INGEST_HEALTH).fetchall(),
             [r for r in conn.execute(report_q.STREAKS, {"end": now}).fetchall() if r["level"] != "building"],
-            (focus, conn.execute(q.MAP_FIRST_FIRE).fetchone(),
+            (focus, first,
              conn.execute(q.MAP_PLAN, place).fetchone() if place else None,
              conn.execute(q.MAP_DEVICES, place).fetchall() if place else []),
+            (flood, conn.execute(q.WALL_FLOOD_GROUPS).fetchall() if flood else []),
         )
 
 
@@ -218,9 +227,43 @@ WORST = {"critical": N_("CRITICAL ALARM"), "high": N_("HIGH ALARM"), "medium": N
          "low": N_("LOW ALARM")}
 
 
+def _rows(alarms: list[dict], first: int | None, flood: kpis.Flood | None, groups: list[dict], now: datetime,
+          _: Translator) -> list:
+    """The alarm rows that fit, the first fire alarm pinned on top, and a line for those that do not;
+    in a flood, a banner and the open alarms counted by building and kind instead of more rows.
+    """
+    if not alarms:
+        return [html.Div(_("All normal"), className="sc-calm")]
+    out: list = []
+    if flood:
+        out.append(html.Div(_("ALARM FLOOD since {time} · {n} alarms · {rate}/min").format(
+            time=clock.fmt(flood.since, "%H:%M:%S"), n=flood.count, rate=f"{flood.per_minute:g}"),
+            className="sc-flood-banner", id="wall-flood"))
+    out += [_alarm_row(a, now, _, first=a["id"] == first) for a in alarms]
+    if flood:
+        per: dict[str, dict] = {}
+        for g in groups:
+            b = per.setdefault(g["building_id"], {"row": g, "n": 0, "kinds": []})
+            b["n"] += g["n"]
+            b["kinds"].append(f"{g['n']} {messages.condition_label(g['condition'], lang.current())}")
+        top = sorted(per.values(), key=lambda b: -b["n"])
+        lines = [html.Div([html.Span(lang.named(b["row"], "building"), className="sc-flood-where"),
+                           html.Span(f"{b['n']}", className="sc-flood-n"),
+                           html.Span(" · ".join(b["kinds"][:3]), className="sc-flood-kinds")],
+                          className="sc-flood-line") for b in top[:FLOOD_BUILDINGS]]
+        if len(top) > FLOOD_BUILDINGS:
+            lines.append(html.Div(_("+{n} more buildings").format(n=len(top) - FLOOD_BUILDINGS), className="sc-more"))
+        out.append(html.Div(lines, className="sc-flood-groups", id="wall-flood-groups"))
+    hidden = alarms[0]["total"] - len(alarms)
+    if hidden > 0:
+        out.append(html.Div(_("+{n} more alarms: the console lists them all").format(n=hidden), className="sc-more",
+                            id="wall-more"))
+    return out
+
+
 def _render(now: datetime, _: Translator) -> tuple:
     """The wall's outputs at ``now``, in the language of ``_``."""
-    c, alarms, buildings, ingest, streaks, (focus, first, plan, devices) = _read(now)
+    c, alarms, buildings, ingest, streaks, (focus, first, plan, devices), (flood, groups) = _read(now)
     tiles = [
         _tile(_("critical"), c["critical"], "critical"),
         _tile(_("high"), c["high"], "high"),
@@ -231,7 +274,7 @@ def _render(now: datetime, _: Translator) -> tuple:
         _tile(_("shelved"), c["shelved"], "muted"),
         _tile(_("drills"), c["drills"], "muted"),
     ]
-    rows = [_alarm_row(a, now, _) for a in alarms] or [html.Div(_("All normal"), className="sc-calm")]
+    rows = _rows(alarms, first["id"] if first else None, flood, groups, now, _)
     streak_items = []
     for s in streaks:
         days = (now - s["last_real"]).days if s["last_real"] else None

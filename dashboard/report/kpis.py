@@ -14,6 +14,7 @@ from typing import Any
 
 TEN_MIN = timedelta(minutes=10)
 FLOOD_OVER = 10              # alarms in 10 minutes
+FLOOD_UNDER = 5              # a flood ends when fewer than this many alarms came in the last 10 minutes
 CHATTER = (3, 60.0)          # >= 3 activations of one source in 60 s
 FLEETING_S = 10.0            # cleared within seconds
 STALE = timedelta(hours=24)
@@ -111,3 +112,44 @@ def compute(acts: list[Activation], start: datetime, end: datetime, *, tens: lis
     pri = Counter("high" if a.priority in ("high", "critical") else a.priority for a in acts)
     k.priority_pct = {p: round(100 * pri.get(p, 0) / len(acts), 2) if acts else 0.0 for p in ("low", "medium", "high")}
     return k
+
+
+@dataclass(frozen=True)
+class Flood:
+    """An alarm flood under way: since when, how many alarms since then, how many in the last 10 minutes."""
+
+    since: datetime
+    count: int
+    last_10min: int
+
+    @property
+    def per_minute(self) -> float:
+        """Alarms per minute over the last 10 minutes."""
+        return self.last_10min / 10
+
+
+def flood_now(times: list[datetime], now: datetime) -> Flood | None:
+    """The flood under way at ``now``, from the activation times before it (any order).
+
+    ISA-18.2: a flood starts when more than 10 alarms came within 10 minutes (it starts at the
+    first of them); with hysteresis, it ends only when fewer than 5 came in the last 10 minutes,
+    so a flood that slows for a moment does not flicker off and on. Pure: every screen and every
+    dashboard process works it out alike from the journal, with no state kept anywhere.
+    """
+    times = sorted(t for t in times if t <= now)
+    events = [(t, 1) for t in times] + [(t + TEN_MIN, -1) for t in times if t + TEN_MIN <= now]
+    events.sort(key=lambda e: (e[0], e[1]))  # at one instant, a departure before an arrival
+    window: list[datetime] = []
+    since: datetime | None = None
+    for at, step in events:
+        if step == 1:
+            window.append(at)
+            if since is None and len(window) > FLOOD_OVER:
+                since = window[0]
+        else:
+            window.pop(0)
+            if since is not None and len(window) < FLOOD_UNDER:
+                since = None
+    if since is None:
+        return None
+    return Flood(since, sum(1 for t in times if t >= since), len(window))

@@ -7,6 +7,7 @@ view older than the alarm's current version is refused instead of overwriting.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -241,3 +242,46 @@ def tick_step(conn: psycopg.Connection, alarm_id: int, actor: str, index: int, d
             steps[index]["step"],
             {"index": index},
         )
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """What a group action did: the alarms it changed, and those it left with the reason why
+    (another officer was first, the alarm closed meanwhile...).
+    """
+
+    done: list[Change]
+    refused: list[tuple[int, ActionRefusedError]]
+
+
+def _each(conn: psycopg.Connection[Any], alarm_ids: list[int], act: Callable[[int], Change]) -> GroupResult:
+    """``act`` on each alarm, in one transaction, each with its own journal entry.
+
+    Rows are locked in id order, so two officers acting on overlapping groups at once wait for
+    each other instead of deadlocking, and the second finds each alarm as the first left it.
+    """
+    done: list[Change] = []
+    refused: list[tuple[int, ActionRefusedError]] = []
+    with conn.transaction():
+        for alarm_id in sorted(set(alarm_ids)):
+            try:
+                done.append(act(alarm_id))  # each is a savepoint of this transaction
+            except ActionRefusedError as exc:
+                refused.append((alarm_id, exc))
+    return GroupResult(done, refused)
+
+
+def acknowledge_group(conn: psycopg.Connection[Any], alarm_ids: list[int], actor: str,
+                      note: str | None = None) -> GroupResult:
+    """Acknowledge a group of alarms (a flood) with one note: each alarm acknowledged once and
+    journaled on its own; those already acknowledged are left and counted.
+    """
+    return _each(conn, alarm_ids, lambda i: acknowledge(conn, i, actor, note))
+
+
+def shelve_group(conn: psycopg.Connection[Any], alarm_ids: list[int], actor: str, minutes: float,
+                 reason: str) -> GroupResult:
+    """Shelve a group of alarms for a bounded time with one reason, each journaled on its own."""
+    if not reason or not reason.strip():
+        raise ActionRefusedError(N_("shelving needs a reason"))
+    return _each(conn, alarm_ids, lambda i: shelve(conn, i, actor, minutes, reason))

@@ -57,3 +57,24 @@ def test_week_bounds_default_to_last_week_in_local_time():
     label, start, end = week_bounds(None, today=datetime(2026, 11, 29).date())  # a Sunday
     assert label == "2026-W47" and start.isoformat() == "2026-11-16T00:00:00+08:00" and (end - start).days == 7
     assert week_bounds("2026-W48")[1].isoformat() == "2026-11-23T00:00:00+08:00"
+
+
+def test_a_live_flood_starts_over_10_in_10_minutes_and_ends_with_hysteresis():
+    from dashboard.report.kpis import flood_now
+
+    t0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    burst = [t0 + timedelta(seconds=10 * i) for i in range(11)]  # 11 alarms in 100 s
+    assert flood_now(burst[:10], t0 + timedelta(minutes=2)) is None  # 10 is not a flood
+    flood = flood_now(burst, t0 + timedelta(minutes=2))
+    assert flood is not None and (flood.since, flood.count, flood.last_10min) == (t0, 11, 11)
+    # Ten minutes on, the burst has left the window but 6 more came: still a flood (6 ≥ 5)...
+    later = burst + [t0 + timedelta(minutes=9, seconds=i) for i in range(6)]
+    still = flood_now(later, t0 + timedelta(minutes=12))
+    assert still is not None and still.since == t0 and still.last_10min == 6 and still.count == 17
+    # ...and at 4 in the last ten minutes it ends; 10 more in a burst later do not restart it.
+    assert flood_now(later, t0 + timedelta(minutes=19, seconds=3)) is None
+    calm = later + [t0 + timedelta(minutes=30, seconds=i) for i in range(10)]
+    assert flood_now(calm, t0 + timedelta(minutes=31)) is None
+    again = calm + [t0 + timedelta(minutes=31)]
+    assert flood_now(again, t0 + timedelta(minutes=31)).since == t0 + timedelta(minutes=30)
+    assert flood_now(again, t0 + timedelta(minutes=31)).per_minute == 1.1
