@@ -5,7 +5,10 @@ server-sent-event streams with a kiosk session (what each wall page holds open),
 publishes door_forced triggers at one per second. Measures publish -> event received by
 every client (p50/p95 over all clients) and publish -> wall data refreshed (one client
 then runs the wall's refresh callback, as the browser does on the push), and the
-dashboard process's CPU while this goes on. Targets: p95 < 1 s; CPU < 25 % of a core.
+dashboard's CPU (its processes and their children) while this goes on, once with the dashboard
+as it runs (``safecampus dashboard``: gunicorn's threaded workers) and once under Werkzeug's
+threaded development server (what ran before, as a peer in the same run). Targets: wall data
+p95 <= 300 ms; CPU <= 10 % of a core.
 Run: .venv/bin/python bench/wall_latency.py [--clients 50 --triggers 30]
 """
 
@@ -86,12 +89,34 @@ def sse_client(port: int, received: dict[str, list[float]], shown: dict[str, lis
                     shown.setdefault(msg["sensor_id"], []).append(time.time())
 
 
-def main() -> None:
-    """Run the measurement and print the figures."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--triggers", type=int, default=30)
-    args = ap.parse_args()
+# The server before this one (Werkzeug's threaded development server, one process), as a peer
+# measured in the same run: bench only, not how the dashboard runs.
+WERKZEUG = """
+from werkzeug.serving import make_server
+from dashboard.app import create_app
+from ingest.core.settings import load_settings
+from ingest.db.pool import open_pool
+s = load_settings()
+app = create_app(s, open_pool(s.require_db_url(), min_size=1, max_size=8, name="dashboard"))
+app.server.extensions["safecampus_feed"].start()
+make_server(s.dashboard_host, s.dashboard_port, app.server, threaded=True).serve_forever()
+"""
+
+
+def cpu_seconds(proc: psutil.Process) -> float:
+    """User and system CPU of a process and its children (gunicorn's workers)."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def measure(server: str, clients: int, triggers: int) -> dict:
+    """One run against a fresh broker, database and ingest, with the dashboard under ``server``."""
     with private_broker() as mqtt_url, fresh_database() as db_url:
         settings = load_settings(db_url=db_url, mqtt_url=mqtt_url, ingest_id="wl", ingest_share_group="wl",
                                  ingest_health_port=0)
@@ -106,16 +131,17 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
         env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port),
                 "SAFECAMPUS_KIOSK_TOKEN": KIOSK, "SAFECAMPUS_SECRET_KEY": secrets.token_hex(16)}
-        dash = subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "dashboard"], env=env, cwd=ROOT,
+        command = ["-c", WERKZEUG] if server == "werkzeug" else ["-m", "ingest.app.cli", "dashboard"]
+        dash = subprocess.Popen([sys.executable, *command], env=env, cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(port, 30)
         received: dict[str, list[float]] = {}
         shown: dict[str, list[float]] = {}
         stop = threading.Event()
-        ready = threading.Barrier(args.clients + 1)
-        clients = [threading.Thread(target=sse_client, args=(port, received, shown, ready, stop), daemon=True)
-                   for _ in range(args.clients)]
-        for c in clients:
+        ready = threading.Barrier(clients + 1)
+        threads = [threading.Thread(target=sse_client, args=(port, received, shown, ready, stop), daemon=True)
+                   for _ in range(clients)]
+        for c in threads:
             c.start()
         ready.wait()
         time.sleep(1)
@@ -127,16 +153,16 @@ def main() -> None:
         pub.connect(ep.host, ep.port)
         pub.loop_start()
         proc = psutil.Process(dash.pid)
-        cpu0, t0 = proc.cpu_times(), time.monotonic()
+        cpu0, t0 = cpu_seconds(proc), time.monotonic()
         sent: dict[str, float] = {}
-        for i in range(args.triggers):
+        for i in range(triggers):
             sid = f"wl-{i}"
             sent[sid] = time.time()
             body = json.dumps({"event_id": "x", "ts": format_ts(datetime.now(UTC)), "event": "door_forced"})
             pub.publish(f"campus/v1/bench/door/{sid}", body, qos=1)
             time.sleep(1.0)
         time.sleep(2)
-        cpu1, t1 = proc.cpu_times(), time.monotonic()
+        cpu1, t1 = cpu_seconds(proc), time.monotonic()
         stop.set()
         pub.disconnect()
         pub.loop_stop()
@@ -145,21 +171,34 @@ def main() -> None:
         ticker.stop()
         svc.stop()
         pool.close()
-    lat = [t - sent[s] for s, ts in received.items() for t in ts]
-    vis = [t - sent[s] for s, ts in shown.items() for t in ts]
-    if os.environ.get("WL_DEBUG"):
-        for s in sorted(received, key=lambda k: int(k[3:])):
-            d = [round(t - sent[s], 2) for t in received[s]]
-            print(s, len(d), min(d), max(d))
-    complete = sum(1 for s in sent if len(received.get(s, [])) == args.clients)
-    cpu = ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (t1 - t0) * 100
-    print(f"wall clients         : {args.clients}; triggers {args.triggers} at 1/s; "
-          f"{complete}/{args.triggers} reached every client")
-    print(f"publish -> on walls  : p50 {percentile(lat, 50) * 1000:.0f} ms, p95 {percentile(lat, 95) * 1000:.0f} ms, "
-          f"max {max(lat) * 1000:.0f} ms over {len(lat)} deliveries (target p95 < 1000 ms)")
-    print(f"publish -> wall data : p50 {percentile(vis, 50) * 1000:.0f} ms, p95 {percentile(vis, 95) * 1000:.0f} ms "
-          f"over {len(vis)} refreshes (push, then the wall's own refresh callback, as the browser does)")
-    print(f"dashboard CPU        : {cpu:.1f} % of one core (target < 25 % at one alarm a second)")
+    return {"lat": [t - sent[s] for s, ts in received.items() for t in ts],
+            "vis": [t - sent[s] for s, ts in shown.items() for t in ts],
+            "complete": sum(1 for s in sent if len(received.get(s, [])) == clients),
+            "cpu": (cpu1 - cpu0) / (t1 - t0) * 100}
+
+
+def main() -> None:
+    """Measure both servers in one run and print the figures side by side."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--triggers", type=int, default=30)
+    args = ap.parse_args()
+    runs = {name: measure(name, args.clients, args.triggers) for name in ("werkzeug", "gunicorn")}
+    print(f"wall clients         : {args.clients}; triggers {args.triggers} at 1/s")
+    for name, label in (("werkzeug", "before: Werkzeug's threaded server (peer)"),
+                        ("gunicorn", "safecampus dashboard (gunicorn gthread)")):
+        r = runs[name]
+        lat, vis = r["lat"], r["vis"]
+        print(f"{label}:")
+        print(f"  reached every client : {r['complete']}/{args.triggers}")
+        print(f"  publish -> on walls  : p50 {percentile(lat, 50) * 1000:.0f} ms, "
+              f"p95 {percentile(lat, 95) * 1000:.0f} ms over {len(lat)} deliveries")
+        print(f"  publish -> wall data : p50 {percentile(vis, 50) * 1000:.0f} ms, "
+              f"p95 {percentile(vis, 95) * 1000:.0f} ms over {len(vis)} refreshes (target p95 <= 300 ms)")
+        print(f"  dashboard CPU        : {r['cpu']:.1f} % of one core (target <= 10 % at one alarm a second)")
+    w, g = runs["werkzeug"], runs["gunicorn"]
+    print(f"gunicorn / Werkzeug    : CPU {g['cpu'] / w['cpu']:.2f}x, wall data p95 "
+          f"{percentile(g['vis'], 95) / percentile(w['vis'], 95):.2f}x")
 
 
 if __name__ == "__main__":

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = Field(default=8050, ge=0, le=65_535)
     dashboard_workers: int = Field(default=1, ge=1, le=64)
+    # Each open page holds one thread for its event stream: threads per worker bound the screens
+    # and consoles one worker serves at once (gunicorn's gthread workers).
+    dashboard_threads: int = Field(default=128, ge=4, le=2048)
+    dashboard_timeout_s: int = Field(default=60, ge=5, le=3600)  # a worker silent this long is restarted
     secret_key: SecretStr | None = None
     kiosk_token: SecretStr | None = None
     secure_cookies: bool = False
