@@ -70,7 +70,7 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
     server.extensions["safecampus_wall_cache"] = live.SharedRead()
     live.install(server, feed)
     plans.install(server)
-    report_routes.install(server, settings.site_timezone, settings.escalation_limits())
+    report_routes.install(server, settings.site_timezone, settings.escalation_limits(), settings.retention_days)
     app.layout = html.Div([dcc.Location(id=URL), dcc.Store(id=LIVE_SIGNAL), language_switch(), dash.page_container],
                           className="sc-root")
     # Pages show a login notice to strangers, so give Dash every page's full frame to check

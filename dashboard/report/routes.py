@@ -18,11 +18,12 @@ from dashboard.report.spreadsheet import csv_cell
 from ingest.core import clock
 from ingest.core.vocabulary import DUTY_LOG_LABELS
 
-MAX_PERIOD = timedelta(days=366)
 
-
-def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None) -> None:
-    """Add the report routes (``escalation_s``: the configured limits the review measures against)."""
+def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None, retention_days: int = 400) -> None:
+    """Add the report routes (``escalation_s``: the configured limits the review measures against;
+    a report covers any period up to ``retention_days``, all the history there is).
+    """
+    most = timedelta(days=retention_days)
 
     def _report():  # type: ignore[no-untyped-def]
         if not allowed("viewer"):
@@ -86,8 +87,9 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
         start, end = bounds
         if end <= start:
             return since, until, None, None, _("'until' must be after 'from'")
-        if end - start > MAX_PERIOD:
-            return since, until, None, None, _("a period can be at most {n} days").format(n=MAX_PERIOD.days)
+        if end - start > most:
+            return since, until, None, None, _("a period can be at most {n} days (the history kept)").format(
+                n=most.days)
         return since, until, start, end, ""
 
     @server.route("/reports/health")
