@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -13,7 +14,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from ingest.app.embedded import EmbeddedBroker  # noqa: E402
 from ingest.db.migrate import migrate  # noqa: E402
@@ -130,3 +132,12 @@ def send_triggers(mqtt_url: str, start_at: float, count: int, seconds: float, ki
         trig.disconnect()
         trig.loop_stop()
     return sent
+
+
+def start_ingest(mqtt_url: str, db_url: str, ingest_id: str, group: str) -> subprocess.Popen:
+    """The real `safecampus ingest` as a child process (what users run: alarm engine on)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+    env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url, "SAFECAMPUS_INGEST_ID": ingest_id,
+            "SAFECAMPUS_INGEST_SHARE_GROUP": group, "SAFECAMPUS_INGEST_HEALTH_PORT": "0"}
+    return subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "ingest"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

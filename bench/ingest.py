@@ -20,14 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from common import fresh_database, percentile, private_broker, start_publishers  # noqa: I001
+from common import fresh_database, percentile, private_broker, start_ingest, start_publishers  # noqa: I001
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -143,15 +141,6 @@ def pipeline(mqtt_url: str, db_url: str, events: int, processes: int, rate: floa
     svc.stop()
     pool.close()
     return total / (state["last"] - start_at), latencies
-
-
-def start_ingest(mqtt_url: str, db_url: str, ingest_id: str, group: str) -> subprocess.Popen:
-    """The real `safecampus ingest` as a child process (what users run: alarm engine on)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-    env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url, "SAFECAMPUS_INGEST_ID": ingest_id,
-            "SAFECAMPUS_INGEST_SHARE_GROUP": group, "SAFECAMPUS_INGEST_HEALTH_PORT": "0"}
-    return subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "ingest"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def pipeline_processes(mqtt_url: str, db_url: str, events: int, processes: int, workers: int) -> float:

@@ -213,8 +213,10 @@ def _floor_plan(a: dict, plan: dict | None, devices: list[dict], first: str | No
     if plan is None:
         return []
     others = [d for d in devices if d.get("alarm_id") and d["id"] != a["sensor_id"]]
-    items = [html.A(lang.named(d) or d["id"], href=f"/console?alarm={d['alarm_id']}", className="sc-floor-link")
-             for d in others]
+    items: list = [html.A(lang.named(d) or d["id"], href=f"/console?alarm={d['alarm_id']}",
+                          className="sc-floor-link") for d in others[:12]]
+    if len(others) > 12:
+        items.append(_("+{n} more").format(n=len(others) - 12))
     return [
         html.H3(_("On the floor plan")),
         floormap.floor(plan, devices, _, links=True, focus=a["sensor_id"], first=first, ident="console-floor"),
