@@ -134,10 +134,11 @@ def send_triggers(mqtt_url: str, start_at: float, count: int, seconds: float, ki
     return sent
 
 
-def start_ingest(mqtt_url: str, db_url: str, ingest_id: str, group: str) -> subprocess.Popen:
+def start_ingest(mqtt_url: str, db_url: str, ingest_id: str, group: str,
+                 extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """The real `safecampus ingest` as a child process (what users run: alarm engine on)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
     env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_MQTT_URL": mqtt_url, "SAFECAMPUS_INGEST_ID": ingest_id,
-            "SAFECAMPUS_INGEST_SHARE_GROUP": group, "SAFECAMPUS_INGEST_HEALTH_PORT": "0"}
+            "SAFECAMPUS_INGEST_SHARE_GROUP": group, "SAFECAMPUS_INGEST_HEALTH_PORT": "0"} | (extra_env or {})
     return subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "ingest"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,4 +1,8 @@
-"""Ingest benchmark: the real pipeline against a receive-only baseline, through one broker.
+"""Ingest benchmark. By default: the real `safecampus ingest` against mq-bridge, a raw MQTT →
+PostgreSQL bridge, live and draining a backlog, counting only each one's own processes
+(``bench/peer.py``). ``--in-process``: the older measurements below.
+
+The real pipeline against a receive-only baseline, through one broker:
 
 (a) baseline: a plain paho subscriber that only receives and counts (QoS 1, automatic acks);
 (b) pipeline: the real IngestService storing into PostgreSQL (manual acks after commit);
@@ -25,6 +29,7 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import peer
 from common import fresh_database, percentile, private_broker, start_ingest, start_publishers  # noqa: I001
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -274,7 +279,13 @@ def main() -> None:
     )
     ap.add_argument("--source", choices=["zigbee2mqtt", "tasmota", "chirpstack", "ttn", "all"],
                     help="measure a device adapter against the native contract instead")
+    ap.add_argument("--in-process", action="store_true",
+                    help="the older measurements: a receive-only subscriber against the ingest service in this "
+                         "process (no alarm engine), and the whole machine's CPU")
     args = ap.parse_args()
+    if not args.in_process and not args.source and not args.workers:
+        peer.compare(args.events, args.publishers)
+        return
     if args.source:
         which = ["zigbee2mqtt", "tasmota", "chirpstack", "ttn"] if args.source == "all" else [args.source]
         with private_broker() as mqtt_url:
