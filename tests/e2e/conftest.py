@@ -50,6 +50,18 @@ def browser() -> Iterator[webdriver.Chrome]:
         driver.quit()
 
 
+@pytest.fixture(autouse=True)
+def _own_browser_log(request: pytest.FixtureRequest) -> None:
+    """A test that uses the shared browser starts on a blank page with an empty console log: what
+    an earlier module's page logged (its stream cut when its dashboard stopped, the reconnects
+    refused) belongs to that module, not to this test.
+    """
+    if "browser" in request.fixturenames:
+        driver = request.getfixturevalue("browser")
+        driver.get("about:blank")
+        driver.get_log("browser")
+
+
 def console_errors(driver: webdriver.Chrome) -> list[str]:
     """Severe console messages since the last call."""
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
