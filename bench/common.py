@@ -142,3 +142,12 @@ def start_ingest(mqtt_url: str, db_url: str, ingest_id: str, group: str,
             "SAFECAMPUS_INGEST_SHARE_GROUP": group, "SAFECAMPUS_INGEST_HEALTH_PORT": "0"} | (extra_env or {})
     return subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "ingest"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_dashboard(db_url: str, port: int, **extra_env: str) -> subprocess.Popen:
+    """The real `safecampus dashboard` as a child process on ``port`` (English screens)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
+    env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port),
+            "SAFECAMPUS_SECRET_KEY": secrets.token_hex(16), "SAFECAMPUS_SITE_LANGUAGE": "en"} | extra_env
+    return subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "dashboard"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -18,9 +18,6 @@ from __future__ import annotations
 import argparse
 import http.cookiejar
 import json
-import os
-import secrets
-import subprocess
 import sys
 import threading
 import time
@@ -31,7 +28,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
-from common import fresh_database, private_broker, start_ingest  # noqa: I001
+from common import fresh_database, private_broker, start_dashboard, start_ingest  # noqa: I001
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ingest.accounts import add_user
@@ -132,11 +129,7 @@ def main() -> None:
             add_user(conn, *OFFICER, "officer", "Bench Officer")
         ingest = start_ingest(mqtt_url, db_url, "flood", "flood")
         port = pick_port(0)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-        env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port), "SAFECAMPUS_KIOSK_TOKEN": KIOSK,
-                "SAFECAMPUS_SECRET_KEY": secrets.token_hex(16), "SAFECAMPUS_SITE_LANGUAGE": "en"}
-        dash = subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "dashboard"], env=env, cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dash = start_dashboard(db_url, port, SAFECAMPUS_KIOSK_TOKEN=KIOSK)
         retained: dict[str, float] = {}
         lock = threading.Lock()
 
@@ -156,8 +149,8 @@ def main() -> None:
                 body = {"event_id": f"flood-{i}", "ts": format_ts(datetime.now(UTC))}
                 body |= {"event": "door_forced"} if s.kind == "door" else {"state": "pre_alarm"}
                 pub.publish(f"campus/v1/{s.building}/{s.kind}/{s.id}", json.dumps(body), qos=1)
+                last_publish = time.time()
                 time.sleep(gap)
-            last_publish = time.time()
             with psycopg.connect(db_url, autocommit=True) as conn:
                 deadline = time.time() + 60
                 count = "SELECT count(*) FROM alarms"

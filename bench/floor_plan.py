@@ -19,10 +19,6 @@ Run: .venv/bin/python bench/floor_plan.py [--devices 300 --loads 5 --alarms 10]
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -30,7 +26,7 @@ from pathlib import Path
 
 import psycopg
 import yaml
-from common import fresh_database, percentile, private_broker  # noqa: I001
+from common import fresh_database, percentile, private_broker, start_dashboard  # noqa: I001
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -111,11 +107,7 @@ def main() -> None:
         svc.start()
         svc.link.wait_subscribed(10)
         port = pick_port(0)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-        env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port),
-                "SAFECAMPUS_SECRET_KEY": secrets.token_hex(16), "SAFECAMPUS_SITE_LANGUAGE": "en"}
-        dash = subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "dashboard"], env=env, cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dash = start_dashboard(db_url, port)
         base = f"http://127.0.0.1:{port}"
         d = browser()
         try:

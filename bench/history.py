@@ -16,10 +16,6 @@ from __future__ import annotations
 
 import argparse
 import http.cookiejar
-import os
-import secrets
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -27,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from common import fresh_database  # noqa: I001
+from common import fresh_database, start_dashboard  # noqa: I001
 
 from ingest.accounts import add_user
 from ingest.app.embedded import pick_port, wait_for_port
@@ -129,11 +125,7 @@ def main() -> None:
         print(f"history              : {alarms:,} alarms and {journal:,} journal entries over {args.days} days "
               f"(written in {time.perf_counter() - t0:.0f} s)")
         port = pick_port(0)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SAFECAMPUS_")}
-        env |= {"SAFECAMPUS_DB_URL": db_url, "SAFECAMPUS_DASHBOARD_PORT": str(port),
-                "SAFECAMPUS_SECRET_KEY": secrets.token_hex(16), "SAFECAMPUS_SITE_LANGUAGE": "en"}
-        dash = subprocess.Popen([sys.executable, "-m", "ingest.app.cli", "dashboard"], env=env, cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dash = start_dashboard(db_url, port)
         try:
             wait_for_port(port, 30)
             base = f"http://127.0.0.1:{port}"

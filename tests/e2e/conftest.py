@@ -121,6 +121,7 @@ def login(driver: webdriver.Chrome, base: str, user: tuple[str, str], next_path:
     """Log in through the real form."""
     from selenium.webdriver.common.by import By
 
+    driver.get("about:blank")  # no page of the previous user keeps a stream open (it would be refused, and log it)
     driver.delete_all_cookies()
     driver.get(f"{base}/login?next={next_path}")
     driver.find_element(By.ID, "username").send_keys(user[0])
