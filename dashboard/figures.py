@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -13,13 +12,7 @@ from ingest.core import clock
 from ingest.core.i18n import N_, Translator
 
 PRIORITY_COLOURS = {"critical": "#e53935", "high": "#fb8c00", "medium": "#fdd835", "low": "#26c6da"}
-NORMAL_FILL = "#3d4146"
 BG = "#2b2d30"
-
-
-def plain(text: object) -> str:
-    """Text for Plotly labels, shown as written: Plotly renders a subset of HTML (<b>, <a>) in them."""
-    return html.escape(str(text), quote=False)
 
 
 def sparkline(rows: list[dict[str, Any]], label: Callable[[str], str] = str) -> go.Figure:
