@@ -43,7 +43,6 @@ from ingest.mqtt.contract import format_ts
 from ingest.service.maintainer import IngestService
 from sensors_sim import floorplans
 
-ROOT = Path(__file__).resolve().parent.parent
 USER = ("bench-viewer", "bench-viewer-password")
 
 

@@ -20,7 +20,6 @@ import time
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
 from common import fresh_database, start_dashboard  # noqa: I001
@@ -30,7 +29,6 @@ from ingest.app.embedded import pick_port, wait_for_port
 from ingest.core.site import load_site
 from ingest.db.registry import load_site as load_into_db
 
-ROOT = Path(__file__).resolve().parent.parent
 USER = ("bench-viewer", "bench-viewer-password")
 # Alarms of each day at random times: a fifth of them door alarms, the rest by priority.
 HISTORY = """

@@ -261,44 +261,30 @@ UPDATE users SET session_version = session_version + 1 WHERE username = %(u)s
 
 -- name: MAP_BUILDINGS
 -- -- floor plans (/map, the wall, the console) ----------------------------------------------
--- Each building with its worst device state: open alarms that are not shelved, suppressed or
--- drills, ranked alarm > supervisory > trouble > offline (an 'offline' alarm is a trouble of its own kind).
-WITH open AS (
-    SELECT building_id, CASE WHEN condition = 'offline' THEN 'offline' ELSE signal_class END AS state,
-           state IN ('active_unacked', 'rtn_unacked') AS unacked
-    FROM alarms
-    WHERE state <> 'closed' AND NOT suppressed AND NOT drill AND (shelved_until IS NULL OR shelved_until <= now())
-)
+-- Each building with its worst device state (visible_alarm_states: migration 0015).
 SELECT b.id, b.name, b.name_zh, b.outline, b.floors,
-       (SELECT o.state FROM open o WHERE o.building_id = b.id
-        ORDER BY array_position(ARRAY['alarm', 'supervisory', 'trouble', 'offline'], o.state) LIMIT 1) AS worst,
-       (SELECT count(*) FROM open o WHERE o.building_id = b.id) AS alarms,
-       (SELECT count(*) FROM open o WHERE o.building_id = b.id AND o.unacked) AS unacked
+       (SELECT o.device_state FROM visible_alarm_states o WHERE o.building_id = b.id ORDER BY o.rank LIMIT 1)
+           AS worst,
+       (SELECT count(*) FROM visible_alarm_states o WHERE o.building_id = b.id) AS alarms,
+       (SELECT count(*) FROM visible_alarm_states o WHERE o.building_id = b.id AND o.unacked) AS unacked
 FROM buildings b
 WHERE b.retired_at IS NULL
 ORDER BY b.id
 
 -- name: MAP_FLOORS
 -- A building's floors, top first: devices, placed devices, its plan, its worst state.
-WITH open AS (
-    SELECT sensor_id, CASE WHEN condition = 'offline' THEN 'offline' ELSE signal_class END AS state,
-           state IN ('active_unacked', 'rtn_unacked') AS unacked
-    FROM alarms
-    WHERE building_id = %(building)s AND state <> 'closed' AND NOT suppressed AND NOT drill
-      AND (shelved_until IS NULL OR shelved_until <= now())
-), floors AS (
+WITH floors AS (
     SELECT generate_series(0, b.floors - 1) AS floor FROM buildings b WHERE b.id = %(building)s
 )
 SELECT f.floor, fp.sha256 AS plan,
        count(DISTINCT s.id) AS devices, count(DISTINCT s.id) FILTER (WHERE s.plan_x IS NOT NULL) AS placed,
        count(DISTINCT o.sensor_id) AS alarms, count(DISTINCT o.sensor_id) FILTER (WHERE o.unacked) AS unacked,
-       (array_agg(o.state ORDER BY array_position(ARRAY['alarm', 'supervisory', 'trouble', 'offline'], o.state))
-            FILTER (WHERE o.state IS NOT NULL))[1] AS worst
+       (array_agg(o.device_state ORDER BY o.rank) FILTER (WHERE o.device_state IS NOT NULL))[1] AS worst
 FROM floors f
 LEFT JOIN floor_plans fp ON fp.building_id = %(building)s AND fp.floor = f.floor
 LEFT JOIN rooms r ON r.building_id = %(building)s AND r.floor = f.floor AND r.retired_at IS NULL
 LEFT JOIN sensors s ON s.room_id = r.id AND s.retired_at IS NULL
-LEFT JOIN open o ON o.sensor_id = s.id
+LEFT JOIN visible_alarm_states o ON o.sensor_id = s.id AND o.building_id = %(building)s
 GROUP BY f.floor, fp.sha256
 ORDER BY f.floor DESC
 
@@ -313,15 +299,11 @@ SELECT media_type, content, sha256 FROM floor_plans WHERE building_id = %(buildi
 -- Every sensor of a floor (placed or not) with its state: its most serious open alarm, else
 -- out of service, else normal; ``unacked`` when any of its open alarms waits for an acknowledgement.
 WITH open AS (
-    SELECT DISTINCT ON (sensor_id) sensor_id, id, condition, raised_at,
-           CASE WHEN condition = 'offline' THEN 'offline' ELSE signal_class END AS state,
-           bool_or(state IN ('active_unacked', 'rtn_unacked')) OVER (PARTITION BY sensor_id) AS unacked
-    FROM alarms
-    WHERE building_id = %(building)s AND state <> 'closed' AND NOT suppressed AND NOT drill
-      AND (shelved_until IS NULL OR shelved_until <= now())
-    ORDER BY sensor_id, array_position(ARRAY['alarm', 'supervisory', 'trouble', 'offline'],
-                                       CASE WHEN condition = 'offline' THEN 'offline' ELSE signal_class END),
-             raised_at DESC
+    SELECT DISTINCT ON (sensor_id) sensor_id, id, condition, raised_at, device_state AS state,
+           bool_or(unacked) OVER (PARTITION BY sensor_id) AS unacked
+    FROM visible_alarm_states
+    WHERE building_id = %(building)s
+    ORDER BY sensor_id, rank, raised_at DESC
 )
 SELECT s.id, s.kind, s.name, s.name_zh, s.plan_x AS x, s.plan_y AS y, s.plan_zone AS zone,
        r.id AS room_id, r.name AS room, r.name_zh AS room_zh, s.out_of_service_since IS NOT NULL AS disabled,
