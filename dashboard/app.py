@@ -16,8 +16,10 @@ from dashboard import auth, lang, live, plans
 from dashboard.db import POOL_KEY
 from dashboard.ids import LIVE_SIGNAL, URL
 from dashboard.report import routes as report_routes
+from ingest.alarms.engine import AlarmEngine, load_procedures
 from ingest.core import clock, i18n
 from ingest.core.settings import Settings
+from ingest.patrol.engine import PatrolEngine
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -68,6 +70,10 @@ def create_app(settings: Settings, pool: ConnectionPool) -> Dash:
     feed = live.AlarmFeed(settings.require_db_url())
     server.extensions["safecampus_feed"] = feed
     server.extensions["safecampus_wall_cache"] = live.SharedRead()
+    # Scans and SOS from guards' phones go through the same rules as ingest's (its sensor cache is derived).
+    server.extensions["safecampus_patrols"] = PatrolEngine(AlarmEngine(
+        timezone=settings.site_timezone, procedures=load_procedures(settings.procedures_file),
+        escalation_s=settings.escalation_limits(), clock_tolerance_s=settings.ingest_clock_tolerance_s))
     live.install(server, feed)
     plans.install(server)
     report_routes.install(server, settings.site_timezone, settings.escalation_limits(), settings.retention_days)

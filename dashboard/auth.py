@@ -25,7 +25,7 @@ from ingest.core.vocabulary import ROLE_LABELS
 
 logger = logging.getLogger(__name__)
 
-RANK = {"kiosk": 0, "viewer": 1, "officer": 2, "admin": 3}
+RANK = {"kiosk": 0, "guard": 0, "viewer": 1, "officer": 2, "admin": 3}  # a guard: /guard and plans
 
 LOGIN_PAGE = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ t.title }}</title>
 <link rel="stylesheet" href="/assets/safecampus.css"></head><body class="sc-login-body">
@@ -190,6 +190,8 @@ def install(server: Flask, secret_key: str, kiosk_token: str | None, *, secure_c
         session["user"] = {"username": username, **user}
         session["csrf"] = secrets.token_urlsafe(16)
         logger.info("%s logged in as %s", username, user["role"])
+        if user["role"] == "guard" and not nxt.startswith("/guard"):
+            nxt = "/guard"  # a guard's one page
         return redirect(nxt)
 
     @server.route("/logout", methods=["POST", "GET"])

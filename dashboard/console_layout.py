@@ -41,6 +41,10 @@ NOTE, NOTE_BTN = "console-note", "console-note-btn"
 SHELVE_MIN, SHELVE_REASON, SHELVE_BTN = "console-shelve-min", "console-shelve-reason", "console-shelve-btn"
 DISPOSITION, CLOSE_NOTE, CLOSE_BTN = "console-disposition", "console-close-note", "console-close-btn"
 TICK = "console-tick"
+# sending a guard (callbacks in dashboard/console_dispatch.py)
+DISPATCH_GUARD, DISPATCH_BTN, DISPATCH_NOTE, DISPATCHES = ("console-dispatch-guard", "console-dispatch-btn",
+                                                           "console-dispatch-note", "console-dispatches")
+DISPATCH_CANCEL = "console-dispatch-cancel"  # pattern id: {"type": DISPATCH_CANCEL, "id": dispatch}
 PAGE_SIZE = 18
 F_GROUP, GROUPS, GROUP, TOTAL, GROUP_PANEL = "f-group", "console-groups", "console-group", "console-total", \
     "console-group-panel"
@@ -52,7 +56,7 @@ GROUP_BY_LABELS = {"building": N_("group by building"), "condition": N_("group b
                    "zone": N_("group by zone")}
 HIDDEN = {"display": "none"}
 STATES = OPEN_STATES
-FAMILIES = ("fire", "door", "lab", "heartbeat")
+FAMILIES = ("fire", "door", "lab", "heartbeat", "patrol")
 
 
 
@@ -91,6 +95,7 @@ def nav_links(_: Translator) -> list[html.A]:
         html.A(_("Wall"), href="/wall"),
         html.A(_("Console"), href="/console"),
         html.A(_("Map"), href="/map"),
+        html.A(_("Patrols"), href="/patrols"),
         html.A(_("Handover"), href="/console/handover"),
         html.A(_("Trends"), href="/trends"),
         html.A(_("Sensors"), href="/sensors"),
@@ -248,6 +253,17 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                                 ],
                                 className="sc-actions",
                             ),
+                            html.H3(_("Send a guard")),
+                            html.Div(
+                                [
+                                    dcc.Dropdown(id=DISPATCH_GUARD, options=[], placeholder=_("guard"),
+                                                 className="sc-filter"),
+                                    dcc.Input(id=DISPATCH_NOTE, placeholder=_("what to check"), className="sc-text"),
+                                    html.Button(_("Dispatch"), id=DISPATCH_BTN),
+                                ],
+                                className="sc-actions",
+                            ),
+                            html.Div(id=DISPATCHES, className="sc-dispatches"),
                             html.H3(_("Journal")),
                             html.Div(id=JOURNAL, className="sc-journal"),
                         ],

@@ -42,7 +42,7 @@ def layout_zip(plans: list[dict], positions: list[dict]) -> bytes:
 
 
 def install(server: Flask) -> None:
-    """Add ``/plans/<building>/<floor>`` and ``/map/layout.zip`` to ``server``."""
+    """Add ``/plans/<building>/<floor>``, ``/dispatch-photo/<id>`` and ``/map/layout.zip`` to ``server``."""
 
     @server.route("/plans/<building>/<int:floor>")
     def plan_image(building: str, floor: int) -> Response:
@@ -61,6 +61,20 @@ def install(server: Flask) -> None:
         resp.headers["Cache-Control"] = "private, max-age=86400" if request.args.get("v") else "private, no-cache"
         # Opened on its own, an uploaded SVG runs nothing and fetches nothing.
         resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+        return resp
+
+    @server.route("/dispatch-photo/<int:dispatch>")
+    def dispatch_photo(dispatch: int) -> Response:
+        """A guard's photo from a dispatch, for officers (and viewers)."""
+        if not allowed("viewer"):
+            abort(401)
+        with connection() as conn:
+            row = conn.execute(q.DISPATCH_PHOTO, {"id": dispatch}).fetchone()
+        if row is None:
+            abort(404)
+        resp = Response(bytes(row["photo"]), mimetype=row["photo_type"])
+        resp.headers["Cache-Control"] = "private, max-age=3600"
+        resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return resp
 
     @server.route("/map/layout.zip")

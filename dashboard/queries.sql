@@ -358,3 +358,85 @@ WHERE b.retired_at IS NULL ORDER BY fp.building_id, fp.floor
 -- name: LAYOUT_EXPORT_POSITIONS
 SELECT id, plan_x AS x, plan_y AS y, plan_zone AS zone FROM sensors
 WHERE retired_at IS NULL AND registered AND plan_x IS NOT NULL ORDER BY id
+
+-- name: GUARD_TOURS
+-- -- guard tours (ingest.patrol) --------------------------------------------------------------
+-- The tours a guard may be on now: theirs under way, then those that may be started (from 15
+-- minutes before their start until their limit), then the next one planned.
+(SELECT t.id, t.route_id, t.due_at, t.ends_at, t.state, t.guard, t.stops, t.visits, t.ordered,
+        r.name, r.name_zh, 0 AS rank
+ FROM tours t JOIN patrol_routes r ON r.id = t.route_id
+ WHERE t.state = 'running' AND t.guard = %(u)s AND t.ends_at >= %(now)s - interval '10 minutes')
+UNION ALL
+(SELECT t.id, t.route_id, t.due_at, t.ends_at, t.state, t.guard, t.stops, t.visits, t.ordered,
+        r.name, r.name_zh, 1 AS rank
+ FROM tours t JOIN patrol_routes r ON r.id = t.route_id
+ WHERE t.state = 'planned' AND t.due_at - interval '15 minutes' <= %(now)s AND t.ends_at >= %(now)s)
+UNION ALL
+(SELECT t.id, t.route_id, t.due_at, t.ends_at, t.state, t.guard, t.stops, t.visits, t.ordered,
+        r.name, r.name_zh, 2 AS rank
+ FROM tours t JOIN patrol_routes r ON r.id = t.route_id
+ WHERE t.state = 'planned' AND t.due_at - interval '15 minutes' > %(now)s
+ ORDER BY t.due_at LIMIT 1)
+ORDER BY rank, due_at LIMIT 4
+
+-- name: CHECKPOINT_PLACES
+SELECT s.id, s.name, s.name_zh, s.tag, s.building_id, r.name AS room, r.name_zh AS room_zh, r.floor,
+       b.name AS building, b.name_zh AS building_zh
+FROM sensors s LEFT JOIN rooms r ON r.id = s.room_id LEFT JOIN buildings b ON b.id = s.building_id
+WHERE s.id = ANY(%(ids)s)
+
+-- name: GUARD_DISPATCHES
+-- A guard's dispatches: open ones first, then those closed in the last 12 hours.
+SELECT d.id, d.state, d.dispatched_at, d.dispatched_by, d.note, d.on_the_way_at, d.on_scene_at, d.resolved_at,
+       a.id AS alarm_id, a.message, a.message_key, a.message_params, a.condition, a.priority, a.sensor_id,
+       a.building_id, a.building, a.building_zh, a.room, a.room_zh, a.floor
+FROM dispatches d JOIN alarm_places a ON a.id = d.alarm_id
+WHERE d.guard = %(u)s AND (d.state NOT IN ('resolved', 'cancelled') OR d.updated_at > now() - interval '12 hours')
+ORDER BY d.state IN ('resolved', 'cancelled'), d.dispatched_at DESC
+LIMIT 20
+
+-- name: GUARD_LIST
+-- Guards an officer may send: who is on a tour, and how many dispatches each has open.
+SELECT u.username, u.display_name,
+       (SELECT t.route_id FROM tours t WHERE t.guard = u.username AND t.state = 'running'
+        ORDER BY t.due_at DESC LIMIT 1) AS on_route,
+       (SELECT count(*) FROM dispatches d WHERE d.guard = u.username
+        AND d.state NOT IN ('resolved', 'cancelled')) AS open_dispatches
+FROM users u WHERE u.role = 'guard' AND u.disabled_at IS NULL
+ORDER BY u.display_name, u.username
+
+-- name: ALARM_DISPATCHES
+SELECT d.id, d.guard, u.display_name, d.state, d.dispatched_at, d.dispatched_by, d.on_the_way_at, d.on_scene_at,
+       d.resolved_at, d.cancelled_at, d.note, d.photo IS NOT NULL AS has_photo
+FROM dispatches d LEFT JOIN users u ON u.username = d.guard
+WHERE d.alarm_id = %(id)s ORDER BY d.id
+
+-- name: DISPATCH_PHOTO
+SELECT photo, photo_type FROM dispatches WHERE id = %(id)s AND photo IS NOT NULL
+
+-- name: PATROL_ROUTES
+SELECT r.id, r.name, r.name_zh, r.ordered, r.schedule, r.limit_s, r.silent_after_s, r.priority, r.origin,
+       r.updated_at, r.updated_by,
+       coalesce(jsonb_agg(jsonb_build_object('checkpoint', s.checkpoint_id, 'min', s.min_s / 60, 'max', s.max_s / 60,
+                                             'name', c.name, 'name_zh', c.name_zh)
+                          ORDER BY s.position) FILTER (WHERE s.route_id IS NOT NULL), '[]'::jsonb) AS stops
+FROM patrol_routes r LEFT JOIN patrol_stops s ON s.route_id = r.id LEFT JOIN sensors c ON c.id = s.checkpoint_id
+WHERE r.retired_at IS NULL
+GROUP BY r.id ORDER BY r.id
+
+-- name: PATROL_TOURS_AROUND
+-- Tours from %(since)s to two hours ahead, newest first (the patrol page and the handover).
+SELECT t.id, t.route_id, r.name, r.name_zh, t.due_at, t.ends_at, t.state, t.guard, t.visits, t.stops,
+       coalesce(u.display_name, t.guard) AS guard_name
+FROM tours t JOIN patrol_routes r ON r.id = t.route_id LEFT JOIN users u ON u.username = t.guard
+WHERE t.due_at >= %(since)s AND t.due_at <= %(now)s + interval '2 hours'
+ORDER BY t.due_at DESC, t.route_id
+LIMIT 60
+
+-- name: CHECKPOINT_IDS
+SELECT id FROM sensors WHERE kind = 'checkpoint' AND retired_at IS NULL
+
+-- name: RETIRE_ROUTE
+UPDATE patrol_routes SET retired_at = now(), updated_at = now(), updated_by = %(by)s
+WHERE id = %(id)s AND retired_at IS NULL

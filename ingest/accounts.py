@@ -26,16 +26,22 @@ def hash_password(password: str) -> str:
 
 
 def add_user(
-    conn: psycopg.Connection[Any], username: str, password: str, role: str, display_name: str | None = None
+    conn: psycopg.Connection[Any], username: str, password: str, role: str, display_name: str | None = None,
+    *, card: str | None = None,
 ) -> None:
-    """Create or replace a user (admin CLI)."""
+    """Create or replace a user (admin CLI); a guard's ``card`` is the id their checkpoint scans carry."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+    if card is not None and (role != "guard" or not 1 <= len(card) <= 64):
+        raise ValueError("only a guard has a card (an id of 1 to 64 characters)")
     with conn.transaction():
+        taken = conn.execute(q.CARD_OWNER, {"card": card, "u": username}).fetchone() if card else None
+        if taken:
+            raise ValueError(f"card {card} is already {taken[0]}'s")
         conn.execute(q.ADD_USER, {"u": username, "h": hash_password(password), "r": role,
-                                  "n": display_name or username})
+                                  "n": display_name or username, "card": card})
 
 
 def verify(conn: psycopg.Connection[Any], username: str, password: str) -> dict[str, Any] | None:

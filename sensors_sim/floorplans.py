@@ -138,7 +138,10 @@ def _place(sensors: list[SiteSensor], boxes: dict[str, Box], doors: dict[str, tu
     for room, group in by_room.items():
         b = boxes[room]
         at_door = [s for s in group if s.kind == "door" and room in doors]
-        inside = [s for s in group if s not in at_door]
+        checkpoints = [s for s in group if s.kind == "checkpoint"]  # on the wall by the room's entrance
+        inside = [s for s in group if s not in at_door and s not in checkpoints]
+        for i, s in enumerate(checkpoints):
+            out[s.id] = (b.x + min(b.w, b.h) * (0.1 + 0.15 * i), b.y + min(b.w, b.h) * 0.1)
         for s, p in zip(inside, b.grid(len(inside), inset=min(b.w, b.h) * 0.18), strict=True):
             out[s.id] = p
         if at_door:

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ingest.alarms.limits import limits_for
+from ingest.core.patrols import due_times
 from ingest.core.site import Schedule, Site, SiteSensor
 from ingest.mqtt.contract import encode, event_topic, format_ts
 
@@ -125,6 +126,11 @@ class _Due:
     extra: Any = field(default=None, compare=False)
 
 
+def guard_card(k: int) -> str:
+    """The card the simulator's guard on the k-th route carries (``safecampus run`` makes their users)."""
+    return f"G-{k % 3 + 1:04d}"
+
+
 class CampusLife:
     """Generates normal life for a site from ``start`` onwards."""
 
@@ -144,7 +150,15 @@ class CampusLife:
         self._schedule = [site.room(s.room).restricted if s.kind == "door" else None for s in self.sensors]
         self._bands = [{m: normal_band(m, s.thresholds) for m in s.metrics} for s in self.sensors]
         self._phase = [self._rng.uniform(0, 2 * math.pi) for _ in self.sensors]
+        # Guards walk every route on schedule, on time (a scenario makes them late when it wants to).
+        index = {s.id: i for i, s in enumerate(self.sensors)}
+        self._routes = [(r, [index[st.checkpoint] for st in r.stops], guard_card(k))
+                        for k, r in enumerate(site.patrols) if all(st.checkpoint in index for st in r.stops)]
+        for k in range(len(self._routes)):
+            self._next_tour(k, start)
         for i, s in enumerate(self.sensors):
+            if s.kind == "checkpoint":
+                continue  # a tag on a wall: only a guard's scan says anything about it
             hb = max(s.interval_s, HEARTBEAT_MIN_S)
             self._push(self._rng.uniform(0, hb), i, "status")
             if s.kind == "smoke":
@@ -153,6 +167,24 @@ class CampusLife:
                 self._push(self._rng.uniform(0, s.interval_s), i, "lab")
             else:
                 self._push(self._next_door_gap(0.0, i), i, "door")
+
+    def _next_tour(self, k: int, after: datetime) -> None:
+        route, stops, _card = self._routes[k]
+        due = next(due_times(route.schedule, self.site.timezone, after, after + timedelta(days=8)), None)
+        if due is not None:
+            self._push((due - self.start).total_seconds(), stops[0], "tour", k)
+
+    def _walk(self, k: int, at: float) -> None:
+        """A guard's round: each checkpoint well inside its window, in route order."""
+        route, stops, card = self._routes[k]
+        last = at
+        for stop, i in zip(route.stops, stops, strict=True):
+            lo, hi = stop.min * 60.0, stop.max * 60.0
+            t = at + self._rng.uniform(lo + 0.25 * (hi - lo), lo + 0.6 * (hi - lo))
+            t = min(max(t, last + 20.0), at + hi - 30.0)
+            self._push(t, i, "scan", card)
+            last = t
+        self._next_tour(k, self.start + timedelta(seconds=at + 1))
 
     def _push(self, at: float, sensor: int, stream: str, extra: Any = None) -> None:
         self._order += 1
@@ -197,6 +229,9 @@ class CampusLife:
 
     def __next__(self) -> SimMessage:
         due = heapq.heappop(self._heap)
+        while due.stream == "tour":  # a tour starts: schedule its scans (no message of its own)
+            self._walk(due.extra, due.at)
+            due = heapq.heappop(self._heap)
         i, s, at = due.sensor, self.sensors[due.sensor], due.at
         ts, payload = self._envelope(i, at)
         if due.stream == "status":
@@ -208,6 +243,9 @@ class CampusLife:
             payload |= {"state": "normal", "obscuration": round(abs(self._rng.gauss(0.05, 0.03)), 3)}
             self._push(at + s.interval_s, i, "smoke")
             kind = "smoke"
+        elif due.stream == "scan":
+            payload |= {"card": due.extra, "method": "nfc"} | ({"tag": s.tag} if s.tag else {})
+            kind = "checkpoint"
         elif due.stream == "lab":
             payload["readings"] = {m: self.reading(m, i, at) for m in s.metrics}
             self._push(at + s.interval_s, i, "lab")

@@ -39,12 +39,17 @@ class Step(_Strict):
     ramp: dict[str, float] | None = None  # {metric-free}: from, to, until, every
     metric: str | None = None
     silence_until: float | None = None
+    scan: str | None = None  # a guard's card: the checkpoint (its own reader) is scanned
+    start_route: str | None = None  # with a scan: the guard starts an extra round of this route first
 
     @model_validator(mode="after")
     def _check(self) -> Step:
-        kinds = [x for x in (self.smoke, self.door, self.readings, self.ramp, self.silence_until) if x is not None]
+        kinds = [x for x in (self.smoke, self.door, self.readings, self.ramp, self.silence_until, self.scan)
+                 if x is not None]
         if len(kinds) != 1:
-            raise ValueError("a step is exactly one of smoke, door, readings, ramp, silence_until")
+            raise ValueError("a step is exactly one of smoke, door, readings, ramp, silence_until, scan")
+        if self.start_route and self.scan is None:
+            raise ValueError("start_route goes with a scan")
         if self.smoke and self.smoke not in SMOKE_STATES:
             raise ValueError(f"smoke must be one of {SMOKE_STATES}")
         if self.door and self.door not in DOOR_EVENTS:
@@ -80,14 +85,15 @@ class Scenario(_Strict):
     steps: list[Step]
     expect: list[Expect]
     allow: list[str] = Field(default_factory=list)  # conditions that may also appear
+    watch: list[str] = Field(default_factory=list)  # more sensors whose alarms count (a route's other checkpoints)
     # The ecosystem its devices speak (sensors_sim.formats): zigbee2mqtt, tasmota, chirpstack, ttn,
     # homeassistant; native (campus/v1) when not given. ``sim verify --format`` overrides it.
     format: Literal["native", "zigbee2mqtt", "tasmota", "chirpstack", "ttn", "homeassistant"] = "native"
 
     @cached_property
     def sensors(self) -> list[str]:
-        """Every sensor the scenario touches."""
-        return sorted({s for step in self.steps for s in step.sensors})
+        """Every sensor the scenario touches or watches."""
+        return sorted({s for step in self.steps for s in step.sensors} | set(self.watch))
 
     def check_against(self, site: Site) -> None:
         """Raise SiteError when a step names a sensor the site does not have."""
@@ -102,6 +108,9 @@ def _one(step: Step, at: float) -> tuple[str, dict[str, Any]]:
         return "smoke", {"state": step.smoke}
     if step.door is not None:
         return "door", {"event": step.door}
+    if step.scan is not None:
+        return "checkpoint", {"card": step.scan, "method": "reader"} | (
+            {"start_route": step.start_route} if step.start_route else {})
     if step.readings is not None:
         return "lab", {"readings": dict(step.readings)}
     if step.ramp is None or step.metric is None:  # the model's validator guarantees both

@@ -8,7 +8,7 @@ import dash
 from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import console_queue, figures, floormap, lang  # noqa: F401 - console_queue: its callbacks
+from dashboard import console_dispatch, console_queue, figures, floormap, lang  # noqa: F401 - their callbacks
 from dashboard import queries as q
 from dashboard.auth import allowed, current_user, refusal
 from dashboard.console_layout import (  # noqa: F401 - frame: the page registry asks every page for it
@@ -65,7 +65,7 @@ def layout(alarm: str | None = None, **_query: str) -> html.Div:
     """The console, for logged-in users (viewers may look, officers may act); ``?alarm=ID`` opens one."""
     _ = lang.gettext()
     user = current_user()
-    if not user or user["role"] == "kiosk":
+    if not user or user["role"] in ("kiosk", "guard"):
         return html.Div(
             [
                 html.H1(_("SafeCampus console")),

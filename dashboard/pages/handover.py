@@ -14,6 +14,7 @@ from dashboard import queries as q
 from dashboard.auth import TooManyAttemptsError, allowed, check_password, current_user, refusal
 from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
+from dashboard.tourviews import tours_table
 from ingest.core import clock
 from ingest.core.i18n import N_, Translator
 from ingest.core.vocabulary import DUTY_LOG_ENTRY_KINDS, DUTY_LOG_LABELS, PRIORITY_LABELS, STATE_LABELS
@@ -23,7 +24,7 @@ dash.register_page(__name__, path="/console/handover", title="SafeCampus")
 OPEN, SHELVED, OOS, LOG, REMIND = "ho-open", "ho-shelved", "ho-oos", "ho-log", "ho-remind"
 KIND, NOTE, ADD, MSG, DONE = "ho-kind", "ho-note", "ho-add", "ho-msg", "ho-done"
 INCOMING, INCOMING_PW, SIGN = "ho-incoming", "ho-incoming-pw", "ho-sign"
-TICK = "ho-tick"
+TICK, TOURS = "ho-tick", "ho-tours"
 EQUIPMENT_EVERY = timedelta(hours=2)
 KINDS = DUTY_LOG_ENTRY_KINDS
 
@@ -63,6 +64,8 @@ def frame(_: Translator = str) -> html.Div:
                             html.Div(id=SHELVED),
                             html.H3(_("Out of service")),
                             html.Div(id=OOS),
+                            html.H3(_("Guard tours, last 12 hours")),
+                            html.Div(id=TOURS),
                         ],
                         className="sc-half",
                     ),
@@ -138,6 +141,7 @@ def _day_bounds() -> tuple[datetime, datetime]:
     Output(OOS, "children"),
     Output(LOG, "children"),
     Output(REMIND, "children"),
+    Output(TOURS, "children"),
     Input(DONE, "data"),
     Input(TICK, "n_intervals"),
     Input(LIVE_SIGNAL, "data"),
@@ -154,6 +158,8 @@ def refresh(*_triggers: object) -> tuple:
         oos = conn.execute(q.OUT_OF_SERVICE).fetchall()
         log = conn.execute(q.DUTY_LOG_DAY, {"start": start, "end": end}).fetchall()
         last = conn.execute(q.LAST_EQUIPMENT_CHECK).fetchone()["max"]
+        tours = [t for t in conn.execute(q.PATROL_TOURS_AROUND, {"since": now - timedelta(hours=12), "now": now})
+                 if t["due_at"] <= now]
     shelved = [a for a in alarms if a["shelved_until"] and a["shelved_until"] > now]
     open_ = [a for a in alarms if a not in shelved]
     remind = ""
@@ -184,6 +190,7 @@ def refresh(*_triggers: object) -> tuple:
         or none,
         table,
         remind,
+        tours_table(tours, _),
     )
 
 

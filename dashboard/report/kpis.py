@@ -7,6 +7,7 @@ Drills are left out before these functions see anything.
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -153,3 +154,16 @@ def flood_now(times: list[datetime], now: datetime) -> Flood | None:
     if since is None:
         return None
     return Flood(since, sum(1 for t in times if t >= since), len(window))
+
+
+def spread(seconds: list[float]) -> dict[str, float | None]:
+    """How many, the median, the 90th percentile and the worst of some durations (seconds)."""
+    if not seconds:
+        return {"n": 0, "median": None, "p90": None, "worst": None}
+    s = sorted(seconds)
+    return {
+        "n": len(s),
+        "median": round(statistics.median(s), 1),
+        "p90": round(s[min(len(s) - 1, int(0.9 * len(s)))], 1),
+        "worst": round(s[-1], 1),
+    }

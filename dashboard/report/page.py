@@ -27,8 +27,9 @@ def nav(_: Translator) -> str:
     """The links between the report pages, and the language switch."""
     e = html.escape
     console, review, health_ = e(_("Console")), e(_("Weekly review")), e(_("Alarm-system health"))
+    tours = e(_("Guard tours"))
     return (f'<nav><a href="/console">{console}</a> · <a href="/reports/weekly">{review}</a>'
-            f' · <a href="/reports/health">{health_}</a> ·'
+            f' · <a href="/reports/health">{health_}</a> · <a href="/reports/patrols">{tours}</a> ·'
             ' <a href="/lang/zh-CN" lang="zh-CN">中文</a> <a href="/lang/en" lang="en">English</a></nav>')
 
 

@@ -62,3 +62,17 @@ FROM departments d
 UNION ALL
 SELECT 'building', b.name, b.name_zh, (SELECT max(closed_at) FROM real WHERE real.building_id = b.id) FROM buildings b
 WHERE b.retired_at IS NULL
+
+-- name: PATROL_TOURS
+-- Tours that started in the period and are over (completed, or closed incomplete at their limit).
+SELECT t.id, t.route_id, r.name, r.name_zh, t.due_at, t.ends_at, t.state, t.guard, t.visits, t.stops,
+       coalesce(u.display_name, t.guard) AS guard_name
+FROM tours t JOIN patrol_routes r ON r.id = t.route_id LEFT JOIN users u ON u.username = t.guard
+WHERE t.due_at >= %(start)s AND t.due_at < %(end)s AND t.state IN ('completed', 'incomplete')
+ORDER BY t.due_at, t.route_id
+
+-- name: PATROL_DISPATCHES
+-- Guards sent to alarms in the period (drills left out): raised → dispatched → on scene → resolved.
+SELECT d.id, d.state, a.raised_at, d.dispatched_at, d.on_scene_at, d.resolved_at
+FROM dispatches d JOIN alarms a ON a.id = d.alarm_id
+WHERE d.dispatched_at >= %(start)s AND d.dispatched_at < %(end)s AND NOT a.drill

@@ -13,7 +13,7 @@ from dashboard import lang
 from dashboard import queries as q
 from dashboard.auth import allowed
 from dashboard.db import connection
-from dashboard.report import health, weekly
+from dashboard.report import health, patrols, weekly
 from dashboard.report.spreadsheet import csv_cell
 from ingest.core import clock
 from ingest.core.vocabulary import DUTY_LOG_LABELS
@@ -124,6 +124,31 @@ def install(server: Flask, tz: str, escalation_s: dict[str, float] | None = None
                 "Content-Disposition": f"attachment; filename=alarm-health-{start:%Y%m%d%H%M}-{end:%Y%m%d%H%M}.csv",
             },
         )
+
+    @server.route("/reports/patrols")
+    def patrols_html():  # type: ignore[no-untyped-def]
+        if not allowed("viewer"):
+            abort(401)
+        since, until, start, end, error = _period()
+        report = None
+        if start and end:
+            with connection() as conn:
+                report = patrols.build(conn, start, end)
+        return (patrols.page(report, since, until, error, lang.current()), 400 if error else 200,
+                {"Content-Type": "text/html; charset=utf-8"})
+
+    @server.route("/reports/patrols.csv")
+    def patrols_csv():  # type: ignore[no-untyped-def]
+        if not allowed("viewer"):
+            abort(401)
+        _, _, start, end, error = _period()
+        if not (start and end):
+            abort(400, error)
+        with connection() as conn:
+            report = patrols.build(conn, start, end)
+        return (patrols.to_csv(report, lang.current()), 200, {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f"attachment; filename=patrols-{start:%Y%m%d%H%M}-{end:%Y%m%d%H%M}.csv"})
 
     @server.route("/reports/weekly.csv")
     def weekly_csv():  # type: ignore[no-untyped-def]

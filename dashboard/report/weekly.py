@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import statistics
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,6 +13,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.rows import dict_row
 
+from dashboard.report import kpis as K
+from dashboard.report import patrols
 from dashboard.report import queries as q
 from dashboard.report.health import health, health_rows
 from dashboard.report.page import PAGE_STYLE, bars, nav
@@ -67,18 +68,6 @@ def week_bounds(
     return f"{iso.year}-W{iso.week:02d}", start, start + timedelta(days=7)
 
 
-def _stats(seconds: list[float]) -> dict[str, float | None]:
-    if not seconds:
-        return {"n": 0, "median": None, "p90": None, "worst": None}
-    s = sorted(seconds)
-    return {
-        "n": len(s),
-        "median": round(statistics.median(s), 1),
-        "p90": round(s[min(len(s) - 1, int(0.9 * len(s)))], 1),
-        "worst": round(s[-1], 1),
-    }
-
-
 def build(
     conn: psycopg.Connection[Any],
     week: str | None = None,
@@ -100,8 +89,8 @@ def build(
     for p in ("critical", "high", "medium", "low"):
         mine = [a for a in alarms if a["priority"] == p]
         response[p] = {
-            "ack": _stats([(a["acked_at"] - a["raised_at"]).total_seconds() for a in mine if a["acked_at"]]),
-            "close": _stats([(a["closed_at"] - a["raised_at"]).total_seconds() for a in mine if a["closed_at"]]),
+            "ack": K.spread([(a["acked_at"] - a["raised_at"]).total_seconds() for a in mine if a["acked_at"]]),
+            "close": K.spread([(a["closed_at"] - a["raised_at"]).total_seconds() for a in mine if a["closed_at"]]),
             "limit_s": limits_s[p],
             "late": sum(1 for a in mine if (a["acked_at"] or end) - a["raised_at"] > timedelta(seconds=limits_s[p])),
         }
@@ -158,6 +147,7 @@ def build(
         ],
         # Requests to each channel in the week (each attempt: a retried message counts each try).
         "notifications": [(r["channel"], r["sent"], r["failed"]) for r in cur.execute(nq.PER_CHANNEL, args)],
+        "patrols": patrols.build(conn, start, end),
     }
 
 
@@ -325,5 +315,6 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
 <h2>{t[32]}</h2><table><tr><th>{t[33]}</th><th>{t[34]}</th><th>{t[35]}</th>
 <th>{t[36]}</th></tr>{drills}</table>
 <h2>{t[38]}</h2><table><tr><th>{t[39]}</th><th>{t[40]}</th><th>{t[41]}</th></tr>{told}</table>
+<h2>{e(_("Guard tours"))}</h2>{patrols.tables(report["patrols"], lang)}
 <p><small>{e(made)}</small></p>
 </body></html>"""

@@ -20,7 +20,7 @@ from ingest.alarms.lifecycle import Change, TransitionError, journal, notify, tr
 from ingest.core import clock
 from ingest.core.errors import SafeCampusError
 from ingest.core.i18n import N_
-from ingest.core.vocabulary import DISPOSITIONS, PRIORITY_LABELS, STATE_LABELS
+from ingest.core.vocabulary import DISPATCH_LABELS, DISPOSITIONS, PRIORITY_LABELS, STATE_LABELS
 
 # What an officer tried, in the refusal "an alarm that is … cannot …".
 EVENT_LABELS = {"acknowledge": N_("be acknowledged"), "clear": N_("clear"), "return": N_("return"),
@@ -47,7 +47,8 @@ class ActionRefusedError(SafeCampusError):
 
     def render(self, _: Callable[[str], str]) -> str:
         """The reason in the language of ``_`` (state and priority words translated too)."""
-        labels = {"state": STATE_LABELS, "priority": PRIORITY_LABELS, "event": {}}
+        labels = {"state": STATE_LABELS, "priority": PRIORITY_LABELS, "event": {}, "now": DISPATCH_LABELS,
+                  "step": DISPATCH_LABELS}
         shown = {k: _(labels[k].get(v, v)) if k in labels else v for k, v in self.params.items()}
         return _(self.template).format(**shown)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 import yaml
+from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from ingest.alarms import lifecycle, rules
@@ -72,8 +73,9 @@ class SensorDirectory:
     def reload(self, conn: psycopg.Connection) -> None:
         """Read the registry again."""
         info = {}
-        for sid, kind, building, zone, interval, thresholds, restricted, oos in conn.execute(q.SENSOR_INFO):
-            info[sid] = SensorInfo(sid, kind, building, zone, interval, thresholds or {}, restricted, oos)
+        with conn.cursor(row_factory=tuple_row) as cur:  # the dashboard's connections give dicts
+            for sid, kind, building, zone, interval, thresholds, restricted, oos in cur.execute(q.SENSOR_INFO):
+                info[sid] = SensorInfo(sid, kind, building, zone, interval, thresholds or {}, restricted, oos)
         self._info = info
         self._loaded = time.monotonic()
 
@@ -108,9 +110,10 @@ class AlarmEngine:
         )
         return [{"step": s.get("en") or next(iter(s.values()), ""), "texts": s, "done": False} for s in steps]
 
-    def _apply(
+    def apply(
         self, conn: psycopg.Connection, sensor: SensorInfo, signals: list, drill: bool, changes: list[lifecycle.Change]
     ) -> None:
+        """Pass a sensor's signals through the lifecycle (inside the caller's transaction)."""
         for sig in signals:
             if isinstance(sig, Raise):
                 by_design = rules.suppressed_by_design(sensor, sig.at.timestamp(), self.tz)
@@ -139,25 +142,26 @@ class AlarmEngine:
             sensor = self.directory.get(conn, e.sensor_id, e.building, e.kind)
             if e.state == "offline":  # its gateway says the device is gone: no need to wait for silence
                 offline.add(e.sensor_id)
-                self._apply(conn, sensor, [_offline(e.at, "offline_reported")], False, changes)
+                self.apply(conn, sensor, [_offline(e.at, "offline_reported")], False, changes)
                 continue
             if e.sensor_id in offline:
                 offline.discard(e.sensor_id)
-                self._apply(conn, sensor, [Clear("offline", e.at)], False, changes)
-            if e.kind == "status":
+                self.apply(conn, sensor, [Clear("offline", e.at)], False, changes)
+            if e.kind in ("status", "checkpoint"):  # checkpoint scans: ingest.patrol's hook
                 continue
             state = states.setdefault(e.sensor_id, {})
             signals = rules.evaluate(e, sensor, state, self.tz)
             dirty.add(e.sensor_id)
-            self._apply(conn, sensor, signals, e.drill, changes)
+            self.apply(conn, sensor, signals, e.drill, changes)
         for sid in sorted(dirty):
             conn.execute(q.SAVE_RULE_STATE, {"sensor": sid, "state": Jsonb(states[sid])})
         # Event time (`at`: never ahead of our own clock by more than the tolerance) drives timers.
         mark = min(max(e.at for e in events).timestamp(), time.time() + self.clock_tolerance_s)
         conn.execute(q.SET_WATERMARK, {"value": str(mark)})
-        self._finish(conn, changes)
+        self.finish(conn, changes)
 
-    def _finish(self, conn: psycopg.Connection, changes: list[lifecycle.Change]) -> None:
+    def finish(self, conn: psycopg.Connection, changes: list[lifecycle.Change]) -> None:
+        """Tell listeners and the notification outbox of the changes made (in the same transaction)."""
         for ch in changes:
             if ch.action != "repeat":
                 lifecycle.notify(conn, ch)
@@ -188,7 +192,7 @@ class AlarmEngine:
                 state = row[0]
                 sensor = self.directory.get(conn, sid, "", "")
                 signals = rules.timers(sensor, state, now)
-                self._apply(conn, sensor, signals, False, changes)
+                self.apply(conn, sensor, signals, False, changes)
                 conn.execute(q.SAVE_RULE_STATE, {"sensor": sid, "state": Jsonb(state)})
             for (sid,) in conn.execute(q.SILENT_SENSORS, {"now": at, "factor": L.OFFLINE_FACTOR}).fetchall():
                 if (
@@ -199,9 +203,9 @@ class AlarmEngine:
                 sensor = self.directory.get(conn, sid, "", "")
                 limit = sensor.thresholds.get("offline_after_s")
                 text = Text("offline_for", _duration(float(limit))) if limit else Text("offline")
-                self._apply(conn, sensor, [_offline(at, text)], False, changes)
+                self.apply(conn, sensor, [_offline(at, text)], False, changes)
             self._escalate(conn, at, changes)
-            self._finish(conn, changes)
+            self.finish(conn, changes)
         for (alarm_id,) in conn.execute(q.SHELVES_EXPIRED, {"now": datetime.now(UTC)}).fetchall():
             changes.append(unshelve(conn, alarm_id, lifecycle.SYSTEM, "shelve expired"))
         return changes

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from ingest.core import clock
 from ingest.core.i18n import N_, quantity, translator
 
 TEMPLATES: dict[str, str] = {
@@ -35,6 +37,13 @@ TEMPLATES: dict[str, str] = {
     "gas_detector": N_("Gas detector in alarm"),
     "co_detector": N_("Carbon monoxide detector in alarm"),
     "water_leak": N_("Water leak detected"),
+    # guard tours (ingest.patrol): times are campus time
+    "patrol_late": N_("Patrol {route}: checkpoint not scanned by {until}"),
+    "patrol_early": N_("Patrol {route}: checkpoint scanned before its window ({time}-{until})"),
+    "patrol_sequence": N_("Patrol {route}: checkpoint scanned out of sequence ({expected} first)"),
+    "patrol_missed": N_("Patrol {route} not finished in time: {missed} of {total} checkpoints missed ({checkpoints})"),
+    "guard_silent": N_("Patrol {route}: guard {guard} silent since {since} (lone worker)"),
+    "guard_sos": N_("SOS from guard {guard} (last checkpoint {checkpoint})"),
     # what the system writes in an alarm's journal
     "fire_confirmed": N_("Fire confirmed: second detector in zone {zone}"),
     "not_acknowledged": N_("not acknowledged within {limit}"),
@@ -85,6 +94,8 @@ def render(key: str | None, params: Mapping[str, Any] | None, lang: str, fallbac
             shown[name] = _(str(value))
         elif name == "step":
             shown[name] = step_label(str(value), lang)
+        elif name in ("until", "since", "time") and isinstance(value, str) and "T" in value:
+            shown[name] = clock.fmt(datetime.fromisoformat(value), "%H:%M")
         else:
             shown[name] = value
     text = _(TEMPLATES[key])
@@ -126,6 +137,9 @@ CONDITIONS = {
     "hood_low": N_("fume hood low flow"), "temp_high": N_("temperature high"), "temp_low": N_("temperature low"),
     "humidity_high": N_("humidity high"), "humidity_low": N_("humidity low"),
     "gas_detector": N_("gas detector"), "co_detector": N_("CO detector"), "water_leak": N_("water leak"),
+    "patrol_late": N_("patrol late"), "patrol_early": N_("patrol early"),
+    "patrol_sequence": N_("patrol out of sequence"),
+    "patrol_missed": N_("patrol missed"), "guard_silent": N_("guard silent"), "guard_sos": N_("guard SOS"),
 }
 PER_GAS = {"gas_high": N_("{gas} high"), "twa": N_("{gas} 8-hour TWA"), "stel": N_("{gas} 15-minute STEL")}
 
@@ -136,6 +150,8 @@ def condition_label(condition: str, lang: str) -> str:
     stem, _sep, gas = condition.partition(":")
     if gas and stem in PER_GAS:
         return _(PER_GAS[stem]).format(gas=gas)
+    if gas and stem in CONDITIONS:  # a tour's alarm: 'patrol_late:<tour>'
+        return _(CONDITIONS[stem])
     return _(CONDITIONS[condition]) if condition in CONDITIONS else condition
 
 

@@ -116,6 +116,7 @@ SELECT s.id FROM sensors s
 -- A sensor's own limit (thresholds.offline_after_s: a battery Zigbee device 25 h, LoRaWAN 3 h;
 -- ingest.core.site) or else 'factor' reporting intervals.
 WHERE s.registered AND s.retired_at IS NULL AND s.out_of_service_since IS NULL AND s.last_seen IS NOT NULL
+AND s.kind <> 'checkpoint'  -- a patrol checkpoint is passive: only scans (a guard's tour) say it was seen
 AND s.last_seen < %(now)s - make_interval(secs => coalesce((s.thresholds ->> 'offline_after_s')::double precision,
                                                            %(factor)s * s.report_interval_s))
 AND NOT EXISTS (SELECT 1 FROM alarms a

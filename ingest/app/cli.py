@@ -15,6 +15,7 @@ from ingest.core import clock
 from ingest.core.errors import SafeCampusError
 from ingest.core.i18n import LANGUAGES
 from ingest.core.settings import Settings, load_settings
+from ingest.core.vocabulary import ROLES
 
 logger = logging.getLogger("safecampus")
 
@@ -145,7 +146,7 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     password = os.environ.get("SAFECAMPUS_NEW_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
     try:
         with connect(settings.require_db_url()) as conn:
-            add_user(conn, args.username, password, args.role, args.name)
+            add_user(conn, args.username, password, args.role, args.name, card=args.card)
     except ValueError as exc:
         raise SafeCampusError(str(exc)) from exc
     print(f"user {args.username} ({args.role}) saved")  # noqa: T201 - CLI output
@@ -259,8 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     users = sub.add_parser("user", help="dashboard users").add_subparsers(dest="user_command", required=True)
     add = users.add_parser("add", help="create or reset a user (password from a prompt or SAFECAMPUS_NEW_PASSWORD)")
     add.add_argument("username")
-    add.add_argument("--role", choices=["viewer", "officer", "admin"], required=True)
+    add.add_argument("--role", choices=list(ROLES), required=True)
     add.add_argument("--name", help="display name")
+    add.add_argument("--card", help="a guard's card id, as checkpoint scans carry it")
     add.set_defaults(func=cmd_user_add)
     lng = users.add_parser("lang", help="set the language a user reads in")
     lng.add_argument("username")

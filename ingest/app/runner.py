@@ -89,6 +89,7 @@ def _local_secret(data_dir: Path, name: str) -> str:
 def _demo_officer(conn: psycopg.Connection, data_dir: Path) -> str:
     """On an empty user table, an 'officer' account with a random password (shown in the banner)."""
     from ingest.accounts import add_user
+    from sensors_sim.life import guard_card
 
     if conn.execute(q.COUNT_USERS).fetchone()[0]:  # type: ignore[index]
         if (data_dir / "officer_password").exists():  # made by an earlier run; shown again
@@ -96,7 +97,10 @@ def _demo_officer(conn: psycopg.Connection, data_dir: Path) -> str:
         return "a user made with 'safecampus user add'"
     password = _local_secret(data_dir, "officer_password")
     add_user(conn, "officer", password, "officer", "Duty officer")
-    return f"officer / {password}"
+    # The simulator's guards (sensors_sim.life.guard_card): their phone page is /guard.
+    for n in (1, 2, 3):
+        add_user(conn, f"guard{n}", password, "guard", f"Guard {n}", card=guard_card(n - 1))
+    return f"officer / {password} (guards: guard1, guard2, guard3, same password)"
 
 
 def run_all(settings: Settings, stop: threading.Event) -> int:
@@ -164,6 +168,7 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
             "SafeCampus is running",
             f"  wall       {dash_url}/wall?kiosk={kiosk}",
             f"  console    {dash_url}/console  (log in as {officer})",
+            f"  guards     {dash_url}/guard  (a phone page: log in as a guard)",
             f"  database   {redact_db_url(db_url)}  ({mode}{', embedded' if pg else ''})",
             f"  broker     {mqtt_url}  ({broker.kind + ', embedded' if broker else 'configured'})",
             f"  data       {data_dir}   logs in {logs}",

@@ -15,13 +15,14 @@ from ingest.core.errors import SafeCampusError
 from ingest.core.floorplan import PlanError, PlanImage, read_plan
 from ingest.core.i18n import translator
 from ingest.core.layout import FloorPlan, Layout, Position, line_of, points, position_problems
+from ingest.core.patrols import Route
 from ingest.core.vocabulary import LAB_METRICS, SENSOR_KIND_LABELS
 
 _M = TypeVar("_M", bound=BaseModel)
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_INTERVAL_S = {"smoke": 300, "door": 120, "lab": 15}
+DEFAULT_INTERVAL_S = {"smoke": 300, "door": 120, "lab": 15, "checkpoint": 86_400}  # checkpoints never report
 
 
 class SiteError(SafeCampusError):
@@ -137,8 +138,9 @@ class SensorSpec(_Strict):
     """One sensor, or ``count`` alike sensors numbered ``<room>-<kind>-<n>``."""
 
     id: str | None = Field(default=None, pattern=ID)
-    kind: Literal["smoke", "door", "lab"]
+    kind: Literal["smoke", "door", "lab", "checkpoint"]
     count: int = Field(default=1, ge=1, le=200)
+    tag: str | None = Field(default=None, min_length=1, max_length=64)  # a checkpoint's NFC/RFID/QR code
     name: str | None = None
     name_zh: str | None = None
     interval_s: int | None = Field(default=None, ge=1, le=86_400)
@@ -164,6 +166,8 @@ class SensorSpec(_Strict):
             raise ValueError("a lab sensor needs metrics")
         if self.kind != "lab" and self.metrics:
             raise ValueError("only lab sensors have metrics")
+        if self.tag and (self.kind != "checkpoint" or self.count != 1):
+            raise ValueError("only one checkpoint (give it an id) has a tag")
         return self
 
 
@@ -207,7 +211,8 @@ class SiteSensor(_Strict):
     """A sensor after expansion, with where it is."""
 
     id: str
-    kind: Literal["smoke", "door", "lab"]
+    kind: Literal["smoke", "door", "lab", "checkpoint"]
+    tag: str | None = None
     building: str
     room: str
     zone: str
@@ -235,6 +240,7 @@ class Site(_Strict):
     layout: str | None = None  # a layout file beside this one holding plans and positions (read by load_site)
     plans: list[FloorPlan] = Field(default_factory=list)
     positions: dict[str, Position] = Field(default_factory=dict)
+    patrols: list[Route] = Field(default_factory=list)  # guard-tour routes over checkpoint sensors
     _images: dict[tuple[str, int], PlanImage] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -266,6 +272,18 @@ class Site(_Strict):
                 if where in sources:
                     raise ValueError(f"sensors {sources[where]!r} and {sensor.id!r} name the same device {where[1]!r}")
                 sources[where] = sensor.id
+        tags = [s.tag for s in self.sensors if s.tag]
+        if len(set(tags)) != len(tags):
+            raise ValueError(f"tag {next(t for t in tags if tags.count(t) > 1)!r} is on two checkpoints")
+        checkpoints = {s.id for s in self.sensors if s.kind == "checkpoint"}
+        routes: set[str] = set()
+        for route in self.patrols:
+            if route.id in routes:
+                raise ValueError(f"route id {route.id!r} is used twice")
+            routes.add(route.id)
+            unknown = [st.checkpoint for st in route.stops if st.checkpoint not in checkpoints]
+            if unknown:
+                raise ValueError(f"route {route.id}: {', '.join(unknown)} is not a checkpoint of this site")
         return self
 
     def offline_after_s(self, spec: SensorSpec) -> int | None:
@@ -296,6 +314,7 @@ class Site(_Strict):
                             SiteSensor(
                                 id=ident,
                                 kind=spec.kind,
+                                tag=spec.tag,
                                 building=b.id,
                                 room=r.id,
                                 zone=r.zone or f"{b.id}-F{r.floor}",

@@ -10,14 +10,16 @@ from typing import Literal
 
 from ingest.core.i18n import N_
 
-SensorKind = Literal["smoke", "door", "lab", "status"]
+SensorKind = Literal["smoke", "door", "lab", "status", "checkpoint"]
 Priority = Literal["critical", "high", "medium", "low"]
 SignalClass = Literal["alarm", "supervisory", "trouble"]
 State = Literal["active_unacked", "active_acked", "rtn_unacked", "closed"]
 Disposition = Literal["real", "false_alarm", "nuisance", "drill", "maintenance", "test"]
-Role = Literal["viewer", "officer", "admin"]
+Role = Literal["viewer", "officer", "admin", "guard"]
 
-SENSOR_KINDS: tuple[SensorKind, ...] = ("smoke", "door", "lab", "status")
+SENSOR_KINDS: tuple[SensorKind, ...] = ("smoke", "door", "lab", "status", "checkpoint")
+# Guard-tour checkpoints (tags or wired readers) are passive: no heartbeat, never offline.
+PASSIVE_KINDS: tuple[SensorKind, ...] = ("checkpoint",)
 # Where a device of another ecosystem that nobody has placed yet is counted (docs/devices.md).
 UNPLACED_BUILDING = "unassigned"
 # The device ecosystems ingest reads besides campus/v1 (ingest.mqtt.adapters, docs/devices.md).
@@ -42,12 +44,19 @@ SIGNAL_CLASSES: tuple[SignalClass, ...] = ("alarm", "supervisory", "trouble")
 STATES: tuple[State, ...] = ("active_unacked", "active_acked", "rtn_unacked", "closed")
 OPEN_STATES: tuple[State, ...] = ("active_unacked", "active_acked", "rtn_unacked")
 DISPOSITIONS: tuple[Disposition, ...] = ("real", "false_alarm", "nuisance", "drill", "maintenance", "test")
-ROLES: tuple[Role, ...] = ("viewer", "officer", "admin")
+ROLES: tuple[Role, ...] = ("viewer", "officer", "admin", "guard")  # a guard sees only /guard
 DUTY_LOG_ENTRY_KINDS = ("equipment", "patrol", "visitor", "remark")  # what an officer writes
 DUTY_LOG_KINDS = (*DUTY_LOG_ENTRY_KINDS, "handover")  # and the sign-off the system writes
 # A device's state on a floor plan, most serious first, in the fire panel's colours (docs/floor-plans.md):
 # its worst open alarm's signal class ('offline' apart), else out of service, else normal.
 DEVICE_STATES = ("alarm", "supervisory", "trouble", "offline", "disabled", "normal")
+# Guard tours (ingest.patrol, docs/patrols.md): how a checkpoint was proven, what a visit was,
+# where a tour stands, and the steps of a guard sent to an alarm.
+SCAN_METHODS = ("reader", "nfc", "rfid", "qr", "typed")  # qr and typed are the weaker proof
+STRONG_SCAN_METHODS = ("reader", "nfc", "rfid")
+VISIT_VERDICTS = ("on_time", "early", "late", "out_of_sequence", "missed")
+TOUR_STATES = ("planned", "running", "completed", "incomplete")
+DISPATCH_STEPS = ("dispatched", "on_the_way", "on_scene", "resolved", "cancelled")
 
 # Escalate an alarm not acknowledged within this long (seconds); SAFECAMPUS_ESCALATE_*_S override.
 ESCALATION_DEFAULT_S: dict[Priority, int] = {"critical": 60, "high": 180, "medium": 1200, "low": 3600}
@@ -62,11 +71,11 @@ DISPOSITION_LABELS: dict[str, str] = {"real": N_("real incident"), "false_alarm"
                                       "nuisance": N_("nuisance"), "drill": N_("drill"),
                                       "maintenance": N_("maintenance"), "test": N_("test")}
 FAMILY_LABELS: dict[str, str] = {"fire": N_("fire"), "door": N_("door"), "lab": N_("lab"),
-                                 "heartbeat": N_("heartbeat")}
+                                 "heartbeat": N_("heartbeat"), "patrol": N_("patrol")}
 SIGNAL_CLASS_LABELS: dict[str, str] = {"alarm": N_("alarm"), "supervisory": N_("supervisory"),
                                        "trouble": N_("trouble")}
 ROLE_LABELS: dict[str, str] = {"viewer": N_("viewer"), "officer": N_("duty officer"), "admin": N_("administrator"),
-                               "kiosk": N_("wall screen")}
+                               "kiosk": N_("wall screen"), "guard": N_("guard")}
 DUTY_LOG_LABELS: dict[str, str] = {"equipment": N_("equipment"), "patrol": N_("patrol"), "visitor": N_("visitor"),
                                    "remark": N_("remark"), "handover": N_("handover")}
 JOURNAL_LABELS: dict[str, str] = {
@@ -76,9 +85,20 @@ JOURNAL_LABELS: dict[str, str] = {
     "unshelved": N_("unshelved"), "reset": N_("reset"), "closed": N_("closed"), "escalated": N_("escalated"),
     "confirmed": N_("confirmed"), "suppressed": N_("suppressed"), "step": N_("procedure step"),
     "notified": N_("notified"), "notification failed": N_("notification failed"),
+    "dispatched": N_("guard dispatched"), "on_the_way": N_("guard on the way"), "on_scene": N_("guard on scene"),
+    "resolved": N_("guard resolved"), "cancelled": N_("dispatch cancelled"),
 }
+VISIT_LABELS: dict[str, str] = {"on_time": N_("on time"), "early": N_("early"), "late": N_("late"),
+                                "out_of_sequence": N_("out of sequence"), "missed": N_("missed")}
+TOUR_STATE_LABELS: dict[str, str] = {"planned": N_("planned"), "running": N_("under way"),
+                                     "completed": N_("completed"), "incomplete": N_("incomplete")}
+DISPATCH_LABELS: dict[str, str] = {"dispatched": N_("dispatched"), "on_the_way": N_("on my way"),
+                                   "on_scene": N_("on scene"), "resolved": N_("resolved"),
+                                   "cancelled": N_("cancelled")}
+SCAN_METHOD_LABELS: dict[str, str] = {"reader": N_("fixed reader"), "nfc": N_("NFC tag"), "rfid": N_("RFID tag"),
+                                      "qr": N_("QR code (weaker proof)"), "typed": N_("code typed in (weaker proof)")}
 DEVICE_STATE_LABELS: dict[str, str] = {"alarm": N_("fire / alarm"), "supervisory": N_("supervisory"),
                                        "trouble": N_("trouble"), "offline": N_("offline"),
                                        "disabled": N_("out of service"), "normal": N_("normal")}
 SENSOR_KIND_LABELS: dict[str, str] = {"smoke": N_("smoke detector"), "door": N_("door"), "lab": N_("lab sensor"),
-                                      "status": N_("status")}
+                                      "status": N_("status"), "checkpoint": N_("patrol checkpoint")}

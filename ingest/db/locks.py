@@ -5,3 +5,4 @@ ALARM_TICK = 0x5AFEC1  # one ingestor runs the alarm timers per tick (transactio
 ALARM_PUBLISHER = 0x5AFEC2  # one ingestor publishes alarm state on MQTT (session lock, the leader)
 ROLLUP_REFRESH = 0x5AFEC3  # one ingestor refreshes the rollups at a time (transaction lock; TimescaleDB: session)
 NOTIFIER = 0x5AFEC4  # one ingestor plans and sends notifications (session lock, the leader)
+PATROL_TICK = 0x5AFEC5  # one ingestor plans tours and runs their timers per tick (transaction lock)

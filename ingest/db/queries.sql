@@ -168,13 +168,13 @@ ON CONFLICT (id) DO UPDATE SET building_id = EXCLUDED.building_id, floor = EXCLU
 
 -- name: UPSERT_SENSOR
 INSERT INTO sensors (id, kind, building_id, room_id, name, name_zh, report_interval_s, thresholds,
-                     registered, retired_at, source)
+                     registered, retired_at, source, tag)
 VALUES (%(id)s, %(kind)s, %(building_id)s, %(room_id)s, %(name)s, %(name_zh)s, %(report_interval_s)s,
-        %(thresholds)s, true, NULL, %(source)s)
+        %(thresholds)s, true, NULL, %(source)s, %(tag)s)
 ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, building_id = EXCLUDED.building_id,
     room_id = EXCLUDED.room_id, name = EXCLUDED.name, name_zh = EXCLUDED.name_zh,
     report_interval_s = EXCLUDED.report_interval_s, thresholds = EXCLUDED.thresholds,
-    registered = true, retired_at = NULL, source = EXCLUDED.source
+    registered = true, retired_at = NULL, source = EXCLUDED.source, tag = EXCLUDED.tag
 
 -- name: RETIRE_SENSORS
 UPDATE sensors SET retired_at = now()
@@ -274,9 +274,13 @@ SELECT add_continuous_aggregate_policy(%(view)s::regclass, start_offset => %(sta
 
 -- name: ADD_USER
 -- A new password or role revokes every session of the user (their cookies carry the old version).
-INSERT INTO users (username, password_hash, role, display_name) VALUES (%(u)s, %(h)s, %(r)s, %(n)s)
+INSERT INTO users (username, password_hash, role, display_name, card) VALUES (%(u)s, %(h)s, %(r)s, %(n)s, %(card)s)
 ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,
-    display_name = EXCLUDED.display_name, disabled_at = NULL, session_version = users.session_version + 1
+    display_name = EXCLUDED.display_name, card = EXCLUDED.card, disabled_at = NULL,
+    session_version = users.session_version + 1
+
+-- name: CARD_OWNER
+SELECT username FROM users WHERE card = %(card)s AND username <> %(u)s
 
 -- name: GET_USER
 SELECT password_hash, role, display_name, session_version, language FROM users
@@ -336,3 +340,28 @@ WHERE floor_plans.sha256 <> EXCLUDED.sha256
 UPDATE sensors SET plan_x = %(x)s, plan_y = %(y)s, plan_zone = %(zone)s
 WHERE id = %(id)s AND retired_at IS NULL
 RETURNING id
+
+-- name: CLEAR_TAGS
+-- Tags move between checkpoints in one load: free them all first (the unique index checks each row).
+UPDATE sensors SET tag = NULL WHERE tag IS NOT NULL AND NOT (id = ANY(%(keep)s))
+
+-- name: UPSERT_ROUTE
+-- A route from the site file (origin 'site') or an administrator's edit ('admin'); the next site load
+-- writes the file's routes again.
+INSERT INTO patrol_routes (id, name, name_zh, ordered, schedule, limit_s, silent_after_s, priority, origin)
+VALUES (%(id)s, %(name)s, %(name_zh)s, %(ordered)s, %(schedule)s, %(limit_s)s, %(silent_after_s)s, %(priority)s,
+        %(origin)s)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, name_zh = EXCLUDED.name_zh, ordered = EXCLUDED.ordered,
+    schedule = EXCLUDED.schedule, limit_s = EXCLUDED.limit_s, silent_after_s = EXCLUDED.silent_after_s,
+    priority = EXCLUDED.priority, origin = EXCLUDED.origin, updated_at = now(), updated_by = %(by)s,
+    retired_at = NULL
+
+-- name: CLEAR_STOPS
+DELETE FROM patrol_stops WHERE route_id = %(route)s
+
+-- name: ADD_STOP
+INSERT INTO patrol_stops (route_id, position, checkpoint_id, min_s, max_s)
+VALUES (%(route)s, %(position)s, %(checkpoint)s, %(min_s)s, %(max_s)s)
+
+-- name: RETIRE_ROUTES
+UPDATE patrol_routes SET retired_at = now() WHERE origin = 'site' AND retired_at IS NULL AND NOT (id = ANY(%(keep)s))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.types.json import Jsonb
 
+from ingest.core.patrols import Route
 from ingest.core.site import Site
 from ingest.db import queries as q
 
@@ -27,9 +28,22 @@ class LoadResult:
     placed: int = 0
 
 
+def save_route(cur: psycopg.Cursor, route: Route, origin: str, by: str | None) -> None:
+    """Write one patrol route and its stops (from the site file, or an administrator's edit)."""
+    cur.execute(q.UPSERT_ROUTE, {
+        "id": route.id, "name": route.name, "name_zh": route.name_zh, "ordered": route.ordered,
+        "schedule": Jsonb(route.schedule.model_dump(mode="json")), "limit_s": route.limit_min * 60,
+        "silent_after_s": route.silent_after_min * 60, "priority": route.priority, "origin": origin, "by": by,
+    })
+    cur.execute(q.CLEAR_STOPS, {"route": route.id})
+    cur.executemany(q.ADD_STOP, [{"route": route.id, "position": i, "checkpoint": st.checkpoint,
+                                  "min_s": st.min * 60, "max_s": st.max * 60} for i, st in enumerate(route.stops)])
+
+
 def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
     """Upsert departments, buildings, rooms and sensors in one transaction."""
     with conn.transaction(), conn.cursor() as cur:
+        cur.execute(q.CLEAR_TAGS, {"keep": []})
         cur.executemany(q.UPSERT_DEPARTMENT,
                         [{"id": d.id, "name": d.name, "name_zh": d.name_zh} for d in site.departments])
         cur.executemany(
@@ -81,6 +95,7 @@ def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
                                         | ({"offline_after_s": s.offline_after_s} if s.offline_after_s else {})),
                     "source": Jsonb(s.source.model_dump(mode="json", exclude_defaults=True) | {"key": s.source.key})
                     if s.source else None,
+                    "tag": s.tag,
                 }
                 for s in site.sensors
             ],
@@ -100,6 +115,9 @@ def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
             [{"id": s.id, "x": s.position.x, "y": s.position.y, "zone": s.position.zone}
              for s in site.sensors if s.position],
         )
+        for route in site.patrols:
+            save_route(cur, route, "site", None)
+        cur.execute(q.RETIRE_ROUTES, {"keep": [r.id for r in site.patrols]})
         cur.execute(q.RETIRE_SENSORS, {"keep": [s.id for s in site.sensors]})
         retired = cur.rowcount
         cur.execute(q.RETIRE_ROOMS, {"keep": [r.id for b in site.buildings for r in b.rooms]})

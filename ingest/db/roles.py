@@ -19,7 +19,7 @@ from ingest.db import rollups
 
 logger = logging.getLogger(__name__)
 
-APPEND_ONLY = ("alarm_journal", "duty_log", "alarm_activations", "notification_attempts")
+APPEND_ONLY = ("alarm_journal", "duty_log", "alarm_activations", "notification_attempts", "patrol_scans")
 READ_ONLY = ("schema_migrations",)
 CREATE_ROLE = sql.SQL("CREATE ROLE {role} LOGIN")
 GRANTS = (

@@ -14,7 +14,15 @@ from typing import Any
 
 from ingest.core.errors import ContractError
 from ingest.core.intake import Limits
-from ingest.core.vocabulary import DOOR_EVENTS, GASES, LAB_METRICS, PLAIN_METRICS, SENSOR_KINDS, SMOKE_STATES
+from ingest.core.vocabulary import (
+    DOOR_EVENTS,
+    GASES,
+    LAB_METRICS,
+    PLAIN_METRICS,
+    SCAN_METHODS,
+    SENSOR_KINDS,
+    SMOKE_STATES,
+)
 
 CONTRACT_VERSION = "v1"
 ROOT = f"campus/{CONTRACT_VERSION}"
@@ -258,7 +266,23 @@ def _check_status(payload: dict[str, Any], event: Event) -> None:
     event.state = "offline" if availability == "offline" else "heartbeat"
 
 
-_CHECKS = {"smoke": _check_smoke, "door": _check_door, "lab": _check_lab, "status": _check_status}
+def _check_checkpoint(payload: dict[str, Any], event: Event) -> None:
+    """A guard-tour scan: the reader (topic) read ``tag`` (none: the reader is the checkpoint) for ``card``."""
+    _text(payload, "tag", 64)
+    _text(payload, "card", 64)
+    _text(payload, "start_route", 64)  # a handset's "start an extra round of this route" (加巡)
+    method = payload.get("method")
+    if method is not None and method not in SCAN_METHODS:
+        raise ContractError(f"method must be one of {', '.join(SCAN_METHODS)}")
+    sos = payload.get("sos", False)
+    if not isinstance(sos, bool):
+        raise ContractError("sos must be true or false")
+    _battery(payload, event)
+    event.state = "sos" if sos else "scan"
+
+
+_CHECKS = {"smoke": _check_smoke, "door": _check_door, "lab": _check_lab, "status": _check_status,
+           "checkpoint": _check_checkpoint}
 
 
 def decode(topic: str, raw: bytes, received_at: datetime, limits: Limits = Limits()) -> Event:  # noqa: B008

@@ -22,6 +22,7 @@ from ingest.db.policies import prune
 from ingest.db.pool import connect, open_pool
 from ingest.notify.config import load as load_notify_config
 from ingest.notify.maintainer import Notifier
+from ingest.patrol.engine import PatrolEngine, PatrolTicker
 from ingest.service.health import HealthServer
 from ingest.service.maintainer import IngestService
 
@@ -74,9 +75,11 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     engine = AlarmEngine(escalation_s=settings.escalation_limits(), timezone=settings.site_timezone,
                          procedures=load_procedures(settings.procedures_file),
                          clock_tolerance_s=settings.ingest_clock_tolerance_s)
-    service = IngestService(settings, pool, hooks=[engine.on_batch])
+    patrols = PatrolEngine(engine)
+    service = IngestService(settings, pool, hooks=[engine.on_batch, patrols.on_batch])
     publisher = AlarmPublisher(db_url, service.link, settings.site_language)
     ticker = Ticker(engine, pool)
+    patrol_ticker = PatrolTicker(patrols, pool)
     notifier = Notifier(db_url, notify_config, clock_tolerance_s=settings.ingest_clock_tolerance_s,
                         escalation_s=settings.escalation_limits(), metrics=service.metrics)
 
@@ -91,6 +94,7 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     service.start()
     publisher.start()
     ticker.start()
+    patrol_ticker.start()
     notifier.start()
     logger.info("ingest %s running (%s mode)", settings.ingest_id, mode)
     next_prune = time.monotonic() + 60
@@ -101,7 +105,8 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
         while not stop.wait(1.0):
             if service.link.fatal_error:
                 raise SafeCampusError(service.link.fatal_error)
-            dead = service.dead_threads() + [loop.name for loop in (ticker, publisher, notifier) if loop.died()]
+            dead = service.dead_threads() + [loop.name for loop in (ticker, patrol_ticker, publisher, notifier)
+                                             if loop.died()]
             if dead or service.writer_error:
                 # A thread that died stores, times or publishes nothing: exit non-zero so that
                 # `safecampus run`, compose or systemd start a whole new ingestor.
@@ -128,6 +133,7 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     finally:
         logger.info("ingest %s stopping", settings.ingest_id)
         ticker.stop()
+        patrol_ticker.stop()
         notifier.stop()
         publisher.stop()
         service.stop()

@@ -173,25 +173,30 @@ def stream(mqtt_url: str, building: str, n: int, *, sensors: int = 50, client_id
 
 @contextmanager
 def running_ingest_with_alarms(settings: Settings, *, tick: bool = True):
-    """An ingestor with the alarm engine, its ticker and the MQTT alarm publisher."""
+    """An ingestor with the alarm engine and guard tours, their tickers and the MQTT alarm publisher."""
     from ingest.alarms.engine import AlarmEngine, Ticker
     from ingest.alarms.outbound import AlarmPublisher
+    from ingest.patrol.engine import PatrolEngine, PatrolTicker
 
     pool = open_pool(settings.require_db_url(), max_size=4, name="test-ingest-alarms")
     engine = AlarmEngine(escalation_s=settings.escalation_limits())
-    service = IngestService(settings, pool, hooks=[engine.on_batch])
+    patrols = PatrolEngine(engine)
+    service = IngestService(settings, pool, hooks=[engine.on_batch, patrols.on_batch])
     publisher_ = AlarmPublisher(settings.require_db_url(), service.link, settings.site_language)
     ticker = Ticker(engine, pool, every_s=0.2)
+    patrol_ticker = PatrolTicker(patrols, pool, every_s=0.2)
     service.start()
     publisher_.start()
     if tick:
         ticker.start()
+        patrol_ticker.start()
     try:
         wait_until(service.link.subscribed.is_set, 10, what="ingest to connect and subscribe")
         yield service, engine, pool
     finally:
         if tick:
             ticker.stop()
+            patrol_ticker.stop()
         publisher_.stop()
         service.stop()
         pool.close()

@@ -1,0 +1,1 @@
+"""Guard tours and dispatch: tour rules, scans, tour alarms through the alarm lifecycle."""
