@@ -53,8 +53,8 @@ def _row(d: dict[str, Any], raised: datetime, _: Translator) -> html.Tr:
             continue
         since = raised if step == "dispatched" else d["dispatched_at"]
         took = minutes(since, d[col])
-        steps.append(f"{_(DISPATCH_LABELS[step])} {clock.fmt(d[col], '%H:%M')}"
-                     + (f" (+{took} {_('min')})" if took else ""))
+        later = " (+" + _("{n} min").format(n=took) + ")" if took else ""
+        steps.append(f"{_(DISPATCH_LABELS[step])} {clock.fmt(d[col], '%H:%M')}{later}")
     cancel = (html.Button(_("Cancel"), id={"type": DISPATCH_CANCEL, "id": d["id"]}, n_clicks=0)
               if d["state"] not in ("resolved", "cancelled") else "")
     return html.Tr([html.Td(d["display_name"] or d["guard"]),

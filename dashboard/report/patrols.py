@@ -75,17 +75,28 @@ def _minutes(s: float | None) -> str:
     return "-" if s is None else f"{s / 60:.1f}"
 
 
+LABELS = {"tours": N_("tours"), "completed": N_("completed"), "checkpoints": N_("checkpoints"),
+          "on_time": N_("on time"), "late": N_("late"), "wrong": N_("wrong point or time (误点)"),
+          "missed": N_("missed (漏检)"), "none": N_("no tours"), "per_route": N_("per route"),
+          "per_guard": N_("per guard"), "nobody": N_("nobody (not started)"),
+          "sent": N_("Guards sent to alarms (minutes)"), "median": N_("median"), "worst": N_("worst"),
+          "title": N_("Guard tours and dispatch"), "from": N_("from"), "until": N_("until"), "show": N_("Show"),
+          "csv": N_("CSV of the tours")}
+SPREADS = (("to_dispatch", N_("alarm to dispatch")), ("to_arrive", N_("dispatch to on scene")),
+           ("to_resolve", N_("on scene to resolved")))
+
+
 def tables(report: dict[str, Any], lang: str) -> str:
     """The per-route, per-guard and dispatch tables (the report page and the weekly review show them)."""
     e = html.escape
     _ = translator(lang)
-    head = (f"<tr><th></th><th>{e(_('tours'))}</th><th>{e(_('completed'))}</th><th>{e(_('checkpoints'))}</th>"
-            f"<th>{e(_('on time'))}</th><th>{e(_('late'))}</th><th>{e(_('wrong point or time (误点)'))}</th>"
-            f"<th>{e(_('missed (漏检)'))}</th></tr>")
+    t = {k: e(_(v)) for k, v in LABELS.items()}
+    head = (f"<tr><th></th><th>{t['tours']}</th><th>{t['completed']}</th><th>{t['checkpoints']}</th>"
+            f"<th>{t['on_time']}</th><th>{t['late']}</th><th>{t['wrong']}</th><th>{t['missed']}</th></tr>")
 
     def rows(groups: list[dict[str, Any]], label: Any) -> str:
         if not groups:
-            return f"<tr><td colspan=8>{e(_('no tours'))}</td></tr>"
+            return f"<tr><td colspan=8>{t['none']}</td></tr>"
         return "".join(
             f"<tr><td>{e(label(g))}</td><td>{g['tours']}</td><td>{g['completed']} ({g['completion']} %)</td>"
             f"<td>{g['checkpoints']}</td><td>{g['on_time']}</td><td>{g['late']}</td><td>{g['wrong']}</td>"
@@ -94,32 +105,31 @@ def tables(report: dict[str, Any], lang: str) -> str:
     d = report["dispatch"]
     spread = "".join(
         f"<tr><td>{e(_(name))}</td><td>{d[k]['n']}</td><td>{_minutes(d[k]['median'])}</td>"
-        f"<td>{_minutes(d[k]['p90'])}</td><td>{_minutes(d[k]['worst'])}</td></tr>"
-        for k, name in (("to_dispatch", N_("alarm to dispatch")), ("to_arrive", N_("dispatch to on scene")),
-                        ("to_resolve", N_("on scene to resolved"))))
-    return (f"<h3>{e(_('per route'))}</h3><table>{head}"
+        f"<td>{_minutes(d[k]['p90'])}</td><td>{_minutes(d[k]['worst'])}</td></tr>" for k, name in SPREADS)
+    nobody = _(LABELS["nobody"])
+    return (f"<h3>{t['per_route']}</h3><table>{head}"
             f"{rows(report['routes'], lambda g: named(g['row'], 'name', lang))}</table>"
-            f"<h3>{e(_('per guard'))}</h3><table>{head}"
-            f"{rows(report['guards'], lambda g: g['key'] or _('nobody (not started)'))}</table>"
-            f"<h3>{e(_('Guards sent to alarms (minutes)'))}</h3><table><tr><th></th><th>n</th>"
-            f"<th>{e(_('median'))}</th><th>p90</th><th>{e(_('worst'))}</th></tr>{spread}</table>")
+            f"<h3>{t['per_guard']}</h3><table>{head}"
+            f"{rows(report['guards'], lambda g: g['key'] or nobody)}</table>"
+            f"<h3>{t['sent']}</h3><table><tr><th></th><th>n</th>"
+            f"<th>{t['median']}</th><th>p90</th><th>{t['worst']}</th></tr>{spread}</table>")
 
 
 def page(report: dict[str, Any] | None, since: str, until: str, error: str = "", lang: str = "en") -> str:
     """The patrol report for a period, with its form and CSV link."""
     e = html.escape
     _ = translator(lang)
+    t = {k: e(_(v)) for k, v in LABELS.items()}
     body = f'<p class="error">{e(error)}</p>' if error else ""
     if report is not None:
         body += tables(report, lang)
-    title = _("Guard tours and dispatch")
-    return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{e(title)}</title>
-{PAGE_STYLE}</head><body>{nav(_)}<h1>{e(title)}</h1>
+    return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{t["title"]}</title>
+{PAGE_STYLE}</head><body>{nav(_)}<h1>{t["title"]}</h1>
 <form class="pick" method="get" action="/reports/patrols">
-<label>{e(_("from"))} <input type="datetime-local" name="since" value="{e(since)}"></label>
-<label>{e(_("until"))} <input type="datetime-local" name="until" value="{e(until)}"></label>
-<button type="submit">{e(_("Show"))}</button>
-<a href="/reports/patrols.csv?since={e(since)}&amp;until={e(until)}">{e(_("CSV of the tours"))}</a></form>
+<label>{t["from"]} <input type="datetime-local" name="since" value="{e(since)}"></label>
+<label>{t["until"]} <input type="datetime-local" name="until" value="{e(until)}"></label>
+<button type="submit">{t["show"]}</button>
+<a href="/reports/patrols.csv?since={e(since)}&amp;until={e(until)}">{t["csv"]}</a></form>
 {body}</body></html>"""
 
 

@@ -276,6 +276,7 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
     unclassified = _("unclassified")
     title = _("SafeCampus weekly review {week}").format(week=report["week"])
     heading = _("Weekly review {week}").format(week=report["week"])
+    tours = e(_("Guard tours"))
     made = _("Made by SafeCampus {time}.").format(time=clock.fmt(clock.now(), "%Y-%m-%d %H:%M %Z"))
     return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <title>{e(title)}</title>
@@ -315,6 +316,6 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
 <h2>{t[32]}</h2><table><tr><th>{t[33]}</th><th>{t[34]}</th><th>{t[35]}</th>
 <th>{t[36]}</th></tr>{drills}</table>
 <h2>{t[38]}</h2><table><tr><th>{t[39]}</th><th>{t[40]}</th><th>{t[41]}</th></tr>{told}</table>
-<h2>{e(_("Guard tours"))}</h2>{patrols.tables(report["patrols"], lang)}
+<h2>{tours}</h2>{patrols.tables(report["patrols"], lang)}
 <p><small>{e(made)}</small></p>
 </body></html>"""

@@ -89,7 +89,8 @@ def tour(db_url, route, due):
 
 def scans(db_url, tag):
     with psycopg.connect(db_url) as conn:
-        return conn.execute("SELECT count(*) FROM patrol_scans WHERE checkpoint_id LIKE %s", (f"cp%{tag}",)).fetchone()[0]
+        return conn.execute("SELECT count(*) FROM patrol_scans WHERE checkpoint_id LIKE %s",
+                            (f"cp%{tag}",)).fetchone()[0]
 
 
 def conditions(db_url, sensor):

@@ -94,7 +94,9 @@ def test_every_sensor_heartbeats_within_its_interval():
         if (m.ts - start).total_seconds() > 301:
             break
         seen.add(m.topic.rsplit("/", 1)[1])
-    assert seen == {s.id for s in site.sensors}
+    # a checkpoint is passive: only a guard's scan on a round names it (the 10:00 day round starts here)
+    assert seen - {s.id for s in site.sensors if s.kind == "checkpoint"} == {
+        s.id for s in site.sensors if s.kind != "checkpoint"}
 
 
 def test_door_timetable():
