@@ -182,3 +182,24 @@ def test_any_payload_is_accepted_or_rejected_with_a_reason(kind, body):
         assert e.ts - NOW <= timedelta(minutes=5)
         json.loads(e.raw_json)  # storable as jsonb
         assert "\x00" not in e.raw_json
+
+
+def test_checkpoint_scans_and_sos():
+    topic = "campus/v1/dorm-1/checkpoint/handset-7"
+    scan = contract.decode(topic, _body(tag="04:A1:10:01", card="G-0001", method="nfc"), NOW)
+    assert (scan.kind, scan.sensor_id, scan.state) == ("checkpoint", "handset-7", "scan")
+    reader = contract.decode("campus/v1/dorm-1/checkpoint/cp-dorm1-1f", _body(card="G-0001"), NOW)
+    assert reader.state == "scan" and "tag" not in reader.payload  # a wired reader: it is the checkpoint
+    sos = contract.decode(topic, _body(card="G-0001", sos=True), NOW)
+    assert sos.state == "sos"
+    extra = contract.decode(topic, _body(card="G-0001", start_route="dorm-night", tag="x"), NOW)
+    assert extra.payload["start_route"] == "dorm-night"
+    for bad, reason in (({"method": "gps"}, "method must be one of"), ({"sos": "yes"}, "sos must be true or false"),
+                        ({"tag": ""}, "tag must be text"), ({"card": "x" * 65}, "card must be text"),
+                        ({"start_route": 7}, "start_route must be text")):
+        with pytest.raises(ContractError, match=reason):
+            contract.decode(topic, _body(**bad), NOW)
+
+
+def _body(**fields):
+    return json.dumps({"event_id": "s-1", "ts": contract.format_ts(NOW), **fields}).encode()
