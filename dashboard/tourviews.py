@@ -13,12 +13,12 @@ from ingest.core.i18n import Translator
 from ingest.core.vocabulary import TOUR_STATE_LABELS
 
 
-def tours_table(tours: list[dict[str, Any]], _: Translator) -> html.Table | html.P:
+def tours_table(tours: list[dict[str, Any]], _: Translator) -> html.Div | html.P:
     """Tours with their state, guard and counts (the handover shows the night's with this too)."""
     if not tours:
         return html.P(_("No tours."), className="sc-guard-small")
     head = html.Tr([html.Th(x) for x in (_("route"), _("start"), _("state"), _("guard"), _("scanned"),
-                                          _("late"), _("wrong point or time (误点)"), _("missed (漏检)"))])
+                                          _("late"), _("wrong point or time"), _("missed"))])
     rows = []
     for t in tours:
         c = report.counts(t)
@@ -31,4 +31,4 @@ def tours_table(tours: list[dict[str, Any]], _: Translator) -> html.Table | html
             html.Td(c["late"] or ""), html.Td((c["early"] + c["out_of_sequence"]) or ""),
             html.Td(c["missed"] or "", className="sc-tour-missed" if c["missed"] else ""),
         ], id=f"tour-{t['id']}"))
-    return html.Table([head, *rows], className="sc-table sc-tours")
+    return html.Div(html.Table([head, *rows], className="sc-table sc-tours"), className="sc-scroll-x")

@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--duration", type=float, help="stop after N seconds (of event time for run, wall for record/load)"
     )
     parser.add_argument("--max-messages", type=int, help="stop after N messages")
+    parser.add_argument("--patrol-faults", type=float, default=0.0,
+                        help="run: the share of checkpoints a guard scans late or misses (0 to 1; default 0: "
+                             "normal life raises no alarm)")
     parser.add_argument("--format", choices=FORMATS,
                         help="run, verify: publish as this ecosystem's devices would (default: campus/v1, or the "
                              "scenario's own format)")
@@ -118,7 +121,8 @@ def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event) ->
                 fmt)
     try:
         stats = publish_paced(
-            link, converted(CampusLife(site, seed, start), Converter(fmt, site)), speed=speed, stop=stop,
+            link, converted(CampusLife(site, seed, start, patrol_faults=args.patrol_faults), Converter(fmt, site)),
+            speed=speed, stop=stop,
             until=until, max_messages=args.max_messages,
         )
     finally:

@@ -134,7 +134,8 @@ def guard_card(k: int) -> str:
 class CampusLife:
     """Generates normal life for a site from ``start`` onwards."""
 
-    def __init__(self, site: Site, seed: int, start: datetime, *, sensors: list[SiteSensor] | None = None) -> None:
+    def __init__(self, site: Site, seed: int, start: datetime, *, sensors: list[SiteSensor] | None = None,
+                 patrol_faults: float = 0.0) -> None:
         self.site = site
         self.start = start
         self.tz = ZoneInfo(site.timezone)
@@ -150,7 +151,11 @@ class CampusLife:
         self._schedule = [site.room(s.room).restricted if s.kind == "door" else None for s in self.sensors]
         self._bands = [{m: normal_band(m, s.thresholds) for m in s.metrics} for s in self.sensors]
         self._phase = [self._rng.uniform(0, 2 * math.pi) for _ in self.sensors]
-        # Guards walk every route on schedule, on time (a scenario makes them late when it wants to).
+        # Guards walk every route on schedule, on time; with ``patrol_faults`` that share of checkpoints
+        # is scanned late or missed (seeded), for rehearsing tour alarms.
+        if not 0.0 <= patrol_faults <= 1.0:
+            raise ValueError("patrol_faults is a share from 0 to 1")
+        self._faults = patrol_faults
         index = {s.id: i for i, s in enumerate(self.sensors)}
         self._routes = [(r, [index[st.checkpoint] for st in r.stops], guard_card(k))
                         for k, r in enumerate(site.patrols) if all(st.checkpoint in index for st in r.stops)]
@@ -182,6 +187,10 @@ class CampusLife:
             lo, hi = stop.min * 60.0, stop.max * 60.0
             t = at + self._rng.uniform(lo + 0.25 * (hi - lo), lo + 0.6 * (hi - lo))
             t = min(max(t, last + 20.0), at + hi - 30.0)
+            if self._faults and self._rng.random() < self._faults:
+                if self._rng.random() < 0.5:
+                    continue  # missed
+                t = at + hi + self._rng.uniform(60, 240)  # late
             self._push(t, i, "scan", card)
             last = t
         self._next_tour(k, self.start + timedelta(seconds=at + 1))

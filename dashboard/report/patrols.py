@@ -76,8 +76,8 @@ def _minutes(s: float | None) -> str:
 
 
 LABELS = {"tours": N_("tours"), "completed": N_("completed"), "checkpoints": N_("checkpoints"),
-          "on_time": N_("on time"), "late": N_("late"), "wrong": N_("wrong point or time (误点)"),
-          "missed": N_("missed (漏检)"), "none": N_("no tours"), "per_route": N_("per route"),
+          "on_time": N_("on time"), "late": N_("late"), "wrong": N_("wrong point or time"),
+          "missed": N_("missed"), "none": N_("no tours"), "per_route": N_("per route"),
           "per_guard": N_("per guard"), "nobody": N_("nobody (not started)"),
           "sent": N_("Guards sent to alarms (minutes)"), "median": N_("median"), "worst": N_("worst"),
           "title": N_("Guard tours and dispatch"), "from": N_("from"), "until": N_("until"), "show": N_("Show"),

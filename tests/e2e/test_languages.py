@@ -39,10 +39,11 @@ from tests.e2e.conftest import (
 
 PLACE = "/map/place?building=labs&floor=1"
 PAGES = ["/", "/console", "/console/handover", "/trends", "/sensors", "/reports/weekly", "/reports/health", "/map",
-         "/map?building=labs", "/map?building=labs&floor=1", PLACE]
+         "/map?building=labs", "/map?building=labs&floor=1", PLACE, "/patrols", "/reports/patrols"]
+GUARD = ("guard-zhao", "guard-password-1")
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 # Words that are the same in every language: the product, formulas, units, standards, file kinds.
-SAME_IN_ALL = ("SafeCampus", "English", "CSV", "ISA-18.2", "EEMUA", "p90", "ppm", "m/s", "°C", "%LEL", "LEL",
+SAME_IN_ALL = ("SafeCampus", "English", "CSV", "ISA-18.2", "EEMUA", "p90", "ppm", "m/s", "°C", "%LEL", "LEL", "SOS",
                "CO2", "H2S", "NH3", "CL2", "HCL", "VOC", "CO", "O2", "PNG", "CST", "(a)", "(j)", "(k)")
 VISIBLE_TEXT = """
 const out = [];
@@ -148,8 +149,8 @@ def test_every_page_in_chinese_shows_nothing_untranslated(browser, chinese_dashb
     browser.get(f"{chinese_dashboard}/lang/zh-CN?next=/console")  # this browser asks for English: choose
     for path in PAGES:
         browser.get(chinese_dashboard + path)
-        _settled(browser, {"/": "SafeCampus", "/reports/weekly": "复盘",
-                           "/reports/health": "报警系统健康", PLACE: "放置设备"}.get(path, "处置台"))
+        _settled(browser, {"/": "SafeCampus", "/reports/weekly": "复盘", "/reports/health": "报警系统健康",
+                           "/reports/patrols": "电子巡查与派警", PLACE: "放置设备"}.get(path, "处置台"))
         wait_until(lambda: not _untranslated(_visible(browser), allowed), 10, 0.5,
                    what=f"every string of {path} in Chinese",
                    describe=lambda: repr(_untranslated(_visible(browser), allowed)[:10]))
@@ -169,9 +170,31 @@ def test_every_page_in_english_shows_no_chinese(browser, chinese_dashboard, camp
     for path in PAGES:
         browser.get(chinese_dashboard + path)
         _settled(browser, {"/": "SafeCampus", "/reports/weekly": "Weekly review",
-                           "/reports/health": "Alarm-system health", PLACE: "Place devices"}.get(path, "Console"))
+                           "/reports/health": "Alarm-system health", "/reports/patrols": "Guard tours and dispatch",
+                           PLACE: "Place devices"}.get(path, "Console"))
         wait_until(lambda: not [s for s in _visible(browser) if CJK.search(s) and s != "中文"], 10, 0.5,
                    what=f"no Chinese on {path}")
+    assert console_errors(browser) == []
+
+
+def test_the_guards_page_reads_in_each_language(browser, chinese_dashboard, campus, db_url):
+    from ingest.accounts import add_user
+    from ingest.alarms.engine import AlarmEngine
+    from ingest.patrol.engine import PatrolEngine
+
+    with psycopg.connect(db_url) as conn:
+        add_user(conn, *GUARD, "guard", "Guard Zhao", card="G-0042")
+        with conn.transaction():  # an extra round: the page shows a round, its next checkpoint and its plan
+            PatrolEngine(AlarmEngine()).extra_tour(conn, "dorm-night", datetime.now(UTC).replace(microsecond=0))
+    login(browser, chinese_dashboard, GUARD, "/guard")
+    browser.get(f"{chinese_dashboard}/lang/zh-CN?next=/guard")
+    _settled(browser, "下一个巡查点")
+    assert "宿舍夜间巡查" in text(browser) and "1号宿舍楼 1 层巡查点" in text(browser)
+    assert _untranslated(_visible(browser), _names(campus) | {"Guard Zhao"}) == []
+    browser.get(f"{chinese_dashboard}/lang/en?next=/guard")
+    _settled(browser, "Next checkpoint")
+    assert "Dormitories, night round" in text(browser)
+    assert [s for s in _visible(browser) if CJK.search(s) and s != "中文"] == []
     assert console_errors(browser) == []
 
 

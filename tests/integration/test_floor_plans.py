@@ -22,9 +22,9 @@ def test_a_site_load_stores_plans_and_positions_and_keeps_placements_the_file_do
     site_file = _copy_demo(tmp_path)
     with psycopg.connect(db_url) as conn:
         result = load_into_db(conn, load_site(site_file))
-        assert (result.plans, result.placed) == (44, 591)
+        assert (result.plans, result.placed) == (44, 606)  # every sensor and checkpoint of the demo campus
         assert conn.execute("SELECT count(*) FROM floor_plans WHERE origin = 'site'").fetchone()[0] == 44
-        assert conn.execute("SELECT count(*) FROM sensors WHERE plan_x IS NOT NULL").fetchone()[0] == 591
+        assert conn.execute("SELECT count(*) FROM sensors WHERE plan_x IS NOT NULL").fetchone()[0] == 606
         # An administrator moves one sensor; the next load of a file that no longer places it keeps the move.
         conn.execute("UPDATE sensors SET plan_x = 111, plan_y = 66 WHERE id = 'labs-203-gas'")
         conn.commit()

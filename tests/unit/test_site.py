@@ -1,6 +1,6 @@
 import itertools
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -115,3 +115,30 @@ def test_the_site_files_zone_must_be_the_configured_campus_zone():
     check_zone(site, "Asia/Shanghai")
     with pytest.raises(SiteError, match="SAFECAMPUS_SITE_TIMEZONE is UTC but the site file"):
         check_zone(site, "UTC")
+
+
+def test_guards_walk_every_route_on_time_unless_told_to_fault():
+    from ingest.core.patrols import due_times
+
+    site = load_site()
+    start = datetime(2026, 11, 25, 13, 30, tzinfo=UTC)  # 21:30 in Shanghai: the night rounds
+    end = start + timedelta(hours=3)
+    windows = {}
+    for route in site.patrols:
+        for due in due_times(route.schedule, site.timezone, start, end - timedelta(hours=1)):
+            for stop in route.stops:
+                windows.setdefault(stop.checkpoint, []).append(
+                    (due + timedelta(minutes=stop.min), due + timedelta(minutes=stop.max)))
+
+    def scans(faults):
+        life = itertools.takewhile(lambda m: m.ts < end, CampusLife(site, 3, start, patrol_faults=faults))
+        return [m for m in life if "/checkpoint/" in m.topic]
+
+    def on_time(m):
+        return any(lo <= m.ts <= hi for lo, hi in windows.get(m.topic.rsplit("/", 1)[1], []))
+
+    calm = [m for m in scans(0.0) if m.ts < end - timedelta(hours=1)]
+    assert calm and all(on_time(m) for m in calm) and {m.payload["card"] for m in calm} <= {"G-0001", "G-0002"}
+    assert len(calm) == sum(len(w) for w in windows.values())
+    faulty = [m for m in scans(0.5) if m.ts < end - timedelta(hours=1)]
+    assert len(faulty) < len(calm) or not all(on_time(m) for m in faulty)
