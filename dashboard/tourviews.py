@@ -17,7 +17,7 @@ def tours_table(tours: list[dict[str, Any]], _: Translator) -> html.Div | html.P
     """Tours with their state, guard and counts (the handover shows the night's with this too)."""
     if not tours:
         return html.P(_("No tours."), className="sc-guard-small")
-    head = html.Tr([html.Th(x) for x in (_("route"), _("start"), _("state"), _("guard"), _("scanned"),
+    head = html.Tr([html.Th(x) for x in (_("patrol route"), _("start"), _("state"), _("guard"), _("scanned"),
                                           _("late"), _("wrong point or time"), _("missed"))])
     rows = []
     for t in tours:

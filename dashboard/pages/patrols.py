@@ -50,7 +50,7 @@ def frame(_: Translator = str, admin: bool = True) -> html.Div:
     editor = []
     if admin:
         editor = [html.H2(_("Edit a route")),
-                  dcc.Dropdown(id=PICK, options=[], placeholder=_("route"), className="sc-filter"),
+                  dcc.Dropdown(id=PICK, options=[], placeholder=_("patrol route"), className="sc-filter"),
                   dcc.Textarea(id=TEXT, className="sc-route-text", spellCheck=False),
                   html.Div([html.Button(_("Save route"), id=SAVE, className="sc-primary"),
                             html.Button(_("Retire route"), id=RETIRE)], className="sc-actions"),
@@ -67,7 +67,7 @@ def frame(_: Translator = str, admin: bool = True) -> html.Div:
             html.Div(id=MSG, className="sc-msg", role="status"),
             html.H2(_("Tours today")),
             html.Div(id=TOURS),
-            html.H2(_("Routes")),
+            html.H2(_("Patrol routes")),
             html.Div(id=ROUTES),
             *editor,
             dcc.Store(id=DONE),

@@ -138,7 +138,7 @@ def to_csv(report: dict[str, Any], lang: str = "en") -> str:
     _: Translator = translator(lang)
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow([_("route"), _("start"), _("limit"), _("state"), _("guard"), _("checkpoints"), _("on time"),
+    w.writerow([_("patrol route"), _("start"), _("limit"), _("state"), _("guard"), _("checkpoints"), _("on time"),
                 _("early"), _("late"), _("out of sequence"), _("missed")])
     for t in report["tours"]:
         c = counts(t)

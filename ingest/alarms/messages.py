@@ -84,6 +84,10 @@ def render(key: str | None, params: Mapping[str, Any] | None, lang: str, fallbac
     unit = str(p.get("unit") or "")
     shown: dict[str, Any] = {}
     for name, value in p.items():
+        if name.endswith("_zh"):
+            continue  # a name's Chinese form: shown for its name below
+        if lang == "zh-CN" and p.get(f"{name}_zh"):
+            value = p[f"{name}_zh"]  # a place or route named in the site file in both languages
         if name in ("value", "limit") and isinstance(value, int | float):
             shown[name] = quantity(value, unit, lang)
         elif name == "window" and isinstance(value, int | float):

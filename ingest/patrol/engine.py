@@ -69,7 +69,7 @@ def _tour(row: dict[str, Any]) -> rules.Tour:
         ordered=row["ordered"], silent_after_s=row["silent_after_s"], priority=row["priority"],
         stops=list(row["stops"]), state=row["state"], guard=row["guard"], started_at=ts(row["started_at"]),
         finished_at=ts(row["finished_at"]), last_at=ts(row["last_scan_at"]), last_checkpoint=row["last_checkpoint"],
-        visits=dict(row["visits"]), raised=dict(row["raised"]),
+        visits=dict(row["visits"]), raised=dict(row["raised"]), names={"en": row["name"], "zh": row["name_zh"]},
     )
 
 

@@ -28,9 +28,9 @@ ON CONFLICT (route_id, due_at) DO NOTHING
 SELECT id FROM tours WHERE timer_at <= %(now)s ORDER BY due_at, id
 
 -- name: TOUR_FOR_UPDATE
-SELECT id, route_id, due_at, ends_at, ordered, silent_after_s, priority, stops, state, guard, started_at,
-       finished_at, last_scan_at, last_checkpoint, visits, raised
-FROM tours WHERE id = %(id)s FOR UPDATE
+SELECT t.id, t.route_id, t.due_at, t.ends_at, t.ordered, t.silent_after_s, t.priority, t.stops, t.state, t.guard,
+       t.started_at, t.finished_at, t.last_scan_at, t.last_checkpoint, t.visits, t.raised, r.name, r.name_zh
+FROM tours t JOIN patrol_routes r ON r.id = t.route_id WHERE t.id = %(id)s FOR UPDATE OF t
 
 -- name: TOURS_FOR_SCAN
 -- The tours a scan of this checkpoint at this time may belong to, earliest first.

@@ -55,6 +55,14 @@ class Tour:
     last_checkpoint: str | None = None
     visits: dict[str, dict[str, Any]] = field(default_factory=dict)
     raised: dict[str, str] = field(default_factory=dict)  # condition → checkpoint of an open tour alarm
+    names: dict[str, str | None] = field(default_factory=dict)  # the route's name: {"en": …, "zh": …}
+
+    def route_params(self) -> dict[str, Any]:
+        """The route as an alarm text names it: its name in each language (its id without one)."""
+        out: dict[str, Any] = {"route": self.names.get("en") or self.route}
+        if self.names.get("zh"):
+            out["route_zh"] = self.names["zh"]
+        return out
 
     def condition(self, stem: str) -> str:
         """The alarm condition of this tour (one open alarm per checkpoint and condition)."""
@@ -121,7 +129,7 @@ def scan(tour: Tour, checkpoint: str, at: float, guard: str | None, method: str)
     elif tour.started_at is None or at < tour.started_at:
         tour.started_at = at
     earlier = [s for s in tour.stops[:index] if not tour.visited(s["checkpoint"])] if tour.ordered else []
-    params = {"route": tour.route, "time": _at(tour.due + stop["min_s"]).isoformat(),
+    params = tour.route_params() | {"time": _at(tour.due + stop["min_s"]).isoformat(),
               "until": _at(tour.due + stop["max_s"]).isoformat()}
     late_key = tour.condition("patrol_late")
     late = at > tour.due + stop["max_s"]
@@ -174,7 +182,7 @@ def timers(tour: Tour, now: float) -> list[Placed]:
             tour.visits[s["checkpoint"]] = {"at": None, "verdict": "missed", "method": None, "guard": None}
         tour.state = "incomplete"
         first = todo[0]["checkpoint"]
-        text = Text("patrol_missed", {"route": tour.route, "missed": len(todo), "total": len(tour.stops),
+        text = Text("patrol_missed", tour.route_params() | {"missed": len(todo), "total": len(tour.stops),
                                       "checkpoints": ", ".join(s["checkpoint"] for s in todo[:10])})
         tour.raised["patrol_missed"] = first
         out.append((first, _raise(tour, "patrol_missed", tour.ends, text)))
@@ -184,12 +192,12 @@ def timers(tour: Tour, now: float) -> list[Placed]:
         due = tour.due + s["max_s"]
         if now >= due and key not in tour.raised:
             tour.raised[key] = s["checkpoint"]
-            params = {"route": tour.route, "until": _at(due).isoformat()}
+            params = tour.route_params() | {"until": _at(due).isoformat()}
             out.append((s["checkpoint"], _raise(tour, "patrol_late", due, Text("patrol_late", params))))
     if (tour.state == "running" and tour.last_at is not None and "guard_silent" not in tour.raised
             and now >= tour.last_at + tour.silent_after_s and tour.last_checkpoint):
         tour.raised["guard_silent"] = tour.last_checkpoint
-        text = Text("guard_silent", {"route": tour.route, "guard": tour.guard or "?",
+        text = Text("guard_silent", tour.route_params() | {"guard": tour.guard or "?",
                                      "since": _at(tour.last_at).isoformat()})
         out.append((tour.last_checkpoint,
                     _raise(tour, "guard_silent", tour.last_at + tour.silent_after_s, text, _higher(tour.priority))))
