@@ -21,7 +21,7 @@ import yaml
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
-from ingest.alarms import lifecycle, rules
+from ingest.alarms import lifecycle, rules, walktest
 from ingest.alarms import limits as L
 from ingest.alarms import queries as q
 from ingest.alarms.actions import unshelve
@@ -98,6 +98,7 @@ class AlarmEngine:
         defaults = {k: float(v) for k, v in ESCALATION_DEFAULT_S.items()}
         self.escalation_s: dict[str, float] = defaults | dict(escalation_s or {})
         self.directory = SensorDirectory()
+        self.tests = walktest.TestDirectory()
         self.on_changes = on_changes
         self.clock = EventClock(clock_tolerance_s)
 
@@ -111,15 +112,22 @@ class AlarmEngine:
         return [{"step": s.get("en") or next(iter(s.values()), ""), "texts": s, "done": False} for s in steps]
 
     def apply(
-        self, conn: psycopg.Connection, sensor: SensorInfo, signals: list, drill: bool, changes: list[lifecycle.Change]
+        self, conn: psycopg.Connection, sensor: SensorInfo, signals: list, drill: bool, changes: list[lifecycle.Change],
+        test_session: int | None = None,
     ) -> None:
-        """Pass a sensor's signals through the lifecycle (inside the caller's transaction)."""
+        """Pass a sensor's signals through the lifecycle (inside the caller's transaction); a device in a
+        walk test (``test_session``) raises test alarms (drills of that session) and is marked tested.
+        """
+        drill = drill or test_session is not None
         for sig in signals:
             if isinstance(sig, Raise):
                 by_design = rules.suppressed_by_design(sensor, sig.at.timestamp(), self.tz)
                 ch = lifecycle.apply_raise(
-                    conn, sensor, sig, drill, self._procedure(sig.condition, sig.family), suppressed=by_design
+                    conn, sensor, sig, drill, self._procedure(sig.condition, sig.family), suppressed=by_design,
+                    test_session=test_session,
                 )
+                if test_session is not None:
+                    walktest.signalled(conn, test_session, sensor.id, sig.at)
                 if ch:
                     changes.append(ch)
                     changes.extend(lifecycle.confirm_fire(conn, ch, L.FIRE_VERIFY_S))
@@ -136,13 +144,15 @@ class AlarmEngine:
         ids = sorted({e.sensor_id for e in events})
         states = {sid: st for sid, st in conn.execute(q.RULE_STATES, {"ids": ids})}
         offline = {r[0] for r in conn.execute(q.OPEN_OFFLINE_FOR, {"ids": ids})}
+        in_test = self.tests.windows(conn, set(ids))
         dirty: set[str] = set()
         changes: list[lifecycle.Change] = []
         for e in events:
             sensor = self.directory.get(conn, e.sensor_id, e.building, e.kind)
+            test = walktest.session_at(in_test, e.sensor_id, e.at.timestamp())
             if e.state == "offline":  # its gateway says the device is gone: no need to wait for silence
                 offline.add(e.sensor_id)
-                self.apply(conn, sensor, [_offline(e.at, "offline_reported")], False, changes)
+                self.apply(conn, sensor, [_offline(e.at, "offline_reported")], False, changes, test)
                 continue
             if e.sensor_id in offline:
                 offline.discard(e.sensor_id)
@@ -152,7 +162,7 @@ class AlarmEngine:
             state = states.setdefault(e.sensor_id, {})
             signals = rules.evaluate(e, sensor, state, self.tz)
             dirty.add(e.sensor_id)
-            self.apply(conn, sensor, signals, e.drill, changes)
+            self.apply(conn, sensor, signals, e.drill, changes, test)
         for sid in sorted(dirty):
             conn.execute(q.SAVE_RULE_STATE, {"sensor": sid, "state": Jsonb(states[sid])})
         # Event time (`at`: never ahead of our own clock by more than the tolerance) drives timers.
@@ -192,7 +202,8 @@ class AlarmEngine:
                 state = row[0]
                 sensor = self.directory.get(conn, sid, "", "")
                 signals = rules.timers(sensor, state, now)
-                self.apply(conn, sensor, signals, False, changes)
+                test = walktest.session_at(self.tests.windows(conn, {sid}), sid, now)
+                self.apply(conn, sensor, signals, False, changes, test)
                 conn.execute(q.SAVE_RULE_STATE, {"sensor": sid, "state": Jsonb(state)})
             for (sid,) in conn.execute(q.SILENT_SENSORS, {"now": at, "factor": L.OFFLINE_FACTOR}).fetchall():
                 if (
@@ -203,9 +214,12 @@ class AlarmEngine:
                 sensor = self.directory.get(conn, sid, "", "")
                 limit = sensor.thresholds.get("offline_after_s")
                 text = Text("offline_for", _duration(float(limit))) if limit else Text("offline")
-                self.apply(conn, sensor, [_offline(at, text)], False, changes)
+                test = walktest.session_at(self.tests.windows(conn, {sid}), sid, now)
+                self.apply(conn, sensor, [_offline(at, text)], False, changes, test)
             self._escalate(conn, at, changes)
             self.finish(conn, changes)
+            for session in walktest.due_to_end(conn, at):  # a walk test ends by itself
+                walktest.end(conn, session, lifecycle.SYSTEM, at)
         for (alarm_id,) in conn.execute(q.SHELVES_EXPIRED, {"now": datetime.now(UTC)}).fetchall():
             changes.append(unshelve(conn, alarm_id, lifecycle.SYSTEM, "shelve expired"))
         return changes

@@ -139,7 +139,7 @@ OUTBOX_ACTIONS = frozenset({"raised", "escalated", "re-alarm", "returned", "conf
 def notify(conn: psycopg.Connection, change: Change) -> None:
     """Tell listeners (dashboards, the MQTT publisher) at commit; queue it for notifications."""
     a = change.alarm
-    if change.action in OUTBOX_ACTIONS:
+    if change.action in OUTBOX_ACTIONS and not a.get("test_session"):  # a walk test tells nobody
         conn.execute(q.OUTBOX_ADD, {"alarm_id": a["id"], "action": change.action})
     payload = {
         "id": a["id"],
@@ -161,8 +161,11 @@ def apply_raise(
     drill: bool,
     procedure: list[dict[str, Any]],
     suppressed: bool = False,
+    test_session: int | None = None,
 ) -> Change | None:
-    """A rule raised a condition: open a new alarm or count a repeat on the open one."""
+    """A rule raised a condition: open a new alarm or count a repeat on the open one (``test_session``: a
+    device in a walk test, whose alarm is marked with it).
+    """
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(q.OPEN_FOR_UPDATE, {"sensor": sensor.id, "condition": sig.condition, "drill": drill})
         row = cur.fetchone()
@@ -186,6 +189,7 @@ def apply_raise(
                     "value": sig.value,
                     "at": sig.at,
                     "procedure": Jsonb(procedure),
+                    "test_session": test_session,
                 },
             )
             new = cur.fetchone()
@@ -197,7 +201,7 @@ def apply_raise(
                 "raised",
                 event_time=sig.at,
                 note=sig.message,
-                details={"priority": sig.priority, "value": sig.value, "drill": drill,
+                details={"priority": sig.priority, "value": sig.value, "drill": drill, "test_session": test_session,
                          "message_key": sig.text.key, "message_params": dict(sig.text.params)},
             )
             return Change(new, "raised")

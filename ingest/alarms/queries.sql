@@ -4,28 +4,28 @@
 SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
     latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
-    closed_by, disposition, procedure, version, updated_at FROM alarms
+    closed_by, disposition, procedure, version, updated_at, test_session FROM alarms
 WHERE sensor_id = %(sensor)s AND condition = %(condition)s AND drill = %(drill)s AND state <> 'closed' FOR UPDATE
 
 -- name: BY_ID_FOR_UPDATE
 SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
     latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
-    closed_by, disposition, procedure, version, updated_at FROM alarms WHERE id = %(id)s FOR UPDATE
+    closed_by, disposition, procedure, version, updated_at, test_session FROM alarms WHERE id = %(id)s FOR UPDATE
 
 -- name: BY_ID
 SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
     latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
-    closed_by, disposition, procedure, version, updated_at FROM alarms WHERE id = %(id)s
+    closed_by, disposition, procedure, version, updated_at, test_session FROM alarms WHERE id = %(id)s
 
 -- name: INSERT
-INSERT INTO alarms (sensor_id, building_id, zone, condition, family, signal_class, priority, state, active, latched, drill, suppressed, message, message_key, message_params, value, raised_at, last_seen_at, procedure)
-VALUES (%(sensor)s, %(building)s, %(zone)s, %(condition)s, %(family)s, %(signal_class)s, %(priority)s, 'active_unacked', true, %(latched)s, %(drill)s, %(suppressed)s, %(message)s, %(message_key)s, %(message_params)s, %(value)s, %(at)s, %(at)s, %(procedure)s)
+INSERT INTO alarms (sensor_id, building_id, zone, condition, family, signal_class, priority, state, active, latched, drill, suppressed, message, message_key, message_params, value, raised_at, last_seen_at, procedure, test_session)
+VALUES (%(sensor)s, %(building)s, %(zone)s, %(condition)s, %(family)s, %(signal_class)s, %(priority)s, 'active_unacked', true, %(latched)s, %(drill)s, %(suppressed)s, %(message)s, %(message_key)s, %(message_params)s, %(value)s, %(at)s, %(at)s, %(procedure)s, %(test_session)s)
 RETURNING id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
     latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
-    closed_by, disposition, procedure, version, updated_at
+    closed_by, disposition, procedure, version, updated_at, test_session
 
 -- name: UPDATE
 -- One statement updates any subset of the mutable columns: NULL parameters keep the old value
@@ -58,7 +58,7 @@ WHERE id = %(id)s
 RETURNING id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
     latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
-    closed_by, disposition, procedure, version, updated_at
+    closed_by, disposition, procedure, version, updated_at, test_session
 
 -- name: JOURNAL
 INSERT INTO alarm_journal (alarm_id, event_time, actor, action, from_state, to_state, note, details)
@@ -137,8 +137,9 @@ WHERE state <> 'closed' AND shelved_until IS NOT NULL AND shelved_until <= %(now
 ORDER BY id
 
 -- name: TO_ESCALATE
+-- A walk test's alarms never escalate.
 SELECT id FROM alarms
-WHERE state = 'active_unacked' AND escalated_at IS NULL AND NOT suppressed
+WHERE state = 'active_unacked' AND escalated_at IS NULL AND NOT suppressed AND test_session IS NULL
 AND (shelved_until IS NULL OR shelved_until <= %(now)s)
 AND ( (priority = 'critical' AND raised_at <= %(now)s - make_interval(secs => %(critical)s)) OR
     (priority = 'high' AND raised_at <= %(now)s - make_interval(secs => %(high)s)) OR
@@ -159,7 +160,7 @@ LISTEN safecampus_alarms
 SELECT id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
     latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
     acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
-    closed_by, disposition, procedure, version, updated_at FROM alarms WHERE state <> 'closed' ORDER BY id
+    closed_by, disposition, procedure, version, updated_at, test_session FROM alarms WHERE state <> 'closed' ORDER BY id
 
 -- name: WATERMARK
 SELECT value FROM meta WHERE key = 'watermark'
@@ -173,3 +174,64 @@ ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value::double precision, E
 SELECT id, alarm_id, at, event_time, actor, action, from_state, to_state, note, details FROM alarm_journal
 WHERE alarm_id = %(id)s
 ORDER BY id
+
+-- name: SENSORS_IN_TEST
+-- -- walk tests (ingest.alarms.walktest) -------------------------------------------------------
+-- Every device of a walk test not yet ended, with its session's window.
+SELECT d.sensor_id, s.id, s.started_at, s.ends_at FROM test_devices d JOIN test_sessions s ON s.id = d.session_id
+WHERE s.ended_at IS NULL
+
+-- name: TEST_SIGNALLED
+UPDATE test_devices SET signalled_at = coalesce(signalled_at, %(at)s), result = 'passed'
+WHERE session_id = %(session)s AND sensor_id = %(sensor)s
+
+-- name: SENSOR_TESTED
+UPDATE sensors SET last_tested_at = greatest(last_tested_at, %(at)s) WHERE id = %(sensor)s
+
+-- name: TESTS_DUE_TO_END
+SELECT id FROM test_sessions WHERE ended_at IS NULL AND ends_at <= %(now)s ORDER BY id
+
+-- name: TEST_SESSION_FOR_UPDATE
+SELECT id, ended_at FROM test_sessions WHERE id = %(id)s FOR UPDATE
+
+-- name: END_TEST_SESSION
+UPDATE test_sessions SET ended_at = %(at)s, ended_by = %(by)s WHERE id = %(id)s
+
+-- name: TEST_RESULTS_FINAL
+UPDATE test_devices SET result = 'not_signalled' WHERE session_id = %(id)s AND result IS NULL
+
+-- name: OPEN_TEST_ALARMS
+SELECT id, active FROM alarms WHERE test_session = %(id)s AND state <> 'closed' ORDER BY id
+
+-- name: TEST_ALARM_TO_REAL
+-- A walk test ended while its device still signals: the condition is real from now on.
+UPDATE alarms SET drill = false, test_session = NULL, state = 'active_unacked', acked_at = NULL, acked_by = NULL,
+    raised_at = %(at)s, last_seen_at = greatest(last_seen_at, %(at)s), version = version + 1, updated_at = now()
+WHERE id = %(id)s
+RETURNING id, sensor_id, building_id, zone, condition, family, signal_class, priority, state, active,
+    latched, drill, suppressed, confirmed, message, message_key, message_params, value, occurrences, raised_at, last_seen_at, cleared_at,
+    acked_at, acked_by, assigned_to, shelved_until, shelved_by, shelve_reason, escalated_at, closed_at,
+    closed_by, disposition, procedure, version, updated_at, test_session
+
+-- name: START_TEST_SESSION
+INSERT INTO test_sessions (reason, scope, started_by, ends_at) VALUES (%(reason)s, %(scope)s, %(by)s, %(ends)s)
+RETURNING id, started_at, ends_at
+
+-- name: ADD_TEST_DEVICE
+INSERT INTO test_devices (session_id, sensor_id) VALUES (%(session)s, %(sensor)s)
+
+-- name: TESTABLE_IN_ZONE
+SELECT s.id FROM sensors s JOIN rooms r ON r.id = s.room_id
+WHERE s.retired_at IS NULL AND s.registered AND s.kind IN ('smoke', 'door', 'lab') AND r.zone = %(zone)s ORDER BY s.id
+
+-- name: TESTABLE_ON_FLOOR
+SELECT s.id FROM sensors s JOIN rooms r ON r.id = s.room_id
+WHERE s.retired_at IS NULL AND s.registered AND s.kind IN ('smoke', 'door', 'lab') AND s.building_id = %(building)s
+  AND r.floor = %(floor)s ORDER BY s.id
+
+-- name: TESTABLE_BY_ID
+SELECT id FROM sensors WHERE retired_at IS NULL AND kind IN ('smoke', 'door', 'lab') AND id = ANY(%(ids)s) ORDER BY id
+
+-- name: ALREADY_IN_TEST
+SELECT d.sensor_id FROM test_devices d JOIN test_sessions s ON s.id = d.session_id
+WHERE s.ended_at IS NULL AND d.sensor_id = ANY(%(ids)s)

@@ -19,7 +19,8 @@ from ingest.db import rollups
 
 logger = logging.getLogger(__name__)
 
-APPEND_ONLY = ("alarm_journal", "duty_log", "alarm_activations", "notification_attempts", "patrol_scans")
+APPEND_ONLY = ("alarm_journal", "duty_log", "alarm_activations", "notification_attempts", "patrol_scans",
+               "hazard_journal")
 READ_ONLY = ("schema_migrations",)
 CREATE_ROLE = sql.SQL("CREATE ROLE {role} LOGIN")
 GRANTS = (
