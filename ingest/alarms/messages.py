@@ -44,6 +44,7 @@ TEMPLATES: dict[str, str] = {
     "patrol_missed": N_("Patrol {route} not finished in time: {missed} of {total} checkpoints missed ({checkpoints})"),
     "guard_silent": N_("Patrol {route}: guard {guard} silent since {since} (lone worker)"),
     "guard_sos": N_("SOS from guard {guard} (last checkpoint {checkpoint})"),
+    "hazard_overdue": N_("Hazard {id} past its deadline: {title}"),
     # what the system writes in an alarm's journal
     "fire_confirmed": N_("Fire confirmed: second detector in zone {zone}"),
     "not_acknowledged": N_("not acknowledged within {limit}"),
@@ -144,6 +145,7 @@ CONDITIONS = {
     "patrol_late": N_("patrol late"), "patrol_early": N_("patrol early"),
     "patrol_sequence": N_("patrol out of sequence"),
     "patrol_missed": N_("patrol missed"), "guard_silent": N_("guard silent"), "guard_sos": N_("guard SOS"),
+    "hazard_overdue": N_("hazard overdue"),
 }
 PER_GAS = {"gas_high": N_("{gas} high"), "twa": N_("{gas} 8-hour TWA"), "stel": N_("{gas} 15-minute STEL")}
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from ingest.core.errors import SafeCampusError
 from ingest.core.floorplan import PlanError, PlanImage, read_plan
 from ingest.core.i18n import translator
+from ingest.core.inspections import InspectionPlan, load_checklists
 from ingest.core.layout import FloorPlan, Layout, Position, line_of, points, position_problems
 from ingest.core.patrols import Route
 from ingest.core.vocabulary import LAB_METRICS, SENSOR_KIND_LABELS
@@ -241,6 +242,7 @@ class Site(_Strict):
     plans: list[FloorPlan] = Field(default_factory=list)
     positions: dict[str, Position] = Field(default_factory=dict)
     patrols: list[Route] = Field(default_factory=list)  # guard-tour routes over checkpoint sensors
+    inspections: list[InspectionPlan] = Field(default_factory=list)  # recurring checks, each a shipped checklist
     _images: dict[tuple[str, int], PlanImage] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -284,6 +286,20 @@ class Site(_Strict):
             unknown = [st.checkpoint for st in route.stops if st.checkpoint not in checkpoints]
             if unknown:
                 raise ValueError(f"route {route.id}: {', '.join(unknown)} is not a checkpoint of this site")
+        lists = load_checklists()
+        buildings = {b.id for b in self.buildings}
+        plans: set[str] = set()
+        for plan in self.inspections:
+            if plan.id in plans:
+                raise ValueError(f"inspection plan id {plan.id!r} is used twice")
+            plans.add(plan.id)
+            if plan.checklist not in lists:
+                raise ValueError(f"inspection plan {plan.id}: unknown checklist {plan.checklist!r} "
+                                 f"(known: {', '.join(lists)})")
+            if plan.department not in deps:
+                raise ValueError(f"inspection plan {plan.id}: unknown department {plan.department!r}")
+            if plan.building and plan.building not in buildings:
+                raise ValueError(f"inspection plan {plan.id}: unknown building {plan.building!r}")
         return self
 
     def offline_after_s(self, spec: SensorSpec) -> int | None:

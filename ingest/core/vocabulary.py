@@ -57,6 +57,13 @@ STRONG_SCAN_METHODS = ("reader", "nfc", "rfid")
 VISIT_VERDICTS = ("on_time", "early", "late", "out_of_sequence", "missed")
 TOUR_STATES = ("planned", "running", "completed", "incomplete")
 DISPATCH_STEPS = ("dispatched", "on_the_way", "on_scene", "resolved", "cancelled")
+# Hazards (隐患) and their rectification (ingest.safety, docs/inspections.md).
+HAZARD_CATEGORIES = ("fire_system", "electrical", "chemical", "exits", "other")
+HAZARD_SEVERITIES = ("major", "general")
+HAZARD_STATES = ("open", "fixed", "closed")
+HAZARD_SOURCES = ("inspection", "alarm", "patrol", "rule", "manual")
+# Hours to fix, by default: a fire-system fault 24 h (公安部令61号), other major hazards 72 h, the rest 7 days.
+HAZARD_DEADLINE_H: dict[str, int] = {"fire_system": 24, "major": 72, "general": 168}
 
 # Escalate an alarm not acknowledged within this long (seconds); SAFECAMPUS_ESCALATE_*_S override.
 ESCALATION_DEFAULT_S: dict[Priority, int] = {"critical": 60, "high": 180, "medium": 1200, "low": 3600}
@@ -71,7 +78,7 @@ DISPOSITION_LABELS: dict[str, str] = {"real": N_("real incident"), "false_alarm"
                                       "nuisance": N_("nuisance"), "drill": N_("drill"),
                                       "maintenance": N_("maintenance"), "test": N_("test")}
 FAMILY_LABELS: dict[str, str] = {"fire": N_("fire"), "door": N_("door"), "lab": N_("lab"),
-                                 "heartbeat": N_("heartbeat"), "patrol": N_("patrol")}
+                                 "heartbeat": N_("heartbeat"), "patrol": N_("patrol"), "hazard": N_("hazard")}
 SIGNAL_CLASS_LABELS: dict[str, str] = {"alarm": N_("alarm"), "supervisory": N_("supervisory"),
                                        "trouble": N_("trouble")}
 ROLE_LABELS: dict[str, str] = {"viewer": N_("viewer"), "officer": N_("duty officer"), "admin": N_("administrator"),
@@ -95,6 +102,15 @@ TOUR_STATE_LABELS: dict[str, str] = {"planned": N_("planned"), "running": N_("un
 DISPATCH_LABELS: dict[str, str] = {"dispatched": N_("dispatched"), "on_the_way": N_("on my way"),
                                    "on_scene": N_("on scene"), "resolved": N_("resolved"),
                                    "cancelled": N_("cancelled")}
+HAZARD_CATEGORY_LABELS: dict[str, str] = {"fire_system": N_("fire-system fault"), "electrical": N_("electrical"),
+                                          "chemical": N_("chemicals and gases"), "exits": N_("exits and escape"),
+                                          "other": N_("other")}
+HAZARD_SEVERITY_LABELS: dict[str, str] = {"major": N_("major"), "general": N_("general")}
+HAZARD_STATE_LABELS: dict[str, str] = {"open": N_("open"), "fixed": N_("fixed, awaiting verification"),
+                                       "closed": N_("closed")}
+HAZARD_ACTION_LABELS: dict[str, str] = {"reported": N_("reported"), "fixed": N_("fix reported"),
+                                        "verified": N_("fix verified"), "rejected": N_("fix not accepted"),
+                                        "overdue": N_("past its deadline")}
 SCAN_METHOD_LABELS: dict[str, str] = {"reader": N_("fixed reader"), "nfc": N_("NFC tag"), "rfid": N_("RFID tag"),
                                       "qr": N_("QR code (weaker proof)"), "typed": N_("code typed in (weaker proof)")}
 DEVICE_STATE_LABELS: dict[str, str] = {"alarm": N_("fire / alarm"), "supervisory": N_("supervisory"),

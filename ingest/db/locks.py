@@ -6,3 +6,4 @@ ALARM_PUBLISHER = 0x5AFEC2  # one ingestor publishes alarm state on MQTT (sessio
 ROLLUP_REFRESH = 0x5AFEC3  # one ingestor refreshes the rollups at a time (transaction lock; TimescaleDB: session)
 NOTIFIER = 0x5AFEC4  # one ingestor plans and sends notifications (session lock, the leader)
 PATROL_TICK = 0x5AFEC5  # one ingestor plans tours and runs their timers per tick (transaction lock)
+SAFETY_TICK = 0x5AFEC6  # one ingestor raises overdue hazards and runs the hazard rules per round (transaction lock)

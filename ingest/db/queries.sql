@@ -365,3 +365,13 @@ VALUES (%(route)s, %(position)s, %(checkpoint)s, %(min_s)s, %(max_s)s)
 
 -- name: RETIRE_ROUTES
 UPDATE patrol_routes SET retired_at = now() WHERE origin = 'site' AND retired_at IS NULL AND NOT (id = ANY(%(keep)s))
+
+-- name: UPSERT_INSPECTION_PLAN
+INSERT INTO inspection_plans (id, name, name_zh, frequency, checklist, items, department_id, building_id)
+VALUES (%(id)s, %(name)s, %(name_zh)s, %(frequency)s, %(checklist)s, %(items)s, %(department)s, %(building)s)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, name_zh = EXCLUDED.name_zh, frequency = EXCLUDED.frequency,
+    checklist = EXCLUDED.checklist, items = EXCLUDED.items, department_id = EXCLUDED.department_id,
+    building_id = EXCLUDED.building_id, retired_at = NULL
+
+-- name: RETIRE_INSPECTION_PLANS
+UPDATE inspection_plans SET retired_at = now() WHERE retired_at IS NULL AND NOT (id = ANY(%(keep)s))

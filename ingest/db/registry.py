@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.types.json import Jsonb
 
+from ingest.core.inspections import load_checklists
 from ingest.core.patrols import Route
 from ingest.core.site import Site
 from ingest.db import queries as q
@@ -118,6 +119,12 @@ def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
         for route in site.patrols:
             save_route(cur, route, "site", None)
         cur.execute(q.RETIRE_ROUTES, {"keep": [r.id for r in site.patrols]})
+        lists = load_checklists()
+        cur.executemany(q.UPSERT_INSPECTION_PLAN, [
+            {"id": p.id, "name": p.name, "name_zh": p.name_zh, "frequency": p.frequency, "checklist": p.checklist,
+             "items": Jsonb(lists[p.checklist]), "department": p.department, "building": p.building}
+            for p in site.inspections])
+        cur.execute(q.RETIRE_INSPECTION_PLANS, {"keep": [p.id for p in site.inspections]})
         cur.execute(q.RETIRE_SENSORS, {"keep": [s.id for s in site.sensors]})
         retired = cur.rowcount
         cur.execute(q.RETIRE_ROOMS, {"keep": [r.id for b in site.buildings for r in b.rooms]})

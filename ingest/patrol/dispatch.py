@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 from ingest.alarms import lifecycle
 from ingest.alarms import queries as aq
 from ingest.alarms.actions import ActionRefusedError
+from ingest.core import photos
 from ingest.core.i18n import N_
 from ingest.core.vocabulary import DISPATCH_STEPS
 from ingest.patrol import queries as q
@@ -24,8 +25,6 @@ NEXT: dict[str, tuple[str, ...]] = {
     "on_the_way": ("on_scene", "cancelled"),
     "on_scene": ("resolved", "cancelled"),
 }
-PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
-MAX_PHOTO_BYTES = 3 * 1024 * 1024
 MAX_NOTE = 2000
 
 
@@ -34,13 +33,11 @@ class DispatchRefusedError(ActionRefusedError):
 
 
 def photo_type(data: bytes) -> str:
-    """The media type of a photo (JPEG or PNG), or DispatchRefusedError."""
-    if len(data) > MAX_PHOTO_BYTES:
-        raise DispatchRefusedError(N_("a photo may be at most {mb} MB"), mb=MAX_PHOTO_BYTES // 1048576)
-    for magic, media in PHOTO_TYPES.items():
-        if data.startswith(magic):
-            return media
-    raise DispatchRefusedError(N_("a photo must be a JPEG or PNG image"))
+    """The media type of a photo (JPEG or PNG), or DispatchRefusedError saying why not."""
+    try:
+        return photos.photo_type(data)
+    except photos.PhotoError as exc:
+        raise DispatchRefusedError(exc.template, **exc.params) from exc
 
 
 def _alarm(conn: psycopg.Connection[Any], alarm_id: int) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from ingest.db.pool import connect, open_pool
 from ingest.notify.config import load as load_notify_config
 from ingest.notify.maintainer import Notifier
 from ingest.patrol.engine import PatrolEngine, PatrolTicker
+from ingest.safety.inspections import SafetyTicker
 from ingest.service.health import HealthServer
 from ingest.service.maintainer import IngestService
 
@@ -80,6 +81,7 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     publisher = AlarmPublisher(db_url, service.link, settings.site_language)
     ticker = Ticker(engine, pool)
     patrol_ticker = PatrolTicker(patrols, pool)
+    safety_ticker = SafetyTicker(engine, pool)
     notifier = Notifier(db_url, notify_config, clock_tolerance_s=settings.ingest_clock_tolerance_s,
                         escalation_s=settings.escalation_limits(), metrics=service.metrics)
 
@@ -95,6 +97,7 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
     publisher.start()
     ticker.start()
     patrol_ticker.start()
+    safety_ticker.start()
     notifier.start()
     logger.info("ingest %s running (%s mode)", settings.ingest_id, mode)
     next_prune = time.monotonic() + 60
@@ -105,8 +108,8 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
         while not stop.wait(1.0):
             if service.link.fatal_error:
                 raise SafeCampusError(service.link.fatal_error)
-            dead = service.dead_threads() + [loop.name for loop in (ticker, patrol_ticker, publisher, notifier)
-                                             if loop.died()]
+            loops = (ticker, patrol_ticker, safety_ticker, publisher, notifier)
+            dead = service.dead_threads() + [loop.name for loop in loops if loop.died()]
             if dead or service.writer_error:
                 # A thread that died stores, times or publishes nothing: exit non-zero so that
                 # `safecampus run`, compose or systemd start a whole new ingestor.
@@ -134,6 +137,7 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
         logger.info("ingest %s stopping", settings.ingest_id)
         ticker.stop()
         patrol_ticker.stop()
+        safety_ticker.stop()
         notifier.stop()
         publisher.stop()
         service.stop()

@@ -1,0 +1,1 @@
+"""Safety management: hazards and their rectification, inspections and their sign-off."""
