@@ -27,9 +27,11 @@ def hash_password(password: str) -> str:
 
 def add_user(
     conn: psycopg.Connection[Any], username: str, password: str, role: str, display_name: str | None = None,
-    *, card: str | None = None,
+    *, card: str | None = None, department: str | None = None, head: bool = False,
 ) -> None:
-    """Create or replace a user (admin CLI); a guard's ``card`` is the id their checkpoint scans carry."""
+    """Create or replace a user (admin CLI); a guard's ``card`` is the id their checkpoint scans carry;
+    ``department`` (and ``head``: its head, who signs its inspections) for people of a department.
+    """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
@@ -41,7 +43,7 @@ def add_user(
         if taken:
             raise ValueError(f"card {card} is already {taken[0]}'s")
         conn.execute(q.ADD_USER, {"u": username, "h": hash_password(password), "r": role,
-                                  "n": display_name or username, "card": card})
+                                  "n": display_name or username, "card": card, "dep": department, "head": head})
 
 
 def verify(conn: psycopg.Connection[Any], username: str, password: str) -> dict[str, Any] | None:

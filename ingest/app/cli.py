@@ -146,7 +146,8 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     password = os.environ.get("SAFECAMPUS_NEW_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
     try:
         with connect(settings.require_db_url()) as conn:
-            add_user(conn, args.username, password, args.role, args.name, card=args.card)
+            add_user(conn, args.username, password, args.role, args.name, card=args.card,
+                     department=args.department, head=args.head)
     except ValueError as exc:
         raise SafeCampusError(str(exc)) from exc
     print(f"user {args.username} ({args.role}) saved")  # noqa: T201 - CLI output
@@ -263,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=list(ROLES), required=True)
     add.add_argument("--name", help="display name")
     add.add_argument("--card", help="a guard's card id, as checkpoint scans carry it")
+    add.add_argument("--department", help="the department (site file id) the person belongs to")
+    add.add_argument("--head", action="store_true", help="heads the department: signs its inspections")
     add.set_defaults(func=cmd_user_add)
     lng = users.add_parser("lang", help="set the language a user reads in")
     lng.add_argument("username")

@@ -274,9 +274,11 @@ SELECT add_continuous_aggregate_policy(%(view)s::regclass, start_offset => %(sta
 
 -- name: ADD_USER
 -- A new password or role revokes every session of the user (their cookies carry the old version).
-INSERT INTO users (username, password_hash, role, display_name, card) VALUES (%(u)s, %(h)s, %(r)s, %(n)s, %(card)s)
+INSERT INTO users (username, password_hash, role, display_name, card, department_id, department_head)
+VALUES (%(u)s, %(h)s, %(r)s, %(n)s, %(card)s, %(dep)s, %(head)s)
 ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,
-    display_name = EXCLUDED.display_name, card = EXCLUDED.card, disabled_at = NULL,
+    display_name = EXCLUDED.display_name, card = EXCLUDED.card, department_id = EXCLUDED.department_id,
+    department_head = EXCLUDED.department_head, disabled_at = NULL,
     session_version = users.session_version + 1
 
 -- name: CARD_OWNER

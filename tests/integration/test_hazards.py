@@ -32,13 +32,15 @@ def campus(db_url):
         "buildings": [{"id": f"b{tag}", "name": "Labs", "use": "lab", "department": f"chem{tag}", "floors": 1,
                        "outline": [[0, 0], [1, 0], [1, 1]],
                        "rooms": [{"id": f"r{tag}", "name": "Lab 1", "use": "lab",
-                                  "sensors": [{"kind": "lab", "id": f"hood{tag}", "metrics": ["face_velocity_mps"]}]}]}],
+                                  "sensors": [{"kind": "lab", "id": f"hood{tag}",
+                                               "metrics": ["face_velocity_mps"]}]}]}],
         "inspections": [{"id": f"ext{tag}", "name": "Extinguishers", "frequency": "monthly",
                          "checklist": "extinguishers", "department": f"chem{tag}", "building": f"b{tag}"}],
     })
     with psycopg.connect(db_url) as conn:
         load_into_db(conn, site)
-        for user, role, dep, head in ((f"insp{tag}", "officer", None, False), (f"head{tag}", "viewer", f"chem{tag}", True),
+        for user, role, dep, head in ((f"insp{tag}", "officer", None, False),
+                                      (f"head{tag}", "viewer", f"chem{tag}", True),
                                       (f"staff{tag}", "viewer", f"chem{tag}", False),
                                       (f"libhead{tag}", "viewer", f"lib{tag}", True)):
             add_user(conn, user, "password-1234", role)
@@ -68,7 +70,8 @@ def test_an_inspection_opens_hazards_and_only_the_departments_head_signs(db_url,
         with pytest.raises(ActionRefusedError, match="already signed"):
             inspections.sign(conn, inspection, f"head{tag}")
         rows = conn.cursor(row_factory=dict_row).execute(
-            "SELECT id, category, severity, deadline, department_id, source FROM hazards WHERE id = ANY(%s) ORDER BY id",
+            "SELECT id, category, severity, deadline, department_id, source FROM hazards WHERE id = ANY(%s) "
+            "ORDER BY id",
             (opened,)).fetchall()
     fire, sign = rows
     assert (fire["category"], fire["severity"], fire["source"]) == ("fire_system", "major", "inspection")
