@@ -1,4 +1,5 @@
-"""The console's "send a guard": the guards to choose from, each dispatch's steps and times, cancel.
+"""The console's "send a guard" (the guards to choose from, each dispatch's steps and times, cancel) and
+"report a hazard behind this alarm".
 
 The components are in ``console_layout``; the steps themselves are ``ingest.patrol.dispatch``
 (one locked transaction each, journaled on the alarm). Officers dispatch and cancel; only the guard
@@ -24,6 +25,7 @@ from dashboard.console_layout import (
     DISPATCH_NOTE,
     DISPATCHES,
     DONE,
+    HAZARD_BTN,
     MSG,
     SELECTED,
 )
@@ -34,6 +36,7 @@ from ingest.core import clock
 from ingest.core.i18n import N_, Translator
 from ingest.core.vocabulary import DISPATCH_LABELS
 from ingest.patrol import dispatch as D
+from ingest.safety import hazards
 
 STEP_TIMES = (("dispatched", "dispatched_at"), ("on_the_way", "on_the_way_at"), ("on_scene", "on_scene_at"),
               ("resolved", "resolved_at"), ("cancelled", "cancelled_at"))
@@ -119,3 +122,24 @@ def act(_send: Any, _cancels: Any, alarm_id: int | None, guard: str | None, note
             return _("Dispatch cancelled."), stamp
     except ActionRefusedError as exc:
         return exc.render(_), stamp
+
+
+@callback(Output(MSG, "children", allow_duplicate=True), Input(HAZARD_BTN, "n_clicks"), State(SELECTED, "data"),
+          prevent_initial_call=True)
+def report_hazard(_click: Any, alarm_id: int | None) -> Any:
+    """A hazard from the selected alarm: its place and responsible department (officers)."""
+    _ = lang.gettext()
+    denied = refusal("officer", N_("report hazards"), _)
+    if denied:
+        return denied
+    if alarm_id is None:
+        return _("Select an alarm first.")
+    try:
+        with connection() as conn:
+            hid = hazards.from_alarm(conn, alarm_id, current_user()["username"])  # type: ignore[index]
+    except ActionRefusedError as exc:
+        return exc.render(_)
+    if hid is None:
+        return _("A hazard from this alarm is already open.")
+    return html.Span([_("Hazard {id} reported.").format(id=hid) + " ",
+                      html.A(_("open it"), href=f"/hazards?hazard={hid}", id="console-hazard-link")])

@@ -45,6 +45,7 @@ TICK = "console-tick"
 DISPATCH_GUARD, DISPATCH_BTN, DISPATCH_NOTE, DISPATCHES = ("console-dispatch-guard", "console-dispatch-btn",
                                                            "console-dispatch-note", "console-dispatches")
 DISPATCH_CANCEL = "console-dispatch-cancel"  # pattern id: {"type": DISPATCH_CANCEL, "id": dispatch}
+HAZARD_BTN = "console-hazard-btn"  # report a hazard seen behind the alarm (dashboard/console_dispatch.py)
 PAGE_SIZE = 18
 F_GROUP, GROUPS, GROUP, TOTAL, GROUP_PANEL = "f-group", "console-groups", "console-group", "console-total", \
     "console-group-panel"
@@ -96,6 +97,7 @@ def nav_links(_: Translator) -> list[html.A]:
         html.A(_("Console"), href="/console"),
         html.A(_("Map"), href="/map"),
         html.A(_("Patrols"), href="/patrols"),
+        html.A(_("Safety"), href="/safety"),
         html.A(_("Handover"), href="/console/handover"),
         html.A(_("Trends"), href="/trends"),
         html.A(_("Sensors"), href="/sensors"),
@@ -264,6 +266,8 @@ def frame(user_label: str = "", buildings: list | None = None, departments: list
                                 className="sc-actions",
                             ),
                             html.Div(id=DISPATCHES, className="sc-dispatches"),
+                            html.Div([html.Button(_("Report a hazard behind this alarm"), id=HAZARD_BTN)],
+                                     className="sc-actions"),
                             html.H3(_("Journal")),
                             html.Div(id=JOURNAL, className="sc-journal"),
                         ],

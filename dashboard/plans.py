@@ -77,6 +77,20 @@ def install(server: Flask) -> None:
         resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return resp
 
+    @server.route("/hazard-photo/<int:hazard>")
+    def hazard_photo(hazard: int) -> Response:
+        """The photo a department gave as evidence of a hazard's fix, for logged-in users."""
+        if not allowed("viewer"):
+            abort(401)
+        with connection() as conn:
+            row = conn.execute(q.HAZARD_PHOTO, {"id": hazard}).fetchone()
+        if row is None:
+            abort(404)
+        resp = Response(bytes(row["photo"]), mimetype=row["photo_type"])
+        resp.headers["Cache-Control"] = "private, max-age=3600"
+        resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return resp
+
     @server.route("/map/layout.zip")
     def layout_export() -> Response:
         if not allowed("admin"):

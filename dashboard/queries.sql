@@ -251,7 +251,8 @@ DELETE FROM login_failures WHERE scope = 'account' AND key = %(account)s
 DELETE FROM login_failures WHERE last_failure < now() - make_interval(secs => %(forget)s)
 
 -- name: SESSION_USER
-SELECT role, display_name, session_version, language FROM users WHERE username = %(u)s AND disabled_at IS NULL
+SELECT role, display_name, session_version, language, department_id, department_head FROM users
+WHERE username = %(u)s AND disabled_at IS NULL
 
 -- name: SET_USER_LANGUAGE
 UPDATE users SET language = %(lang)s WHERE username = %(u)s
@@ -440,3 +441,74 @@ SELECT id FROM sensors WHERE kind = 'checkpoint' AND retired_at IS NULL
 -- name: RETIRE_ROUTE
 UPDATE patrol_routes SET retired_at = now(), updated_at = now(), updated_by = %(by)s
 WHERE id = %(id)s AND retired_at IS NULL
+
+-- name: SAFETY_PLANS
+-- -- inspections, hazards, walk tests (ingest.safety, ingest.alarms.walktest) ---------------------
+-- Every plan with the times of its signed inspections in the last 400 days and how many wait for a signature.
+SELECT p.id, p.name, p.name_zh, p.frequency, p.checklist, p.items, p.department_id, p.building_id, p.active_since,
+       d.name AS department, d.name_zh AS department_zh,
+       coalesce(array_agg(i.inspected_at ORDER BY i.inspected_at DESC) FILTER (WHERE i.state = 'signed'), '{}')
+           AS done,
+       count(i.id) FILTER (WHERE i.state = 'submitted') AS unsigned
+FROM inspection_plans p JOIN departments d ON d.id = p.department_id
+LEFT JOIN inspections i ON i.plan_id = p.id AND i.inspected_at > now() - interval '400 days'
+WHERE p.retired_at IS NULL
+GROUP BY p.id, d.name, d.name_zh ORDER BY d.name, p.name
+
+-- name: INSPECTIONS_TO_SIGN
+SELECT i.id, i.plan_id, p.name, p.name_zh, i.department_id, i.inspector, i.inspected_at, i.results, i.note,
+       p.items
+FROM inspections i JOIN inspection_plans p ON p.id = i.plan_id
+WHERE i.state = 'submitted' ORDER BY i.inspected_at DESC LIMIT 50
+
+-- name: HAZARD_LIST
+SELECT h.id, h.title, h.description, h.category, h.severity, h.state, h.deadline, h.created_at, h.created_by,
+       h.source, h.source_ref, h.department_id, h.fix_note, h.fixed_by, h.fixed_at, h.fix_photo IS NOT NULL AS has_photo,
+       h.closed_at, h.overdue_at, d.name AS department, d.name_zh AS department_zh, b.name AS building,
+       b.name_zh AS building_zh, r.name AS room, r.name_zh AS room_zh
+FROM hazards h JOIN departments d ON d.id = h.department_id
+LEFT JOIN buildings b ON b.id = h.building_id LEFT JOIN rooms r ON r.id = h.room_id
+WHERE %(closed)s OR h.state <> 'closed'
+ORDER BY h.state = 'closed', h.deadline
+LIMIT 200
+
+-- name: HAZARD_JOURNAL_OF
+SELECT at, actor, action, note FROM hazard_journal WHERE hazard_id = %(id)s ORDER BY id
+
+-- name: HAZARD_PHOTO
+SELECT fix_photo AS photo, fix_photo_type AS photo_type FROM hazards WHERE id = %(id)s AND fix_photo IS NOT NULL
+
+-- name: DEPARTMENT_SAFETY
+-- Per department: open hazards, those past their deadline, and detectors not tested within a year.
+SELECT d.id, d.name, d.name_zh,
+       (SELECT count(*) FROM hazards h WHERE h.department_id = d.id AND h.state <> 'closed') AS open_hazards,
+       (SELECT count(*) FROM hazards h WHERE h.department_id = d.id AND h.state = 'open'
+          AND h.deadline < now()) AS overdue_hazards,
+       (SELECT count(*) FROM sensors s LEFT JOIN rooms r ON r.id = s.room_id LEFT JOIN buildings b ON b.id = s.building_id
+        WHERE s.kind = 'smoke' AND s.retired_at IS NULL AND s.registered
+          AND coalesce(r.department_id, b.department_id) = d.id
+          AND (s.last_tested_at IS NULL OR s.last_tested_at < now() - interval '365 days')) AS untested_detectors,
+       (SELECT count(*) FROM sensors s LEFT JOIN rooms r ON r.id = s.room_id LEFT JOIN buildings b ON b.id = s.building_id
+        WHERE s.kind = 'smoke' AND s.retired_at IS NULL AND s.registered
+          AND coalesce(r.department_id, b.department_id) = d.id) AS detectors
+FROM departments d ORDER BY d.name
+
+-- name: TEST_SESSIONS
+SELECT s.id, s.reason, s.scope, s.started_by, s.started_at, s.ends_at, s.ended_at, s.ended_by,
+       count(d.sensor_id) AS devices, count(d.signalled_at) AS signalled,
+       count(*) FILTER (WHERE d.result = 'not_signalled') AS silent,
+       coalesce(array_agg(d.sensor_id ORDER BY d.sensor_id) FILTER (WHERE d.signalled_at IS NULL), '{}') AS waiting
+FROM test_sessions s LEFT JOIN test_devices d ON d.session_id = s.id
+WHERE s.ended_at IS NULL OR s.ended_at > now() - interval '7 days'
+GROUP BY s.id ORDER BY s.ended_at IS NULL DESC, s.started_at DESC LIMIT 20
+
+-- name: ZONES
+SELECT DISTINCT zone FROM rooms WHERE zone IS NOT NULL AND retired_at IS NULL ORDER BY zone
+
+-- name: ROOMS_OF
+SELECT r.id, r.name, r.name_zh, r.floor, r.building_id FROM rooms r WHERE r.retired_at IS NULL ORDER BY r.building_id, r.floor, r.id
+
+-- name: WALL_OVERDUE
+-- What the wall's quiet line counts: hazards past their deadline, walk tests under way.
+SELECT (SELECT count(*) FROM hazards WHERE state = 'open' AND deadline < now()) AS hazards,
+       (SELECT count(*) FROM test_sessions WHERE ended_at IS NULL) AS tests

@@ -15,6 +15,7 @@ from dashboard.db import connection
 from dashboard.ids import LIVE_SIGNAL
 from dashboard.report import kpis
 from dashboard.report import queries as report_q
+from dashboard.safetyviews import plan_states
 from ingest.alarms import messages
 from ingest.core import clock
 from ingest.core.i18n import N_, Translator
@@ -155,6 +156,9 @@ def _read(now: datetime) -> tuple:
              conn.execute(q.MAP_PLAN, place).fetchone() if place else None,
              conn.execute(q.MAP_DEVICES, place).fetchall() if place else []),
             (flood, conn.execute(q.WALL_FLOOD_GROUPS).fetchall() if flood else []),
+            (conn.execute(q.WALL_OVERDUE).fetchone() or {},
+             sum(1 for _p, st in plan_states(conn.execute(q.SAFETY_PLANS).fetchall(), now, clock.campus_zone().key)
+                 if st.state == "overdue")),
         )
 
 
@@ -263,7 +267,8 @@ def _rows(alarms: list[dict], first: int | None, flood: kpis.Flood | None, group
 
 def _render(now: datetime, _: Translator) -> tuple:
     """The wall's outputs at ``now``, in the language of ``_``."""
-    c, alarms, buildings, ingest, streaks, (focus, first, plan, devices), (flood, groups) = _read(now)
+    c, alarms, buildings, ingest, streaks, (focus, first, plan, devices), (flood, groups), (due, plans_late) = \
+        _read(now)
     tiles = [
         _tile(_("critical"), c["critical"], "critical"),
         _tile(_("high"), c["high"], "high"),
@@ -296,6 +301,12 @@ def _render(now: datetime, _: Translator) -> tuple:
         ),
         _services(ingest, _),
     ]
+    quiet = [x for x in (
+        _("{n} inspections overdue").format(n=plans_late) if plans_late else "",
+        _("{n} hazards past their deadline").format(n=due.get("hazards")) if due.get("hazards") else "",
+        _("walk test under way") if due.get("tests") else "") if x]
+    if quiet:  # a quiet line: nothing here is an alarm, but someone should see to it
+        flow.append(html.Span(" · " + " · ".join(quiet), className="sc-quiet", id="wall-quiet"))
     worst = next((p for p in ("critical", "high", "medium", "low") if c.get(p)), None)
     status = html.Span(
         _("NORMAL") if not worst else _(WORST[worst]), className=f"sc-state sc-state-{worst or 'normal'}"

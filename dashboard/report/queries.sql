@@ -76,3 +76,23 @@ ORDER BY t.due_at, t.route_id
 SELECT d.id, d.state, a.raised_at, d.dispatched_at, d.on_scene_at, d.resolved_at
 FROM dispatches d JOIN alarms a ON a.id = d.alarm_id
 WHERE d.dispatched_at >= %(start)s AND d.dispatched_at < %(end)s AND NOT a.drill
+
+-- name: SAFETY_WEEK
+-- Inspections, hazards and walk tests of a period (the weekly review's section).
+SELECT (SELECT count(*) FROM inspections WHERE inspected_at >= %(start)s AND inspected_at < %(end)s) AS inspections,
+       (SELECT count(*) FROM inspections WHERE inspected_at >= %(start)s AND inspected_at < %(end)s
+          AND state = 'signed') AS signed,
+       (SELECT count(*) FROM hazards WHERE created_at >= %(start)s AND created_at < %(end)s) AS hazards_opened,
+       (SELECT count(*) FROM hazards WHERE closed_at >= %(start)s AND closed_at < %(end)s) AS hazards_closed,
+       (SELECT count(*) FROM hazards WHERE state = 'open' AND deadline < %(end)s) AS hazards_overdue,
+       (SELECT count(*) FROM test_devices d JOIN test_sessions s ON s.id = d.session_id
+        WHERE s.started_at >= %(start)s AND s.started_at < %(end)s) AS devices_tested,
+       (SELECT count(*) FROM test_devices d JOIN test_sessions s ON s.id = d.session_id
+        WHERE s.started_at >= %(start)s AND s.started_at < %(end)s AND d.result = 'passed') AS devices_passed
+
+-- name: HAZARDS_BY_DEPARTMENT
+SELECT d.name, d.name_zh, count(*) FILTER (WHERE h.state <> 'closed') AS open,
+       count(*) FILTER (WHERE h.state = 'open' AND h.deadline < %(end)s) AS overdue
+FROM hazards h JOIN departments d ON d.id = h.department_id
+WHERE h.created_at < %(end)s AND (h.closed_at IS NULL OR h.closed_at >= %(start)s)
+GROUP BY d.name, d.name_zh ORDER BY overdue DESC, open DESC

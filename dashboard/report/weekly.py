@@ -14,7 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from dashboard.report import kpis as K
-from dashboard.report import patrols
+from dashboard.report import patrols, safety
 from dashboard.report import queries as q
 from dashboard.report.health import health, health_rows
 from dashboard.report.page import PAGE_STYLE, bars, nav
@@ -148,6 +148,7 @@ def build(
         # Requests to each channel in the week (each attempt: a retried message counts each try).
         "notifications": [(r["channel"], r["sent"], r["failed"]) for r in cur.execute(nq.PER_CHANNEL, args)],
         "patrols": patrols.build(conn, start, end),
+        "safety": safety.build(conn, start, end),
     }
 
 
@@ -277,6 +278,7 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
     title = _("SafeCampus weekly review {week}").format(week=report["week"])
     heading = _("Weekly review {week}").format(week=report["week"])
     tours = e(_("Guard tours"))
+    checks = e(_("Inspections, hazards and walk tests"))
     made = _("Made by SafeCampus {time}.").format(time=clock.fmt(clock.now(), "%Y-%m-%d %H:%M %Z"))
     return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <title>{e(title)}</title>
@@ -317,5 +319,6 @@ def to_html(report: dict[str, Any], lang: str = "en") -> str:
 <th>{t[36]}</th></tr>{drills}</table>
 <h2>{t[38]}</h2><table><tr><th>{t[39]}</th><th>{t[40]}</th><th>{t[41]}</th></tr>{told}</table>
 <h2>{tours}</h2>{patrols.tables(report["patrols"], lang)}
+<h2>{checks}</h2>{safety.tables(report["safety"], lang)}
 <p><small>{e(made)}</small></p>
 </body></html>"""

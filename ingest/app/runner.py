@@ -100,7 +100,10 @@ def _demo_officer(conn: psycopg.Connection, data_dir: Path) -> str:
     # The simulator's guards (sensors_sim.life.guard_card): their phone page is /guard.
     for n in (1, 2, 3):
         add_user(conn, f"guard{n}", password, "guard", f"Guard {n}", card=guard_card(n - 1))
-    return f"officer / {password} (guards: guard1, guard2, guard3, same password)"
+    for department in ("chem-bio", "logistics", "library"):  # heads who sign their department's inspections
+        add_user(conn, f"head-{department}", password, "viewer", f"Head of {department}", department=department,
+                 head=True)
+    return f"officer / {password} (guards: guard1-3; department heads: head-chem-bio, head-logistics; same password)"
 
 
 def run_all(settings: Settings, stop: threading.Event) -> int:
@@ -132,6 +135,10 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
         with connect(db_url) as conn:
             load_site_into_db(conn, site)
             officer = _demo_officer(conn, data_dir)
+            if not settings.site_file:  # the demo campus: a past for its inspections and hazards
+                from sensors_sim.safety_history import seed
+
+                seed(conn, site)
         secret = (
             settings.secret_key.get_secret_value() if settings.secret_key else _local_secret(data_dir, "secret_key")
         )

@@ -106,7 +106,7 @@ HAZARD_CATEGORY_LABELS: dict[str, str] = {"fire_system": N_("fire-system fault")
                                           "chemical": N_("chemicals and gases"), "exits": N_("exits and escape"),
                                           "other": N_("other")}
 HAZARD_SEVERITY_LABELS: dict[str, str] = {"major": N_("major"), "general": N_("general")}
-HAZARD_STATE_LABELS: dict[str, str] = {"open": N_("open"), "fixed": N_("fixed, awaiting verification"),
+HAZARD_STATE_LABELS: dict[str, str] = {"open": N_("to be fixed"), "fixed": N_("fixed, awaiting verification"),
                                        "closed": N_("closed")}
 HAZARD_ACTION_LABELS: dict[str, str] = {"reported": N_("reported"), "fixed": N_("fix reported"),
                                         "verified": N_("fix verified"), "rejected": N_("fix not accepted"),

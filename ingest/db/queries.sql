@@ -377,3 +377,28 @@ ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, name_zh = EXCLUDED.name_zh,
 
 -- name: RETIRE_INSPECTION_PLANS
 UPDATE inspection_plans SET retired_at = now() WHERE retired_at IS NULL AND NOT (id = ANY(%(keep)s))
+
+-- name: DEMO_HISTORY_EXISTS
+-- -- the demo campus's past (sensors_sim/safety_history.py), written only into an empty history --------
+SELECT EXISTS (SELECT 1 FROM inspections) OR EXISTS (SELECT 1 FROM hazards)
+
+-- name: DEMO_PLANS_SINCE
+UPDATE inspection_plans SET active_since = %(since)s
+
+-- name: DEMO_INSPECTION
+INSERT INTO inspections (plan_id, department_id, building_id, results, inspector, inspected_at, head, head_signed_at,
+                         state)
+VALUES (%(plan)s, %(department)s, %(building)s, %(results)s, %(by)s, %(at)s, %(head)s, %(signed)s, 'signed')
+
+-- name: DEMO_TESTED
+UPDATE sensors SET last_tested_at = %(at)s WHERE id = %(id)s
+
+-- name: DEMO_HAZARD
+INSERT INTO hazards (title, category, severity, department_id, building_id, source, state, deadline, created_by,
+                     created_at, fixed_at, fixed_by, fix_note, closed_at, closed_by)
+VALUES (%(title)s, %(category)s, %(severity)s, %(department)s, %(building)s, 'inspection', %(state)s, %(deadline)s,
+        %(by)s, %(created)s, %(fixed_at)s, %(fixed_by)s, %(fix_note)s, %(closed_at)s, %(closed_by)s)
+RETURNING id
+
+-- name: DEMO_HAZARD_JOURNAL
+INSERT INTO hazard_journal (hazard_id, actor, action, note, at) VALUES (%(id)s, %(by)s, 'reported', %(note)s, %(at)s)

@@ -39,7 +39,8 @@ from tests.e2e.conftest import (
 
 PLACE = "/map/place?building=labs&floor=1"
 PAGES = ["/", "/console", "/console/handover", "/trends", "/sensors", "/reports/weekly", "/reports/health", "/map",
-         "/map?building=labs", "/map?building=labs&floor=1", PLACE, "/patrols", "/reports/patrols"]
+         "/map?building=labs", "/map?building=labs&floor=1", PLACE, "/patrols", "/reports/patrols", "/hazards",
+         "/inspections", "/safety"]
 GUARD = ("guard-zhao", "guard-password-1")
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 # Words that are the same in every language: the product, formulas, units, standards, file kinds.

@@ -8,6 +8,7 @@ from ingest.db.sql import NamedSql
 from tests.conftest import ROOT
 
 MODULES = {"ingest.db.queries": "ingest/db", "ingest.alarms.queries": "ingest/alarms",
+           "ingest.patrol.queries": "ingest/patrol", "ingest.safety.queries": "ingest/safety",
            "dashboard.queries": "dashboard", "dashboard.report.queries": "dashboard/report"}
 IMPORT = re.compile(r"from (\S+) import queries as (\w+)|import (\S+)\.queries as (\w+)")
 
