@@ -99,7 +99,7 @@ def show(*_triggers: Any) -> tuple:
                 else "")
         rows.append(html.Div([
             html.Div([html.Strong(lang.named(p)), html.Span(f" · {_(FREQUENCY_LABELS[p['frequency']])}")]),
-            html.Div(f"{lang.named(p, 'department')} · {_(STATE_LABELS[st.state])} {when}",
+            html.Div(f"{lang.named(p, 'department')} · {when or _(STATE_LABELS[st.state])}",
                      className=f"sc-guard-small sc-insp-{st.state}"),
             html.Button(_("Inspect"), id={"type": START, "plan": p["id"]}, n_clicks=0, className="sc-guard-btn"),
         ], className="sc-guard-dispatch" + (" done" if st.state == "done" else ""), id=f"plan-{p['id']}"))

@@ -69,6 +69,7 @@ def main() -> None:
                                ("map-floor", "/map?building=labs&floor=2"),
                                ("map-place", "/map/place?building=labs&floor=2"),  # admins only
                                ("patrols", "/patrols"), ("patrols-report", "/reports/patrols"),
+                               ("inspections", "/inspections"), ("hazards", "/hazards?hazard=1"), ("safety", "/safety"),
                                ("trends", "/trends"), ("sensors", "/sensors"), ("handover", "/console/handover"),
                                ("weekly", "/reports/weekly"), ("health", "/reports/health"),
                                ("notifications", "/admin/notifications")):  # admins only

@@ -166,11 +166,28 @@ def _momentary(tour: Tour, stem: str, checkpoint: str, at: float, text: Text) ->
 
 
 def timers(tour: Tour, now: float) -> list[Placed]:
-    """What the tour's clock gives at event time ``now``."""
+    """What the tour's clock gives at event time ``now``, in event-time order: when ``now`` jumps past
+    several deadlines at once (a backlog stored in one batch), each still fires at its own time.
+    """
     out: list[Placed] = []
     if tour.state in ("completed", "incomplete"):
         return out
     late_key = tour.condition("patrol_late")
+    horizon = min(now, tour.ends)
+    for s in tour._waiting():
+        key = f"{late_key}:{s['checkpoint']}"
+        due = tour.due + s["max_s"]
+        if horizon >= due and key not in tour.raised:
+            tour.raised[key] = s["checkpoint"]
+            params = tour.route_params() | {"until": _at(due).isoformat()}
+            out.append((s["checkpoint"], _raise(tour, "patrol_late", due, Text("patrol_late", params))))
+    if (tour.state == "running" and tour.last_at is not None and "guard_silent" not in tour.raised
+            and horizon >= tour.last_at + tour.silent_after_s and tour.last_checkpoint):
+        tour.raised["guard_silent"] = tour.last_checkpoint
+        text = Text("guard_silent", tour.route_params() | {"guard": tour.guard or "?",
+                                                           "since": _at(tour.last_at).isoformat()})
+        out.append((tour.last_checkpoint,
+                    _raise(tour, "guard_silent", tour.last_at + tour.silent_after_s, text, _higher(tour.priority))))
     if now >= tour.ends:
         todo = tour.unvisited()
         if not todo:
@@ -182,25 +199,11 @@ def timers(tour: Tour, now: float) -> list[Placed]:
             tour.visits[s["checkpoint"]] = {"at": None, "verdict": "missed", "method": None, "guard": None}
         tour.state = "incomplete"
         first = todo[0]["checkpoint"]
+        names = ", ".join(s["checkpoint"] for s in todo[:10])
         text = Text("patrol_missed", tour.route_params() | {"missed": len(todo), "total": len(tour.stops),
-                                      "checkpoints": ", ".join(s["checkpoint"] for s in todo[:10])})
+                                                            "checkpoints": names})
         tour.raised["patrol_missed"] = first
         out.append((first, _raise(tour, "patrol_missed", tour.ends, text)))
-        return out
-    for s in tour._waiting():
-        key = f"{late_key}:{s['checkpoint']}"
-        due = tour.due + s["max_s"]
-        if now >= due and key not in tour.raised:
-            tour.raised[key] = s["checkpoint"]
-            params = tour.route_params() | {"until": _at(due).isoformat()}
-            out.append((s["checkpoint"], _raise(tour, "patrol_late", due, Text("patrol_late", params))))
-    if (tour.state == "running" and tour.last_at is not None and "guard_silent" not in tour.raised
-            and now >= tour.last_at + tour.silent_after_s and tour.last_checkpoint):
-        tour.raised["guard_silent"] = tour.last_checkpoint
-        text = Text("guard_silent", tour.route_params() | {"guard": tour.guard or "?",
-                                     "since": _at(tour.last_at).isoformat()})
-        out.append((tour.last_checkpoint,
-                    _raise(tour, "guard_silent", tour.last_at + tour.silent_after_s, text, _higher(tour.priority))))
     return out
 
 

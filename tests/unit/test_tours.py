@@ -89,9 +89,12 @@ def test_missed_checkpoints_at_the_tour_limit_and_an_offline_wand_upload_clears_
     t = tour()
     T.scan(t, "a", DUE + 5 * MIN, "g", "nfc")
     T.timers(t, DUE + 25 * MIN)  # b late
-    placed = T.timers(t, DUE + 60 * MIN)
-    assert kinds(placed) == [("b", "Clear", "patrol_late"), ("b", "Raise", "patrol_missed")]
-    assert placed[1][1].text.params["missed"] == 2
+    placed = T.timers(t, DUE + 60 * MIN)  # event time jumps past c's window and the limit at once
+    assert kinds(placed) == [("c", "Raise", "patrol_late"), ("b", "Clear", "patrol_late"),
+                             ("c", "Clear", "patrol_late"), ("b", "Raise", "patrol_missed")]
+    assert [s.at.timestamp() for _cp, s in placed] == [DUE + 40 * MIN, DUE + 60 * MIN, DUE + 60 * MIN,
+                                                       DUE + 60 * MIN]  # each at its own time
+    assert placed[-1][1].text.params["missed"] == 2
     # the wand uploads after the round: b and c were scanned in time after all
     assert T.reopen_for_upload(t, "b", DUE + 15 * MIN)
     assert T.scan(t, "b", DUE + 15 * MIN, "g", "nfc")[0] == "on_time"
@@ -101,6 +104,17 @@ def test_missed_checkpoints_at_the_tour_limit_and_an_offline_wand_upload_clears_
     assert t.state == "completed" and T.summary(t)["missed"] == 0
     assert not T.reopen_for_upload(t, "c", DUE + 30 * MIN)  # done: nothing reopens
     assert not T.reopen_for_upload(tour(), "a", DUE + 2 * 3600)
+
+
+def test_a_jump_in_event_time_past_every_deadline_still_fires_each_at_its_time():
+    t = tour(silent_min=15)
+    T.scan(t, "a", DUE + 5 * MIN, "g", "nfc")
+    placed = T.timers(t, DUE + 3 * 3600)  # a backlog stored in one batch: hours of event time at once
+    got = [(cp, type(s).__name__, s.condition.split(":")[0], s.at.timestamp()) for cp, s in placed]
+    assert ("b", "Raise", "patrol_late", DUE + 25 * MIN) in got
+    assert ("c", "Raise", "patrol_late", DUE + 40 * MIN) in got
+    assert ("a", "Raise", "guard_silent", DUE + 20 * MIN) in got
+    assert ("b", "Raise", "patrol_missed", DUE + 60 * MIN) in got
 
 
 def test_a_guard_who_stops_reporting_raises_a_higher_priority_alarm_at_the_last_checkpoint():
