@@ -479,8 +479,11 @@ SELECT at, actor, action, note FROM hazard_journal WHERE hazard_id = %(id)s ORDE
 SELECT fix_photo AS photo, fix_photo_type AS photo_type FROM hazards WHERE id = %(id)s AND fix_photo IS NOT NULL
 
 -- name: DEPARTMENT_SAFETY
--- Per department: open hazards, those past their deadline, and detectors not tested within a year.
-SELECT d.id, d.name, d.name_zh,
+-- Per department: its responsibility letter, the last real incident (its streak), open hazards, those
+-- past their deadline, and detectors not tested within a year.
+SELECT d.id, d.name, d.name_zh, d.letter,
+       (SELECT max(a.closed_at) FROM alarm_places a WHERE a.department_id = d.id AND a.disposition = 'real'
+          AND NOT a.drill) AS last_real,
        (SELECT count(*) FROM hazards h WHERE h.department_id = d.id AND h.state <> 'closed') AS open_hazards,
        (SELECT count(*) FROM hazards h WHERE h.department_id = d.id AND h.state = 'open'
           AND h.deadline < now()) AS overdue_hazards,

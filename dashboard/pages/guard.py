@@ -26,6 +26,7 @@ from ingest.core.i18n import Translator
 from ingest.core.vocabulary import DISPATCH_LABELS, PRIORITY_LABELS, TOUR_STATE_LABELS, VISIT_LABELS
 from ingest.patrol import dispatch as D
 from ingest.patrol.engine import PatrolEngine, Scan
+from ingest.safety import hazards
 
 dash.register_page(__name__, path="/guard", title="SafeCampus")
 
@@ -33,6 +34,7 @@ TOURS, DISPATCHES, MSG, CODE, METHOD, SCAN_BTN, CAMERA_BTN, SOS_BTN, SOS_ARM, RE
     "guard-tours", "guard-dispatches", "guard-msg", "guard-code", "guard-method", "guard-scan", "guard-camera",
     "guard-sos", "guard-sos-armed", "guard-refresh", "guard-done", "guard-note", "guard-photo")
 TOOLS = "guard-dispatch-tools"
+HAZARD, HAZARD_BTN = "guard-hazard", "guard-hazard-btn"
 HIDDEN = {"display": "none"}
 STEP = "guard-step"  # pattern id: {"type": STEP, "id": dispatch, "to": step}
 VERDICT_MARK = {"on_time": "✓", "early": "!", "late": "!", "out_of_sequence": "!", "missed": "✗"}
@@ -73,6 +75,12 @@ def frame(_: Translator = str, name: str = "") -> html.Div:
                                    id=TOOLS, style=HIDDEN)],
                          className="sc-guard-card"),
             html.Section(id=TOURS, className="sc-guard-card"),
+            html.Section([html.H2(_("Report a hazard here")),
+                          html.Div([dcc.Input(id=HAZARD, placeholder=_("what is wrong"), className="sc-guard-code"),
+                                    html.Button(_("Report"), id=HAZARD_BTN, className="sc-guard-btn")],
+                                   className="sc-guard-row"),
+                          html.P(_("It is reported where you last scanned a checkpoint."),
+                                 className="sc-guard-small")], className="sc-guard-card"),
             dcc.Store(id=METHOD, data="typed"),
             dcc.Store(id=DONE),
             dcc.Interval(id=REFRESH, interval=15_000),
@@ -214,11 +222,11 @@ def _dispatches(rows: list[dict], _: Translator) -> list:
 
 @callback(Output(MSG, "children"), Output(DONE, "data"), Output(CODE, "value"), Output(SOS_ARM, "children"),
           Input(SCAN_BTN, "n_clicks"), Input(CODE, "n_submit"), Input(SOS_BTN, "n_clicks"),
-          Input({"type": STEP, "id": ALL, "to": ALL}, "n_clicks"),
+          Input({"type": STEP, "id": ALL, "to": ALL}, "n_clicks"), Input(HAZARD_BTN, "n_clicks"),
           State(CODE, "value"), State(METHOD, "data"), State(NOTE, "value"), State(PHOTO, "contents"),
-          State(SOS_ARM, "children"), prevent_initial_call=True)
-def act(_scan: Any, _submit: Any, sos: int, _steps: Any, code: str | None, method: str | None, note: str | None,
-        photo: str | None, armed: str | None) -> tuple:
+          State(SOS_ARM, "children"), State(HAZARD, "value"), prevent_initial_call=True)
+def act(_scan: Any, _submit: Any, sos: int, _steps: Any, _hazard: Any, code: str | None, method: str | None,
+        note: str | None, photo: str | None, armed: str | None, hazard: str | None) -> tuple:
     """A scan, an SOS (second press), or a step of a dispatch, for the logged-in guard only."""
     _ = lang.gettext()
     user = _guard()
@@ -233,6 +241,12 @@ def act(_scan: Any, _submit: Any, sos: int, _steps: Any, code: str | None, metho
     hint = _("Press twice to call for help.")
     armed_text = _("Press SOS again to call for help now.")
     try:
+        if trig == HAZARD_BTN:
+            if not (hazard or "").strip():
+                return _("Say what is wrong first."), dash.no_update, dash.no_update, hint
+            with connection() as conn:
+                hid = hazards.from_patrol(conn, me, hazard or "")
+            return _("Hazard {id} reported.").format(id=hid), stamp, dash.no_update, hint
         if trig == SOS_BTN:
             if armed != armed_text:
                 return dash.no_update, dash.no_update, dash.no_update, armed_text

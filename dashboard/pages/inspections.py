@@ -5,6 +5,7 @@ own login, or their password on this phone: 公安部令61号 art. 26). Failed i
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ import dash
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import lang
+from dashboard import floormap, lang
 from dashboard import queries as q
 from dashboard.auth import TooManyAttemptsError, check_password, current_user
 from dashboard.console_layout import nav_links
@@ -29,7 +30,7 @@ PLANS, FORM, MSG, PLAN, DONE, BUILDING, FLOOR, OVERALL, SUBMIT, SIGN_LIST, HEAD,
     "insp-plans", "insp-form", "insp-msg", "insp-plan", "insp-done", "insp-building", "insp-floor", "insp-overall",
     "insp-submit", "insp-sign-list", "insp-head", "insp-head-pw", "insp-last", "insp-tick")
 START, ITEM, ITEM_NOTE, SIGN, SIGN_ME = "insp-start", "insp-item", "insp-item-note", "insp-sign", "insp-sign-me"
-FORM_BOX = "insp-form-box"
+FORM_BOX, PLAN_VIEW, XY, PHOTO = "insp-form-box", "insp-plan-view", "insp-xy", "insp-photo"
 STATE_LABELS = {"done": N_("done"), "due": N_("due"), "overdue": N_("overdue")}
 FREQUENCY_LABELS = {"daily": N_("daily"), "weekly": N_("weekly"), "monthly": N_("monthly"),
                     "quarterly": N_("quarterly"), "yearly": N_("yearly")}
@@ -52,7 +53,10 @@ def frame(_: Translator = str) -> html.Div:
             html.Div([dcc.Dropdown(id=BUILDING, options=[], placeholder=_("building"), className="sc-filter"),
                       dcc.Input(id=FLOOR, type="number", min=1, max=100, placeholder=_("floor"), className="sc-num")],
                      className="sc-guard-row"),
+            html.Div(id=PLAN_VIEW, className="sc-insp-plan"),
             dcc.Textarea(id=OVERALL, placeholder=_("note"), className="sc-guard-note"),
+            dcc.Upload(html.Button(_("Add a photo"), className="sc-guard-btn wide"), id=PHOTO,
+                       accept="image/jpeg,image/png", max_size=3 * 1024 * 1024),
             html.Button(_("Submit the inspection"), id=SUBMIT, className="sc-guard-btn wide"),
         ], id=FORM_BOX, className="sc-guard-card", style={"display": "none"}),
         html.Section([
@@ -65,7 +69,8 @@ def frame(_: Translator = str) -> html.Div:
                       html.Button(_("Sign the last inspection"), id=SIGN, className="sc-guard-btn")],
                      className="sc-guard-row"),
         ], className="sc-guard-card"),
-        dcc.Store(id=PLAN), dcc.Store(id=DONE), dcc.Store(id=LAST), dcc.Interval(id=TICK, interval=60_000),
+        dcc.Store(id=PLAN), dcc.Store(id=DONE), dcc.Store(id=LAST), dcc.Store(id=XY),
+        dcc.Interval(id=TICK, interval=60_000),
     ], className="sc-guard sc-inspections")
 
 
@@ -145,15 +150,33 @@ def form(plan_id: str | None) -> tuple:
     return [html.H2(lang.named(plan)), *items], {}, where, plan["building_id"]
 
 
+@callback(Output(PLAN_VIEW, "children"), Input(BUILDING, "value"), Input(FLOOR, "value"))
+def plan_view(building: str | None, floor: Any) -> Any:
+    """The chosen floor's plan: tap where the inspection was (``assets/inspect.js`` keeps the point)."""
+    _ = lang.gettext()
+    if _user() is None or not building or floor in (None, ""):
+        return []
+    try:
+        level = int(floor) - 1
+    except (TypeError, ValueError):
+        return []
+    with connection() as conn:
+        plan = conn.execute(q.MAP_PLAN, {"building": building, "floor": level}).fetchone()
+    if plan is None:
+        return html.P(_("This floor has no plan."), className="sc-guard-small")
+    return [html.P(_("Tap the plan where you are."), className="sc-guard-small"),
+            floormap.floor(plan, [], _, links=False, ident="insp-floor")]
+
+
 @callback(Output(MSG, "children"), Output(DONE, "data"), Output(LAST, "data"),
           Input(SUBMIT, "n_clicks"), Input(SIGN, "n_clicks"), Input({"type": SIGN_ME, "id": ALL}, "n_clicks"),
           State(PLAN, "data"), State({"type": ITEM, "item": ALL}, "value"), State({"type": ITEM, "item": ALL}, "id"),
           State({"type": ITEM_NOTE, "item": ALL}, "value"), State(BUILDING, "value"), State(FLOOR, "value"),
           State(OVERALL, "value"), State(LAST, "data"), State(HEAD, "value"), State(HEAD_PW, "value"),
-          prevent_initial_call=True)
+          State(XY, "data"), State(PHOTO, "contents"), prevent_initial_call=True)
 def act(_submit: Any, _sign: Any, _sign_me: Any, plan_id: str | None, ticks: list, ids: list, notes: list,
         building: str | None, floor: Any, overall: str | None, last: int | None, head: str | None,
-        head_pw: str | None) -> tuple:
+        head_pw: str | None, xy: list | None, photo: str | None) -> tuple:
     """Submit the checklist, or sign: the head with their own login, or with their password here."""
     _ = lang.gettext()
     user = _user()
@@ -174,8 +197,13 @@ def act(_submit: Any, _sign: Any, _sign_me: Any, plan_id: str | None, ticks: lis
                     level = int(floor) - 1 if floor not in (None, "") else None
                 except (TypeError, ValueError):
                     return _("The floor must be a number."), dash.no_update, dash.no_update
+                point = xy if isinstance(xy, list) and len(xy) == 2 and level is not None else [None, None]
+                try:
+                    data = base64.b64decode(photo.split(",", 1)[1], validate=True) if photo else None
+                except (ValueError, IndexError):
+                    return _("The photo could not be read."), dash.no_update, dash.no_update
                 inspection, opened = inspections.submit(conn, plan_id, user["username"], results, overall, building,
-                                                        level)
+                                                        level, point[0], point[1], data)
                 text = _("Inspection {id} submitted; the department's head signs it.").format(id=inspection)
                 if opened:
                     text += " " + _("{n} hazards opened for the failed items.").format(n=len(opened))

@@ -84,9 +84,12 @@ def show(*_triggers: Any) -> tuple:
     for p, st in plan_states(plans, now, clock.campus_zone().key):
         if st.state == "overdue":
             overdue[p["department_id"]] = overdue.get(p["department_id"], 0) + 1
-    head = html.Tr([html.Th(x) for x in (_("department"), _("inspections overdue"), _("hazards open"),
-                                          _("hazards past their deadline"), _("detectors not tested within a year"))])
-    rows = [html.Tr([html.Td(lang.named(d)),
+    head = html.Tr([html.Th(x) for x in (_("department"), _("responsibility letter"),
+                                          _("days without a real incident"), _("inspections overdue"),
+                                          _("hazards open"), _("hazards past their deadline"),
+                                          _("detectors not tested within a year"))])
+    rows = [html.Tr([html.Td(lang.named(d)), _letter(d.get("letter"), now, _),
+                     html.Td(str((now - d["last_real"]).days) if d["last_real"] else _("none on record")),
                      html.Td(overdue.get(d["id"], 0) or "", className="sc-tour-missed" if overdue.get(d["id"]) else ""),
                      html.Td(d["open_hazards"] or ""),
                      html.Td(d["overdue_hazards"] or "", className="sc-tour-missed" if d["overdue_hazards"] else ""),
@@ -109,6 +112,16 @@ def show(*_triggers: Any) -> tuple:
         ], className="sc-route", id=f"walk-test-{s['id']}"))
     return (table, tests or html.P(_("No walk test this week."), className="sc-guard-small"),
             [{"label": z, "value": z} for z in zones], [{"label": lang.named(b), "value": b["id"]} for b in buildings])
+
+
+def _letter(letter: dict[str, Any] | None, now: datetime, _: Translator) -> html.Td:
+    """A department's responsibility letter: its title, who signed it and when; missing or lapsed in red."""
+    if not letter:
+        return html.Td(_("none"), className="sc-tour-missed")
+    title = letter.get("title_zh") if lang.current() == "zh-CN" and letter.get("title_zh") else letter["title"]
+    text = _("{title}, signed by {who} on {day}").format(title=title, who=letter["signed_by"], day=letter["signed"])
+    lapsed = bool(letter.get("valid_until")) and str(letter["valid_until"]) < clock.local(now).date().isoformat()
+    return html.Td(text + (" · " + _("lapsed") if lapsed else ""), className="sc-tour-missed" if lapsed else "")
 
 
 @callback(Output(MSG, "children"), Output(DONE, "data"),

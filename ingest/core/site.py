@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -200,12 +200,23 @@ class Building(_Strict):
     rooms: list[Room] = Field(default_factory=list)
 
 
+class Letter(_Strict):
+    """A department's safety responsibility letter (安全责任状): who signed it, when, until when."""
+
+    title: str
+    title_zh: str | None = None
+    signed: date
+    signed_by: str  # the department's head who signed it
+    valid_until: date | None = None
+
+
 class Department(_Strict):
-    """A responsible unit (二级单位)."""
+    """A responsible unit (二级单位), and its responsibility letter; its items are its inspection plans."""
 
     id: str = Field(pattern=ID)
     name: str
     name_zh: str | None = None
+    letter: Letter | None = None
 
 
 class SiteSensor(_Strict):

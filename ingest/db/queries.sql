@@ -146,8 +146,8 @@ COPY dead_letters (received_at, topic, payload, payload_size, reason, ingest_id)
 
 -- name: UPSERT_DEPARTMENT
 -- -- registry -------------------------------------------------------------------------
-INSERT INTO departments (id, name, name_zh) VALUES (%(id)s, %(name)s, %(name_zh)s)
-ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, name_zh = EXCLUDED.name_zh
+INSERT INTO departments (id, name, name_zh, letter) VALUES (%(id)s, %(name)s, %(name_zh)s, %(letter)s)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, name_zh = EXCLUDED.name_zh, letter = EXCLUDED.letter
 
 -- name: UPSERT_BUILDING
 INSERT INTO buildings (id, name, name_zh, use, department_id, outline, floors, retired_at)

@@ -46,7 +46,9 @@ def load_site(conn: psycopg.Connection, site: Site) -> LoadResult:
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(q.CLEAR_TAGS, {"keep": []})
         cur.executemany(q.UPSERT_DEPARTMENT,
-                        [{"id": d.id, "name": d.name, "name_zh": d.name_zh} for d in site.departments])
+                        [{"id": d.id, "name": d.name, "name_zh": d.name_zh,
+                          "letter": Jsonb(d.letter.model_dump(mode="json")) if d.letter else None}
+                         for d in site.departments])
         cur.executemany(
             q.UPSERT_BUILDING,
             [

@@ -80,6 +80,16 @@ def from_alarm(conn: psycopg.Connection[Any], alarm_id: int, by: str, title: str
                   building=a["building_id"], room=a["room_id"], sensor=a["sensor_id"])
 
 
+def from_patrol(conn: psycopg.Connection[Any], guard: str, title: str) -> int | None:
+    """A hazard a guard found on a round: at the guard's last checkpoint, for the department there."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        place = cur.execute(q.GUARD_LAST_PLACE, {"guard": guard}).fetchone()
+    if place is None or not place["department_id"]:
+        raise ActionRefusedError(N_("scan a checkpoint first: the hazard is reported where you last scanned"))
+    return report(conn, title=title, category="other", severity="general", department=place["department_id"],
+                  by=guard, source="patrol", building=place["building_id"], room=place["room_id"])
+
+
 def _lock(conn: psycopg.Connection[Any], hazard: int) -> dict[str, Any]:
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(q.HAZARD_FOR_UPDATE, {"id": hazard}).fetchone()

@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from ingest.alarms.actions import ActionRefusedError
 from ingest.alarms.engine import AlarmEngine
+from ingest.core import photos
 from ingest.core.background import BackgroundLoop
 from ingest.core.i18n import N_
 from ingest.db import locks
@@ -30,8 +31,14 @@ logger = logging.getLogger(__name__)
 
 def submit(conn: psycopg.Connection[Any], plan_id: str, by: str, results: dict[str, dict[str, Any]],
            note: str | None = None, building: str | None = None, floor: int | None = None,
-           x: float | None = None, y: float | None = None) -> tuple[int, list[int]]:
-    """Record an inspection; its id and the hazards its failed items opened."""
+           x: float | None = None, y: float | None = None, photo: bytes | None = None) -> tuple[int, list[int]]:
+    """Record an inspection (where: building, floor and a point on its plan; a photo); its id and the
+    hazards its failed items opened.
+    """
+    try:
+        media = photos.photo_type(photo) if photo else None
+    except photos.PhotoError as exc:
+        raise ActionRefusedError(exc.template, **exc.params) from exc
     with conn.cursor(row_factory=dict_row) as cur:
         plan = cur.execute(q.PLAN, {"id": plan_id}).fetchone()
     if plan is None:
@@ -49,7 +56,7 @@ def submit(conn: psycopg.Connection[Any], plan_id: str, by: str, results: dict[s
         row = q.first(conn, q.ADD_INSPECTION, {
             "plan": plan_id, "department": plan["department_id"], "building": building or plan["building_id"],
             "floor": floor, "x": x, "y": y, "results": Jsonb(clean), "note": (note or "").strip()[:2000] or None,
-            "by": by})
+            "photo": photo, "photo_type": media, "by": by})
         assert row is not None
         inspection = int(row[0])
         opened = []

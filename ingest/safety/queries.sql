@@ -61,8 +61,10 @@ SELECT id, name, name_zh, frequency, checklist, items, department_id, building_i
 WHERE id = %(id)s AND retired_at IS NULL
 
 -- name: ADD_INSPECTION
-INSERT INTO inspections (plan_id, department_id, building_id, floor, plan_x, plan_y, results, note, inspector)
-VALUES (%(plan)s, %(department)s, %(building)s, %(floor)s, %(x)s, %(y)s, %(results)s, %(note)s, %(by)s)
+INSERT INTO inspections (plan_id, department_id, building_id, floor, plan_x, plan_y, results, note, photo, photo_type,
+                         inspector)
+VALUES (%(plan)s, %(department)s, %(building)s, %(floor)s, %(x)s, %(y)s, %(results)s, %(note)s, %(photo)s,
+        %(photo_type)s, %(by)s)
 RETURNING id
 
 -- name: INSPECTION_FOR_UPDATE
@@ -73,3 +75,10 @@ UPDATE inspections SET state = 'signed', head = %(head)s, head_signed_at = now()
 
 -- name: TICK_LOCK
 SELECT pg_try_advisory_xact_lock(%(key)s)
+
+-- name: GUARD_LAST_PLACE
+-- Where a guard last scanned a checkpoint: its building, room and responsible department.
+SELECT s.id, s.building_id, s.room_id, coalesce(r.department_id, b.department_id) AS department_id
+FROM patrol_scans p JOIN sensors s ON s.id = p.checkpoint_id
+LEFT JOIN rooms r ON r.id = s.room_id LEFT JOIN buildings b ON b.id = s.building_id
+WHERE p.guard = %(guard)s ORDER BY p.at DESC, p.id DESC LIMIT 1

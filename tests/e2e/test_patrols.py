@@ -72,9 +72,16 @@ def test_a_guard_walks_an_extra_round_and_is_dispatched_from_the_console(browser
     wait_until(lambda: "Dorm 1 floor 3 checkpoint" in text(phone, "#guard-next"), 15, what="the next checkpoint")
     wait_until(lambda: phone.find_elements(By.CSS_SELECTOR, "#guard-floor .sc-dev-focus, #guard-floor img"), 10,
                what="its floor plan")
+    # a hazard found on the round is reported where the guard last scanned
+    phone.find_element(By.ID, "guard-hazard").send_keys("fire door wedged open with a chair")
+    wait_until(lambda: _click(phone, "#guard-hazard-btn"), 10, 0.3, what="report pressed")
+    wait_until(lambda: "Hazard" in text(phone, "#guard-msg") and "reported" in text(phone, "#guard-msg"), 10)
     with psycopg.connect(db_url) as conn:
+        hazard = conn.execute("SELECT source, building_id, room_id, department_id FROM hazards "
+                              "WHERE created_by = %s", (GUARD[0],)).fetchone()
         tour = conn.execute("SELECT state, guard, visits FROM tours WHERE route_id = 'dorm-night' "
                             "ORDER BY id DESC LIMIT 1").fetchone()
+    assert hazard == ("patrol", "dorm-1", "dorm1-1", "student-affairs")
     assert tour[0] == "running" and tour[1] == GUARD[0]
     assert tour[2]["cp-dorm1-1f"]["method"] == "typed" and tour[2]["cp-dorm1-1f"]["verdict"] == "on_time"
 

@@ -11,6 +11,7 @@ import time
 import psycopg
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -68,6 +69,11 @@ def test_an_inspection_on_a_phone_signed_by_the_departments_head(phone, dashboar
         radios[1 if n == 0 else 0].click()  # the first item failed, the rest passed
     rows[0].find_element(By.CSS_SELECTOR, "input[type=text], input:not([type])").send_keys("cylinder loose in 203")
     phone.find_element(By.ID, "insp-floor").send_keys("2")
+    # the floor's plan appears: a tap places the inspection on it (no GPS indoors)
+    plan = wait_until(lambda: phone.find_elements(By.CSS_SELECTOR, "#insp-floor .sc-floor"), 10, what="the plan")[0]
+    phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", plan)
+    ActionChains(phone).move_to_element_with_offset(plan, 10, 5).click().perform()
+    wait_until(lambda: phone.find_elements(By.CSS_SELECTOR, "#insp-floor .sc-insp-pin"), 5, what="the pin")
     phone.find_element(By.ID, "insp-submit").click()
     wait_until(lambda: "submitted" in text(phone, "#insp-msg"), 10, what="the inspection submitted")
     assert "1 hazards opened" in text(phone, "#insp-msg")
@@ -86,9 +92,11 @@ def test_an_inspection_on_a_phone_signed_by_the_departments_head(phone, dashboar
     with psycopg.connect(db_url) as conn:
         row = conn.execute("SELECT state, head, floor, results -> 'secured' ->> 'note' FROM inspections "
                            "WHERE plan_id = 'labs-cylinders'").fetchone()
+        xy = conn.execute("SELECT plan_x, plan_y FROM inspections WHERE plan_id = 'labs-cylinders'").fetchone()
         hazard = conn.execute("SELECT department_id, source, category FROM hazards WHERE source = 'inspection'"
                               ).fetchone()
     assert row == ("signed", HEAD[0], 1, "cylinder loose in 203")
+    assert xy[0] is not None and xy[1] is not None  # where on the floor's plan
     assert hazard == ("chem-bio", "inspection", "other")
     assert console_errors(phone) == []
 

@@ -25,6 +25,9 @@ CREATE INDEX test_devices_sensor ON test_devices (sensor_id);
 ALTER TABLE alarms ADD COLUMN test_session bigint REFERENCES test_sessions (id);
 ALTER TABLE sensors ADD COLUMN last_tested_at timestamptz;
 
+-- A department's safety responsibility letter (安全责任状) from the site file.
+ALTER TABLE departments ADD COLUMN letter jsonb;
+
 -- Who may sign for a department (安全责任人): a user's department, and whether they head it.
 ALTER TABLE users ADD COLUMN department_id text REFERENCES departments (id);
 ALTER TABLE users ADD COLUMN department_head boolean NOT NULL DEFAULT false;
@@ -55,6 +58,8 @@ CREATE TABLE inspections (
     plan_y          double precision,
     results         jsonb NOT NULL,             -- {"<item>": {"ok": bool, "note": text}}
     note            text,
+    photo           bytea,
+    photo_type      text CHECK (photo_type IN ('image/jpeg', 'image/png')),
     inspector       text NOT NULL,
     inspected_at    timestamptz NOT NULL DEFAULT now(),
     head            text,
