@@ -1,7 +1,7 @@
 /* The inspection page's floor plan: a tap keeps the point in plan coordinates (the store
    insp-xy) and pins it, so an inspection is placed without GPS. */
 document.addEventListener("click", function (ev) {
-  const floor = ev.target.closest && ev.target.closest("#insp-floor .sc-floor");
+  const floor = ev.target.closest && ev.target.closest("#insp-floorplan .sc-floor");
   if (!floor || !window.dash_clientside) { return; }
   const box = floor.getBoundingClientRect();
   const fx = (ev.clientX - box.left) / box.width, fy = (ev.clientY - box.top) / box.height;

@@ -165,7 +165,7 @@ def plan_view(building: str | None, floor: Any) -> Any:
     if plan is None:
         return html.P(_("This floor has no plan."), className="sc-guard-small")
     return [html.P(_("Tap the plan where you are."), className="sc-guard-small"),
-            floormap.floor(plan, [], _, links=False, ident="insp-floor")]
+            floormap.floor(plan, [], _, links=False, ident="insp-floorplan")]
 
 
 @callback(Output(MSG, "children"), Output(DONE, "data"), Output(LAST, "data"),

@@ -70,10 +70,10 @@ def test_an_inspection_on_a_phone_signed_by_the_departments_head(phone, dashboar
     rows[0].find_element(By.CSS_SELECTOR, "input[type=text], input:not([type])").send_keys("cylinder loose in 203")
     phone.find_element(By.ID, "insp-floor").send_keys("2")
     # the floor's plan appears: a tap places the inspection on it (no GPS indoors)
-    plan = wait_until(lambda: phone.find_elements(By.CSS_SELECTOR, "#insp-floor .sc-floor"), 10, what="the plan")[0]
+    plan = wait_until(lambda: phone.find_elements(By.CSS_SELECTOR, "#insp-floorplan .sc-floor"), 10, what="the plan")[0]
     phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", plan)
     ActionChains(phone).move_to_element_with_offset(plan, 10, 5).click().perform()
-    wait_until(lambda: phone.find_elements(By.CSS_SELECTOR, "#insp-floor .sc-insp-pin"), 5, what="the pin")
+    wait_until(lambda: phone.find_elements(By.CSS_SELECTOR, "#insp-floorplan .sc-insp-pin"), 5, what="the pin")
     phone.find_element(By.ID, "insp-submit").click()
     wait_until(lambda: "submitted" in text(phone, "#insp-msg"), 10, what="the inspection submitted")
     assert "1 hazards opened" in text(phone, "#insp-msg")
