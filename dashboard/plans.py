@@ -41,8 +41,22 @@ def layout_zip(plans: list[dict], positions: list[dict]) -> bytes:
     return buf.getvalue()
 
 
+def _photo(statement: str, ident: int) -> Response:
+    """A photo kept as evidence, for logged-in users; it runs and fetches nothing when opened alone."""
+    if not allowed("viewer"):
+        abort(401)
+    with connection() as conn:
+        row = conn.execute(statement, {"id": ident}).fetchone()
+    if row is None:
+        abort(404)
+    resp = Response(bytes(row["photo"]), mimetype=row["photo_type"])
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return resp
+
+
 def install(server: Flask) -> None:
-    """Add ``/plans/<building>/<floor>``, ``/dispatch-photo/<id>`` and ``/map/layout.zip`` to ``server``."""
+    """Add ``/plans/<building>/<floor>``, the evidence photos and ``/map/layout.zip`` to ``server``."""
 
     @server.route("/plans/<building>/<int:floor>")
     def plan_image(building: str, floor: int) -> Response:
@@ -65,31 +79,13 @@ def install(server: Flask) -> None:
 
     @server.route("/dispatch-photo/<int:dispatch>")
     def dispatch_photo(dispatch: int) -> Response:
-        """A guard's photo from a dispatch, for officers (and viewers)."""
-        if not allowed("viewer"):
-            abort(401)
-        with connection() as conn:
-            row = conn.execute(q.DISPATCH_PHOTO, {"id": dispatch}).fetchone()
-        if row is None:
-            abort(404)
-        resp = Response(bytes(row["photo"]), mimetype=row["photo_type"])
-        resp.headers["Cache-Control"] = "private, max-age=3600"
-        resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return resp
+        """A guard's photo from a dispatch, for logged-in users."""
+        return _photo(q.DISPATCH_PHOTO, dispatch)
 
     @server.route("/hazard-photo/<int:hazard>")
     def hazard_photo(hazard: int) -> Response:
         """The photo a department gave as evidence of a hazard's fix, for logged-in users."""
-        if not allowed("viewer"):
-            abort(401)
-        with connection() as conn:
-            row = conn.execute(q.HAZARD_PHOTO, {"id": hazard}).fetchone()
-        if row is None:
-            abort(404)
-        resp = Response(bytes(row["photo"]), mimetype=row["photo_type"])
-        resp.headers["Cache-Control"] = "private, max-age=3600"
-        resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return resp
+        return _photo(q.HAZARD_PHOTO, hazard)
 
     @server.route("/map/layout.zip")
     def layout_export() -> Response:

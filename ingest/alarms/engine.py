@@ -28,7 +28,7 @@ from ingest.alarms.actions import unshelve
 from ingest.alarms.eventclock import EventClock
 from ingest.alarms.messages import Text, english, journal_details
 from ingest.alarms.types import Clear, Raise, SensorInfo
-from ingest.core.background import BackgroundLoop
+from ingest.core.background import TickLoop
 from ingest.core.vocabulary import ESCALATION_DEFAULT_S
 from ingest.db import locks
 from ingest.mqtt.contract import Event
@@ -257,19 +257,8 @@ def _offline(at: datetime, text: Text | str) -> Raise:
     return Raise("offline", "heartbeat", "medium", "trouble", Text(text) if isinstance(text, str) else text, at)
 
 
-class Ticker(BackgroundLoop):
+class Ticker(TickLoop):
     """Calls ``engine.tick`` every second on a pooled connection, until stopped."""
 
     def __init__(self, engine: AlarmEngine, pool: Any, every_s: float = 1.0) -> None:
-        super().__init__("alarm-tick")
-        self._engine = engine
-        self._pool = pool
-        self._every = every_s
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._every):
-            try:
-                with self._pool.connection() as conn:
-                    self._engine.tick(conn)
-            except Exception:  # noqa: BLE001 - a failed tick is retried next second
-                logger.exception("alarm tick failed")
+        super().__init__("alarm-tick", engine.tick, pool, every_s)

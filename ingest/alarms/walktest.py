@@ -16,13 +16,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from ingest.alarms import lifecycle
 from ingest.alarms import queries as q
 from ingest.alarms.actions import ActionRefusedError, close
 from ingest.core.i18n import N_
+from ingest.db.sql import rows
 
 CACHE_S = 2.0
 MIN_MINUTES, MAX_MINUTES = 5, 8 * 60
@@ -36,11 +37,6 @@ class Window:
     session: int
     start: float
     end: float
-
-
-def _rows(conn: psycopg.Connection[Any], statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
-    with conn.cursor(row_factory=tuple_row) as cur:
-        return cur.execute(statement, params or {}).fetchall()
 
 
 class TestDirectory:
@@ -58,12 +54,12 @@ class TestDirectory:
     def windows(self, conn: psycopg.Connection[Any], sensors: set[str]) -> dict[str, Window]:
         """The test window of each of ``sensors`` that is in a session not yet ended."""
         if time.monotonic() - self._loaded > CACHE_S:
-            self._maybe = frozenset(r[0] for r in _rows(conn, q.SENSORS_IN_TEST))
+            self._maybe = frozenset(r[0] for r in rows(conn, q.SENSORS_IN_TEST))
             self._loaded = time.monotonic()
         if not self._maybe & sensors:
             return {}
         return {sid: Window(session, start.timestamp(), end.timestamp())
-                for sid, session, start, end in _rows(conn, q.SENSORS_IN_TEST) if sid in sensors}
+                for sid, session, start, end in rows(conn, q.SENSORS_IN_TEST) if sid in sensors}
 
 
 def session_at(windows: dict[str, Window], sensor: str, at: float) -> int | None:
@@ -81,12 +77,12 @@ def signalled(conn: psycopg.Connection[Any], session: int, sensor: str, at: date
 def devices_for(conn: psycopg.Connection[Any], scope: dict[str, Any]) -> list[str]:
     """The testable devices (smoke, door, lab) a scope names: a zone, a building's floor, or ids."""
     if scope.get("zone"):
-        return [r[0] for r in _rows(conn, q.TESTABLE_IN_ZONE, {"zone": scope["zone"]})]
+        return [r[0] for r in rows(conn, q.TESTABLE_IN_ZONE, {"zone": scope["zone"]})]
     if scope.get("building") is not None and scope.get("floor") is not None:
-        return [r[0] for r in _rows(conn, q.TESTABLE_ON_FLOOR, {"building": scope["building"],
+        return [r[0] for r in rows(conn, q.TESTABLE_ON_FLOOR, {"building": scope["building"],
                                                                  "floor": int(scope["floor"])})]
     ids = [str(s) for s in scope.get("sensors") or []]
-    return [r[0] for r in _rows(conn, q.TESTABLE_BY_ID, {"ids": ids})]
+    return [r[0] for r in rows(conn, q.TESTABLE_BY_ID, {"ids": ids})]
 
 
 def start(conn: psycopg.Connection[Any], scope: dict[str, Any], minutes: float, reason: str, by: str) -> int:
@@ -102,11 +98,11 @@ def start(conn: psycopg.Connection[Any], scope: dict[str, Any], minutes: float, 
             raise ActionRefusedError(N_("no device to test there"))
         if len(devices) > MAX_DEVICES:
             raise ActionRefusedError(N_("at most {n} devices in one walk test"), n=MAX_DEVICES)
-        busy = [r[0] for r in _rows(conn, q.ALREADY_IN_TEST, {"ids": devices})]
+        busy = [r[0] for r in rows(conn, q.ALREADY_IN_TEST, {"ids": devices})]
         if busy:
             raise ActionRefusedError(N_("already in a walk test: {ids}"), ids=", ".join(busy[:5]))
         ends = datetime.now(UTC) + timedelta(minutes=minutes)
-        row = _rows(conn, q.START_TEST_SESSION, {"reason": reason, "scope": Jsonb(scope), "by": by, "ends": ends})[0]
+        row = rows(conn, q.START_TEST_SESSION, {"reason": reason, "scope": Jsonb(scope), "by": by, "ends": ends})[0]
         with conn.cursor() as cur:
             cur.executemany(q.ADD_TEST_DEVICE, [{"session": row[0], "sensor": s} for s in devices])
         return int(row[0])
@@ -117,7 +113,7 @@ def end(conn: psycopg.Connection[Any], session: int, by: str, at: datetime | Non
     still signals becomes a real alarm, and is notified); how many were closed.
     """
     with conn.transaction():
-        found = _rows(conn, q.TEST_SESSION_FOR_UPDATE, {"id": session})
+        found = rows(conn, q.TEST_SESSION_FOR_UPDATE, {"id": session})
         if not found:
             raise ActionRefusedError(N_("walk test {id} does not exist"), id=session)
         if found[0][1] is not None:
@@ -126,7 +122,7 @@ def end(conn: psycopg.Connection[Any], session: int, by: str, at: datetime | Non
         conn.execute(q.TEST_RESULTS_FINAL, {"id": session})
         closed = 0
         when = at or datetime.now(UTC)
-        for alarm_id, active in _rows(conn, q.OPEN_TEST_ALARMS, {"id": session}):
+        for alarm_id, active in rows(conn, q.OPEN_TEST_ALARMS, {"id": session}):
             if active:  # still signalling when the test ends: not held back, a real alarm from now on
                 with conn.cursor(row_factory=dict_row) as cur:
                     new = cur.execute(q.TEST_ALARM_TO_REAL, {"id": alarm_id, "at": when}).fetchone()
@@ -143,4 +139,4 @@ def end(conn: psycopg.Connection[Any], session: int, by: str, at: datetime | Non
 
 def due_to_end(conn: psycopg.Connection[Any], now: datetime) -> list[int]:
     """Sessions whose time is up at event time ``now``."""
-    return [r[0] for r in _rows(conn, q.TESTS_DUE_TO_END, {"now": now})]
+    return [r[0] for r in rows(conn, q.TESTS_DUE_TO_END, {"now": now})]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 class BackgroundLoop:
@@ -28,3 +33,23 @@ class BackgroundLoop:
 
     def _run(self) -> None:
         raise NotImplementedError
+
+
+class TickLoop(BackgroundLoop):
+    """Calls ``tick(conn)`` every ``every_s`` seconds on a pooled connection until stopped; a failed
+    round is logged and tried again at the next one (the alarm, patrol and safety ticks).
+    """
+
+    def __init__(self, name: str, tick: Callable[[Any], Any], pool: Any, every_s: float = 1.0) -> None:
+        super().__init__(name)
+        self._tick = tick
+        self._pool = pool
+        self._every = every_s
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                with self._pool.connection() as conn:
+                    self._tick(conn)
+            except Exception:  # noqa: BLE001 - a failed round is retried at the next
+                logger.exception("%s failed", self.name)

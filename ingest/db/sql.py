@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg.rows import tuple_row
 
 _NAME = re.compile(r"^--\s*name:\s*([A-Z][A-Z0-9_]*)\s*$")
 
@@ -55,3 +59,18 @@ class NamedSql:
     def names(self) -> list[str]:
         """Every statement's name, in file order."""
         return list(self._by_name)
+
+
+def rows(conn: psycopg.Connection[Any], statement: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """Every row of a statement as tuples, whatever row factory the connection has (the dashboard's give
+    dicts; the packages it calls read tuples).
+    """
+    with conn.cursor(row_factory=tuple_row) as cur:
+        return cur.execute(statement, params or {}).fetchall()
+
+
+def first(conn: psycopg.Connection[Any], statement: str,
+          params: dict[str, Any] | None = None) -> tuple[Any, ...] | None:
+    """The first row of a statement as a tuple, or None (see ``rows``)."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        return cur.execute(statement, params or {}).fetchone()

@@ -22,7 +22,7 @@ from ingest.alarms import lifecycle
 from ingest.alarms.engine import AlarmEngine
 from ingest.alarms.messages import Text
 from ingest.alarms.types import Raise, SensorInfo
-from ingest.core.background import BackgroundLoop
+from ingest.core.background import TickLoop
 from ingest.core.patrols import TourSchedule, due_times
 from ingest.core.vocabulary import UNPLACED_BUILDING
 from ingest.db import locks
@@ -251,19 +251,8 @@ class PatrolEngine:
             return len(ids)
 
 
-class PatrolTicker(BackgroundLoop):
+class PatrolTicker(TickLoop):
     """Calls ``PatrolEngine.tick`` every second on a pooled connection, until stopped."""
 
     def __init__(self, engine: PatrolEngine, pool: Any, every_s: float = 1.0) -> None:
-        super().__init__("patrol-tick")
-        self._engine = engine
-        self._pool = pool
-        self._every = every_s
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._every):
-            try:
-                with self._pool.connection() as conn:
-                    self._engine.tick(conn)
-            except Exception:  # noqa: BLE001 - a failed tick is retried next second
-                logger.exception("patrol tick failed")
+        super().__init__("patrol-tick", engine.tick, pool, every_s)

@@ -1,32 +1,15 @@
-"""Named SQL of guard tours and dispatch, and how they are read.
+"""Named SQL of guard tours and dispatch.
 
-The statements are in ``queries.sql`` beside this module (``-- name: NAME``); ``q.NAME`` reads one.
-The dashboard calls this package on its dict-row connections and ingest on tuple-row ones:
-``rows`` and ``first`` read tuples either way.
+The statements are in ``queries.sql`` beside this module (``-- name: NAME``); ``q.NAME`` reads one;
+``q.rows`` and ``q.first`` read tuples whatever the caller's row factory (the dashboard calls this too).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from ingest.db.sql import NamedSql, first, rows
 
-import psycopg
-from psycopg.rows import tuple_row
-
-from ingest.db.sql import NamedSql
-
+__all__ = ["first", "rows"]
 _SQL = NamedSql.load(__name__.rpartition(".")[0])
-
-
-def rows(conn: psycopg.Connection[Any], statement: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Every row of a statement, as tuples."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        return cur.execute(statement, params).fetchall()
-
-
-def first(conn: psycopg.Connection[Any], statement: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The first row of a statement as a tuple, or None."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        return cur.execute(statement, params).fetchone()
 
 
 def __getattr__(name: str) -> str:

@@ -172,3 +172,28 @@ def forge_callback(opener: urllib.request.OpenerDirector, base: str, trigger: st
                                  headers={"Content-Type": "application/json", "Origin": origin or base})
     with opener.open(req) as resp:
         return resp.status, resp.read().decode()
+
+
+@pytest.fixture
+def phone() -> Iterator[webdriver.Chrome]:
+    """A headless Chromium the size of a phone (390 × 844), its own cookies."""
+    driver = new_browser()
+    driver.set_window_size(390, 844)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def click(driver: webdriver.Chrome, css: str) -> bool:
+    """Click an element; False when Dash replaced it between finding and clicking, or something covers
+    it for now (ask again).
+    """
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+
+    try:
+        driver.find_element(By.CSS_SELECTOR, css).click()
+    except WebDriverException:
+        return False
+    return True

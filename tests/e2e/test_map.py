@@ -16,7 +16,6 @@ from pathlib import Path
 import psycopg
 import pytest
 import yaml
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
@@ -29,6 +28,7 @@ from tests.e2e.conftest import (
     KIOSK,
     OFFICER,
     VIEWER,
+    click,
     console_errors,
     forge_callback,
     login,
@@ -51,15 +51,6 @@ def demo_campus(db_url: str) -> None:
 def _smoke(pub, sensor: str, state: str) -> None:
     publish_all(pub, [(f"campus/v1/labs/smoke/{sensor}",
                        {"event_id": secrets.token_hex(6), "ts": now_ts(), "state": state})])
-
-
-def _click(browser, css: str) -> bool:
-    """Click an element, False when Dash replaced it between finding and clicking (ask again)."""
-    try:
-        browser.find_element(By.CSS_SELECTOR, css).click()
-    except (StaleElementReferenceException, NoSuchElementException):
-        return False
-    return True
 
 
 def _classes(browser, css: str) -> str:
@@ -131,11 +122,11 @@ def test_map_drills_down_to_the_device_and_updates_it_without_resending_the_plan
                                                                                  make_settings, mqtt_url):
     login(browser, dashboard_url, VIEWER, "/map")
     wait_until(lambda: browser.find_elements(By.ID, "bldg-labs"), 15, what="the campus map")
-    wait_until(lambda: _click(browser, "#bldg-labs"), 10, 0.2, what="the lab building clicked")
+    wait_until(lambda: click(browser, "#bldg-labs"), 10, 0.2, what="the lab building clicked")
     wait_until(lambda: browser.find_elements(By.ID, "floor-1"), 10, what="the lab building's floors")
     assert "floor 5" in text(browser, ".sc-floor-stack") and "no plan" not in text(browser, ".sc-floor-stack")
     # the list may be drawn again as the page's first push arrives: click what is there now
-    wait_until(lambda: _click(browser, "#floor-1"), 10, 0.2, what="floor 2 clicked")
+    wait_until(lambda: click(browser, "#floor-1"), 10, 0.2, what="floor 2 clicked")
     wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, f"#dev-{OTHER}"), 10, what="the floor's devices")
     assert "sc-dev-normal" in _classes(browser, f"#dev-{OTHER}")
     time.sleep(1.5)  # the page has opened its event stream

@@ -11,14 +11,13 @@ import time
 
 import psycopg
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 
 from ingest.accounts import add_user
 from ingest.core.site import load_site
 from ingest.db.registry import load_site as load_into_db
 from tests.conftest import wait_until
-from tests.e2e.conftest import OFFICER, console_errors, forge_callback, login, new_browser, session, text
+from tests.e2e.conftest import OFFICER, click, console_errors, forge_callback, login, session, text
 from tests.integration.helpers import alarms_for, now_ts, publish_all, publisher, running_ingest_with_alarms
 
 GUARD = ("guard-wang", "guard-password-1")
@@ -33,22 +32,6 @@ def demo_campus(db_url: str) -> None:
         add_user(conn, *GUARD, "guard", "Guard Wang", card="G-0001")
 
 
-@pytest.fixture
-def phone():
-    driver = new_browser()
-    driver.set_window_size(390, 844)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def _click(driver, css: str) -> bool:
-    try:
-        driver.find_element(By.CSS_SELECTOR, css).click()
-    except (StaleElementReferenceException, WebDriverException):
-        return False
-    return True
 
 
 def test_a_guard_walks_an_extra_round_and_is_dispatched_from_the_console(browser, phone, dashboard_url, db_url,
@@ -56,7 +39,7 @@ def test_a_guard_walks_an_extra_round_and_is_dispatched_from_the_console(browser
     # The officer orders an extra round of the dormitory route (加巡).
     login(browser, dashboard_url, OFFICER, "/patrols")
     wait_until(lambda: "Dormitories, night round" in text(browser, "#patrols-routes"), 15, what="the routes")
-    wait_until(lambda: _click(browser, "#route-dorm-night button"), 10, 0.3, what="extra round clicked")
+    wait_until(lambda: click(browser, "#route-dorm-night button"), 10, 0.3, what="extra round clicked")
     wait_until(lambda: "Extra round started" in text(browser, "#patrols-msg"), 10)
     wait_until(lambda: "planned" in text(browser, "#patrols-tours"), 10, what="the tour listed")
 
@@ -74,7 +57,7 @@ def test_a_guard_walks_an_extra_round_and_is_dispatched_from_the_console(browser
                what="its floor plan")
     # a hazard found on the round is reported where the guard last scanned
     phone.find_element(By.ID, "guard-hazard").send_keys("fire door wedged open with a chair")
-    wait_until(lambda: _click(phone, "#guard-hazard-btn"), 10, 0.3, what="report pressed")
+    wait_until(lambda: click(phone, "#guard-hazard-btn"), 10, 0.3, what="report pressed")
     wait_until(lambda: "Hazard" in text(phone, "#guard-msg") and "reported" in text(phone, "#guard-msg"), 10)
     with psycopg.connect(db_url) as conn:
         hazard = conn.execute("SELECT source, building_id, room_id, department_id FROM hazards "
@@ -92,7 +75,7 @@ def test_a_guard_walks_an_extra_round_and_is_dispatched_from_the_console(browser
         alarm = wait_until(lambda: (alarms_for(db_url, SMOKE) or [None])[0], 15, what="the pre-alarm")
     browser.get(f"{dashboard_url}/console?alarm={alarm['id']}")
     wait_until(lambda: "Smoke pre-alarm" in text(browser, "#console-detail-box"), 15, what="the alarm opened")
-    wait_until(lambda: _click(browser, "#console-dispatch-guard"), 10, 0.3, what="guard list opened")
+    wait_until(lambda: click(browser, "#console-dispatch-guard"), 10, 0.3, what="guard list opened")
 
     def pick() -> bool:
         options = [o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]") if "Guard Wang" in o.text]
@@ -107,13 +90,13 @@ def test_a_guard_walks_an_extra_round_and_is_dispatched_from_the_console(browser
     # The phone shows the alarm; the guard goes on scene, then resolves it with a note.
     wait_until(lambda: "Smoke pre-alarm" in text(phone, "#guard-dispatches"), 20, what="the dispatch on the phone")
     assert "check the third floor" in text(phone, "#guard-dispatches")
-    wait_until(lambda: _click(phone, ".step-on_scene"), 10, 0.3, what="on scene pressed")
+    wait_until(lambda: click(phone, ".step-on_scene"), 10, 0.3, what="on scene pressed")
     wait_until(lambda: "Done: on scene." in text(phone, "#guard-msg"), 10)
     wait_until(lambda: "on scene" in text(browser, "#console-dispatches"), 15, what="the console told: on scene")
-    wait_until(lambda: _click(phone, ".step-resolved"), 10, 0.3, what="resolved pressed")
+    wait_until(lambda: click(phone, ".step-resolved"), 10, 0.3, what="resolved pressed")
     wait_until(lambda: "say what you found and did" in text(phone, "#guard-msg"), 10, what="a note asked for")
     phone.find_element(By.ID, "guard-note").send_keys("burnt toast on floor 3, aired the room")
-    wait_until(lambda: _click(phone, ".step-resolved"), 10, 0.3, what="resolved pressed again")
+    wait_until(lambda: click(phone, ".step-resolved"), 10, 0.3, what="resolved pressed again")
     wait_until(lambda: "Done: resolved." in text(phone, "#guard-msg"), 10)
     wait_until(lambda: "resolved" in text(browser, "#console-dispatches"), 15, what="the console told: resolved")
     journal = text(browser, "#console-journal")

@@ -10,7 +10,6 @@ import time
 
 import psycopg
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -19,7 +18,7 @@ from ingest.accounts import add_user
 from ingest.core.site import load_site
 from ingest.db.registry import load_site as load_into_db
 from tests.conftest import wait_until
-from tests.e2e.conftest import OFFICER, console_errors, login, new_browser, text
+from tests.e2e.conftest import OFFICER, click, console_errors, login, text
 from tests.integration.helpers import alarms_for, now_ts, publish_all, publisher, running_ingest_with_alarms
 
 HEAD = ("head-chem", "head-password-1")
@@ -36,29 +35,13 @@ def demo_campus(db_url: str) -> None:
         add_user(conn, *STAFF, "viewer", "Technician Sun", department="chem-bio")
 
 
-@pytest.fixture
-def phone():
-    driver = new_browser()
-    driver.set_window_size(390, 844)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def _click(driver, css: str) -> bool:
-    try:
-        driver.find_element(By.CSS_SELECTOR, css).click()
-    except (StaleElementReferenceException, WebDriverException):
-        return False
-    return True
 
 
 def test_an_inspection_on_a_phone_signed_by_the_departments_head(phone, dashboard_url, db_url):
     login(phone, dashboard_url, OFFICER, "/inspections")
     wait_until(lambda: "Lab gas cylinders" in text(phone, "#insp-plans"), 15, what="the plans")
     assert "by " in text(phone, "#plan-labs-cylinders")  # due by the end of the month
-    wait_until(lambda: _click(phone, "#plan-labs-cylinders button"), 10, 0.3, what="inspect pressed")
+    wait_until(lambda: click(phone, "#plan-labs-cylinders button"), 10, 0.3, what="inspect pressed")
     wait_until(lambda: phone.find_elements(By.CSS_SELECTOR, ".sc-insp-row"), 10, what="the checklist")
     rows = phone.find_elements(By.CSS_SELECTOR, ".sc-insp-row")
     assert len(rows) == 4
@@ -109,7 +92,7 @@ def test_a_hazard_from_an_alarm_to_its_verified_closure(browser, phone, dashboar
         alarm = wait_until(lambda: (alarms_for(db_url, SMOKE) or [None])[0], 15, what="the pre-alarm")
     login(browser, dashboard_url, OFFICER, f"/console?alarm={alarm['id']}")
     wait_until(lambda: "Smoke pre-alarm" in text(browser, "#console-detail-box"), 15, what="the alarm opened")
-    wait_until(lambda: _click(browser, "#console-hazard-btn"), 10, 0.3, what="report a hazard")
+    wait_until(lambda: click(browser, "#console-hazard-btn"), 10, 0.3, what="report a hazard")
     wait_until(lambda: "Hazard" in text(browser, "#console-msg"), 10, what="the hazard reported")
     with psycopg.connect(db_url) as conn:
         hid, department = conn.execute("SELECT id, department_id FROM hazards WHERE source = 'alarm' AND "
@@ -119,12 +102,12 @@ def test_a_hazard_from_an_alarm_to_its_verified_closure(browser, phone, dashboar
     login(phone, dashboard_url, STAFF, f"/hazards?hazard={hid}")
     wait_until(lambda: f"#{hid}" in text(phone, "#hz-detail"), 15, what="the hazard on the phone")
     phone.find_element(By.ID, "hz-note").send_keys("detector cleaned, dust from the works removed")
-    wait_until(lambda: _click(phone, "#hz-fix"), 10, 0.3, what="fix reported")
+    wait_until(lambda: click(phone, "#hz-fix"), 10, 0.3, what="fix reported")
     wait_until(lambda: "Fix reported" in text(phone, "#hz-msg"), 10)
     # security accepts it in the console's browser
     browser.get(f"{dashboard_url}/hazards?hazard={hid}")
     wait_until(lambda: "fixed, awaiting verification" in text(browser, "#hz-detail"), 15, what="the fix seen")
-    wait_until(lambda: _click(browser, "#hz-accept"), 10, 0.3, what="accept pressed")
+    wait_until(lambda: click(browser, "#hz-accept"), 10, 0.3, what="accept pressed")
     wait_until(lambda: "hazard closed" in text(browser, "#hz-msg"), 10)
     wait_until(lambda: "fix verified" in text(browser, "#hz-journal"), 10, what="the journal")
     journal = text(browser, "#hz-journal")
@@ -145,7 +128,7 @@ def test_an_officer_starts_and_ends_a_walk_test_on_the_safety_page(browser, dash
     wait_until(lambda: "started" in text(browser, "#safety-msg"), 10, what="the walk test started")
     wait_until(lambda: "0 of 2 devices signalled" in text(browser, "#safety-tests"), 15, what="the test listed")
     time.sleep(0.5)
-    wait_until(lambda: _click(browser, "#safety-tests button"), 10, 0.3, what="end pressed")
+    wait_until(lambda: click(browser, "#safety-tests button"), 10, 0.3, what="end pressed")
     wait_until(lambda: "ended" in text(browser, "#safety-msg"), 10)
     with psycopg.connect(db_url) as conn:
         results = conn.execute("SELECT d.result FROM test_devices d JOIN test_sessions s ON s.id = d.session_id "
