@@ -462,13 +462,15 @@ FROM inspections i JOIN inspection_plans p ON p.id = i.plan_id
 WHERE i.state = 'submitted' ORDER BY i.inspected_at DESC LIMIT 50
 
 -- name: HAZARD_LIST
+-- The hazards by deadline (closed ones too with %(closed)s), or with %(id)s that one hazard.
 SELECT h.id, h.title, h.description, h.category, h.severity, h.state, h.deadline, h.created_at, h.created_by,
        h.source, h.source_ref, h.department_id, h.fix_note, h.fixed_by, h.fixed_at, h.fix_photo IS NOT NULL AS has_photo,
        h.closed_at, h.overdue_at, d.name AS department, d.name_zh AS department_zh, b.name AS building,
        b.name_zh AS building_zh, r.name AS room, r.name_zh AS room_zh
 FROM hazards h JOIN departments d ON d.id = h.department_id
 LEFT JOIN buildings b ON b.id = h.building_id LEFT JOIN rooms r ON r.id = h.room_id
-WHERE %(closed)s OR h.state <> 'closed'
+-- (with an id: that one hazard, closed or not)
+WHERE CASE WHEN %(id)s::bigint IS NULL THEN %(closed)s OR h.state <> 'closed' ELSE h.id = %(id)s END
 ORDER BY h.state = 'closed', h.deadline
 LIMIT 200
 

@@ -101,7 +101,7 @@ def show(closed: list[str], *_triggers: Any) -> tuple:
     _ = lang.gettext()
     now = datetime.now(UTC)
     with connection() as conn:
-        rows = conn.execute(q.HAZARD_LIST, {"closed": bool(closed)}).fetchall()
+        rows = conn.execute(q.HAZARD_LIST, {"closed": bool(closed), "id": None}).fetchall()
         deps = conn.execute(q.DEPARTMENT_SAFETY).fetchall()
     items = []
     for h in rows:
@@ -134,7 +134,7 @@ def detail(hazard: int | None, _done: Any) -> Any:
     if not allowed("viewer") or hazard is None:
         return html.P(_("Choose a hazard."), className="sc-guard-small")
     with connection() as conn:
-        h = next((r for r in conn.execute(q.HAZARD_LIST, {"closed": True}).fetchall() if r["id"] == hazard), None)
+        h = conn.execute(q.HAZARD_LIST, {"closed": True, "id": hazard}).fetchone()
         journal = conn.execute(q.HAZARD_JOURNAL_OF, {"id": hazard}).fetchall()
     if h is None:
         return html.P(_("No such hazard."))

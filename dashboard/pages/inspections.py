@@ -23,6 +23,7 @@ from ingest.alarms.actions import ActionRefusedError
 from ingest.core import clock
 from ingest.core.i18n import N_, Translator
 from ingest.safety import inspections
+from ingest.safety import queries as sq
 
 dash.register_page(__name__, path="/inspections", title="SafeCampus")
 
@@ -134,7 +135,7 @@ def form(plan_id: str | None) -> tuple:
     _ = lang.gettext()
     language = lang.current()
     with connection() as conn:
-        plan = next((p for p in conn.execute(q.SAFETY_PLANS).fetchall() if p["id"] == plan_id), None)
+        plan = conn.execute(sq.PLAN, {"id": plan_id}).fetchone()
         buildings = conn.execute(q.FILTER_CHOICES).fetchall()
     if plan is None:
         return html.P(_("No such plan.")), {}, [], None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,37 @@ class InspectionPlan(BaseModel):
     checklist: str
     department: str
     building: str | None = None
+
+
+class Letter(BaseModel):
+    """A department's safety responsibility letter (安全责任状): who signed it, when, until when; its items
+    are the department's inspection plans.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    title_zh: str | None = None
+    signed: date
+    signed_by: str  # the department's head who signed it
+    valid_until: date | None = None
+
+
+def plan_problems(plans: list[InspectionPlan], departments: set[str], buildings: set[str]) -> None:
+    """Refuse (ValueError) a site's plans with a repeated id or an unknown checklist, department or building."""
+    lists = load_checklists()
+    seen: set[str] = set()
+    for plan in plans:
+        if plan.id in seen:
+            raise ValueError(f"inspection plan id {plan.id!r} is used twice")
+        seen.add(plan.id)
+        if plan.checklist not in lists:
+            raise ValueError(f"inspection plan {plan.id}: unknown checklist {plan.checklist!r} "
+                             f"(known: {', '.join(lists)})")
+        if plan.department not in departments:
+            raise ValueError(f"inspection plan {plan.id}: unknown department {plan.department!r}")
+        if plan.building and plan.building not in buildings:
+            raise ValueError(f"inspection plan {plan.id}: unknown building {plan.building!r}")
 
 
 Checklists = dict[str, list[dict[str, Any]]]  # checklist → items [{id, en, zh-CN, fire_system}]

@@ -85,6 +85,18 @@ class Route(_Strict):
         return self
 
 
+def route_problems(routes: list[Route], checkpoints: set[str]) -> None:
+    """Refuse (ValueError) a site's routes with a repeated id or a stop that is not one of its checkpoints."""
+    seen: set[str] = set()
+    for route in routes:
+        if route.id in seen:
+            raise ValueError(f"route id {route.id!r} is used twice")
+        seen.add(route.id)
+        unknown = [st.checkpoint for st in route.stops if st.checkpoint not in checkpoints]
+        if unknown:
+            raise ValueError(f"route {route.id}: {', '.join(unknown)} is not a checkpoint of this site")
+
+
 def due_times(schedule: TourSchedule, tz: str, start: datetime, end: datetime) -> Iterator[datetime]:
     """Every scheduled tour start in [start, end), as aware datetimes, in order."""
     zone = ZoneInfo(tz)

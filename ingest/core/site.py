@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from ingest.core.errors import SafeCampusError
 from ingest.core.floorplan import PlanError, PlanImage, read_plan
 from ingest.core.i18n import translator
-from ingest.core.inspections import InspectionPlan, load_checklists
+from ingest.core.inspections import InspectionPlan, Letter, plan_problems
 from ingest.core.layout import FloorPlan, Layout, Position, line_of, points, position_problems
-from ingest.core.patrols import Route
+from ingest.core.patrols import Route, route_problems
 from ingest.core.vocabulary import LAB_METRICS, SENSOR_KIND_LABELS
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -200,16 +200,6 @@ class Building(_Strict):
     rooms: list[Room] = Field(default_factory=list)
 
 
-class Letter(_Strict):
-    """A department's safety responsibility letter (安全责任状): who signed it, when, until when."""
-
-    title: str
-    title_zh: str | None = None
-    signed: date
-    signed_by: str  # the department's head who signed it
-    valid_until: date | None = None
-
-
 class Department(_Strict):
     """A responsible unit (二级单位), and its responsibility letter; its items are its inspection plans."""
 
@@ -288,29 +278,8 @@ class Site(_Strict):
         tags = [s.tag for s in self.sensors if s.tag]
         if len(set(tags)) != len(tags):
             raise ValueError(f"tag {next(t for t in tags if tags.count(t) > 1)!r} is on two checkpoints")
-        checkpoints = {s.id for s in self.sensors if s.kind == "checkpoint"}
-        routes: set[str] = set()
-        for route in self.patrols:
-            if route.id in routes:
-                raise ValueError(f"route id {route.id!r} is used twice")
-            routes.add(route.id)
-            unknown = [st.checkpoint for st in route.stops if st.checkpoint not in checkpoints]
-            if unknown:
-                raise ValueError(f"route {route.id}: {', '.join(unknown)} is not a checkpoint of this site")
-        lists = load_checklists()
-        buildings = {b.id for b in self.buildings}
-        plans: set[str] = set()
-        for plan in self.inspections:
-            if plan.id in plans:
-                raise ValueError(f"inspection plan id {plan.id!r} is used twice")
-            plans.add(plan.id)
-            if plan.checklist not in lists:
-                raise ValueError(f"inspection plan {plan.id}: unknown checklist {plan.checklist!r} "
-                                 f"(known: {', '.join(lists)})")
-            if plan.department not in deps:
-                raise ValueError(f"inspection plan {plan.id}: unknown department {plan.department!r}")
-            if plan.building and plan.building not in buildings:
-                raise ValueError(f"inspection plan {plan.id}: unknown building {plan.building!r}")
+        route_problems(self.patrols, {s.id for s in self.sensors if s.kind == "checkpoint"})
+        plan_problems(self.inspections, deps, {b.id for b in self.buildings})
         return self
 
     def offline_after_s(self, spec: SensorSpec) -> int | None:

@@ -168,9 +168,11 @@ class PatrolEngine:
         tour_id = verdict = route = None
         if checkpoint is not None and not scan.drill:
             at = scan.at.timestamp()
-            self.plan(conn, scan.at - timedelta(days=1), scan.at + timedelta(seconds=rules.EARLY_GRACE_S))
-            ids = [r[0] for r in q.rows(conn, q.TOURS_FOR_SCAN, {
-                "grace": rules.EARLY_GRACE_S, "at": scan.at, "stop": Jsonb([{"checkpoint": checkpoint}])})]
+            find = {"grace": rules.EARLY_GRACE_S, "at": scan.at, "stop": Jsonb([{"checkpoint": checkpoint}])}
+            ids = [r[0] for r in q.rows(conn, q.TOURS_FOR_SCAN, find)]
+            if not ids:  # the tick plans rounds an hour ahead; a scan it has not seen (a replay) plans its own
+                self.plan(conn, scan.at - timedelta(days=1), scan.at + timedelta(seconds=rules.EARLY_GRACE_S))
+                ids = [r[0] for r in q.rows(conn, q.TOURS_FOR_SCAN, find)]
             tours: list[rules.Tour] = []
             for tid in ids:
                 with conn.cursor(row_factory=dict_row) as cur:

@@ -9,7 +9,6 @@ department's inspections; nobody signs their own.
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -20,13 +19,11 @@ from psycopg.types.json import Jsonb
 from ingest.alarms.actions import ActionRefusedError
 from ingest.alarms.engine import AlarmEngine
 from ingest.core import photos
-from ingest.core.background import BackgroundLoop
+from ingest.core.background import TickLoop
 from ingest.core.i18n import N_
 from ingest.db import locks
 from ingest.safety import hazards
 from ingest.safety import queries as q
-
-logger = logging.getLogger(__name__)
 
 
 def submit(conn: psycopg.Connection[Any], plan_id: str, by: str, results: dict[str, dict[str, Any]],
@@ -91,17 +88,22 @@ def sign(conn: psycopg.Connection[Any], inspection: int, head: str) -> None:
         conn.execute(q.INSPECTION_SIGNED, {"id": inspection, "head": head})
 
 
-class SafetyTicker(BackgroundLoop):
+class SafetyTicker(TickLoop):
     """Every few seconds (one ingestor at a time): hazards past their deadline raise their alarm; every
     minute the sensor rules look for hazards (a fume hood low on flow three times in a week).
     """
 
     def __init__(self, engine: AlarmEngine, pool: Any, every_s: float = 5.0, rules_every_s: float = 60.0) -> None:
-        super().__init__("safety-tick")
+        super().__init__("safety-tick", self._round, pool, every_s)
         self._engine = engine
-        self._pool = pool
-        self._every = every_s
         self._rules_every = rules_every_s
+        self._rules_at = -1e9  # when the rules last ran (monotonic)
+
+    def _round(self, conn: psycopg.Connection[Any]) -> None:
+        rules = time.monotonic() - self._rules_at >= self._rules_every
+        self.tick(conn, rules=rules)
+        if rules:
+            self._rules_at = time.monotonic()
 
     def tick(self, conn: psycopg.Connection[Any], now: float | None = None, rules: bool = True) -> int:
         """One round at event time ``now``; hazards raised overdue."""
@@ -115,15 +117,3 @@ class SafetyTicker(BackgroundLoop):
             if rules:
                 hazards.from_rules(conn, now)
             return hazards.overdue(conn, self._engine, now)
-
-    def _run(self) -> None:
-        last_rules = -1e9
-        while not self._stop.wait(self._every):
-            try:
-                rules = time.monotonic() - last_rules >= self._rules_every
-                with self._pool.connection() as conn:
-                    self.tick(conn, rules=rules)
-                if rules:
-                    last_rules = time.monotonic()
-            except Exception:  # noqa: BLE001 - retried next round
-                logger.exception("safety tick failed")
