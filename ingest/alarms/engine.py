@@ -163,8 +163,9 @@ class AlarmEngine:
             signals = rules.evaluate(e, sensor, state, self.tz)
             dirty.add(e.sensor_id)
             self.apply(conn, sensor, signals, e.drill, changes, test)
-        for sid in sorted(dirty):
-            conn.execute(q.SAVE_RULE_STATE, {"sensor": sid, "state": Jsonb(states[sid])})
+        if dirty:  # one statement for the batch (ids sorted: rows locked in one order)
+            ordered = sorted(dirty)
+            conn.execute(q.SAVE_RULE_STATES, {"sensors": ordered, "states": [Jsonb(states[s]) for s in ordered]})
         # Event time (`at`: never ahead of our own clock by more than the tolerance) drives timers.
         mark = min(max(e.at for e in events).timestamp(), time.time() + self.clock_tolerance_s)
         conn.execute(q.SET_WATERMARK, {"value": str(mark)})

@@ -88,6 +88,13 @@ VALUES (%(sensor)s, %(state)s, now())
 ON CONFLICT (sensor_id) DO UPDATE SET state = EXCLUDED.state,
     updated_at = now()
 
+-- name: SAVE_RULE_STATES
+-- A batch's rule states in one statement (one per sensor was a round trip each: thousands per
+-- second in a drain); the ids come sorted, so rows are locked in one order.
+INSERT INTO rule_state (sensor_id, state, updated_at)
+SELECT x.sensor_id, x.state, now() FROM unnest(%(sensors)s::text[], %(states)s::jsonb[]) AS x(sensor_id, state)
+ON CONFLICT (sensor_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
+
 -- name: DUE_SENSORS
 -- The tick and the batches serialise per sensor on its sensors row: the tick finds the due
 -- sensors without locking, then for each takes the sensor lock and only then reads its rule

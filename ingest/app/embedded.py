@@ -222,7 +222,7 @@ class EmbeddedBroker:
                     f"persistence_location {self.root}/",
                     "autosave_interval 30",
                     "max_queued_messages 1000000",
-                    "max_inflight_messages 1000",
+                    "max_inflight_messages 20000",
                     f"max_packet_size {MAX_PACKET_BYTES}",
                     "log_dest stderr",
                     "",

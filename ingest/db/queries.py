@@ -8,8 +8,8 @@ from __future__ import annotations
 from ingest.db.sql import NamedSql
 
 _SQL = NamedSql.load(__name__.rpartition(".")[0])
-# Column types of the binary COPYs (not SQL: psycopg's set_types).
-STAGING_TYPES = (
+# Column types of the binary COPYs (not SQL: psycopg's set_types); events and staging alike.
+EVENT_TYPES = (
     "timestamptz",
     "text",
     "text",
@@ -20,7 +20,6 @@ STAGING_TYPES = (
     "text",
     "jsonb",
     "timestamptz",
-    "float4",
 )
 READINGS_TYPES = ("timestamptz", "text", "text", "float8", "bool")
 

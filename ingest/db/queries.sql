@@ -86,36 +86,40 @@ CREATE TEMP TABLE IF NOT EXISTS staging_events (
     drill       boolean NOT NULL,
     state       text,
     payload     jsonb NOT NULL,
-    received_at timestamptz NOT NULL,
-    battery_pct real
+    received_at timestamptz NOT NULL
 ) ON COMMIT DELETE ROWS
 
 -- name: COPY_STAGING
 -- The batch arrives without duplicates of its own (the writer drops them); binary COPY.
-COPY staging_events (time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at, battery_pct) FROM STDIN (FORMAT BINARY)
+COPY staging_events (time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at) FROM STDIN (FORMAT BINARY)
+
+-- name: COPY_EVENTS
+-- The usual batch (nothing of it stored before): straight into events, in a savepoint; a
+-- duplicate makes the unique index refuse the COPY and the writer takes the staging path.
+COPY events (time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at) FROM STDIN (FORMAT BINARY)
 
 -- name: COPY_READINGS
 -- The readings of the events really inserted go straight into their table.
 COPY readings (time, sensor_id, metric, value, drill) FROM STDIN (FORMAT BINARY)
 
 -- name: REGISTER_UNKNOWN
--- Register sensors seen for the first time as "unregistered" (never drop their events).
--- A device of another ecosystem nobody has placed yet keeps its source (adapter, key), so an
--- admin can adopt it from /sensors.
+-- Register sensors seen for the first time as "unregistered" (never drop their events), one
+-- row per sensor of the batch (its earliest event's place and kind). A device of another
+-- ecosystem nobody has placed yet keeps its source (adapter, key), so an admin can adopt it
+-- from /sensors.
 INSERT INTO sensors (id, kind, building_id, registered, first_seen, source)
-SELECT DISTINCT ON (sensor_id) sensor_id, kind, building_id, false, time, (payload -> 'source') - 'raw'
-FROM staging_events
-ORDER BY sensor_id, time
+SELECT x.id, x.kind, x.building_id, false, x.first_seen, x.source
+FROM unnest(%(ids)s::text[], %(kinds)s::text[], %(buildings)s::text[], %(firsts)s::timestamptz[],
+            %(sources)s::jsonb[]) AS x(id, kind, building_id, first_seen, source)
 ON CONFLICT (id) DO NOTHING
 
 -- name: LOCK_SENSORS
 -- Lock the batch's sensor rows in id order so two ingestors never deadlock.
-SELECT id FROM sensors
-WHERE id IN (SELECT DISTINCT sensor_id FROM staging_events)
-ORDER BY id FOR UPDATE
+SELECT id FROM sensors WHERE id = ANY(%(ids)s::text[]) ORDER BY id FOR UPDATE
 
 -- name: INSERT_EVENTS
--- Insert new events, drop those already stored; return the keys of what was inserted.
+-- A batch holding events stored before (a redelivery): insert the new ones, drop the others;
+-- return the keys of what was inserted.
 INSERT INTO events (time, sensor_id, building_id, kind, event_id, seq, drill, state,
                     payload, received_at)
 SELECT time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at
@@ -124,21 +128,16 @@ ON CONFLICT (sensor_id, event_id, time) DO NOTHING
 RETURNING time, sensor_id, event_id
 
 -- name: UPDATE_SENSORS_SEEN
+-- Per sensor of the batch: its first and last event time, and the battery and seq of its
+-- latest event that carried them.
 UPDATE sensors s SET
     last_seen = GREATEST(s.last_seen, x.last_time),
     first_seen = LEAST(coalesce(s.first_seen, x.first_time), x.first_time),
     battery_pct = coalesce(x.battery, s.battery_pct),
     last_seq = CASE WHEN x.last_time >= coalesce(s.last_seen, '-infinity')
                     THEN coalesce(x.last_seq, s.last_seq) ELSE s.last_seq END
-FROM (
-    SELECT sensor_id,
-           max(time) AS last_time,
-           min(time) AS first_time,
-           (array_agg(battery_pct ORDER BY time DESC) FILTER (WHERE battery_pct IS NOT NULL))[1] AS battery,
-           (array_agg(seq ORDER BY time DESC) FILTER (WHERE seq IS NOT NULL))[1] AS last_seq
-    FROM staging_events
-    GROUP BY sensor_id
-) x
+FROM unnest(%(ids)s::text[], %(lasts)s::timestamptz[], %(firsts)s::timestamptz[], %(batteries)s::real[],
+            %(seqs)s::bigint[]) AS x(sensor_id, last_time, first_time, battery, last_seq)
 WHERE s.id = x.sensor_id
 
 -- name: COPY_DEAD_LETTERS

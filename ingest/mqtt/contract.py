@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from ingest.core.errors import ContractError
@@ -39,6 +40,8 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
+_LAB_METRICS = frozenset(LAB_METRICS)
+_NUMBER = (int, float)
 _EPOCH_MS_MIN = 946_684_800_000  # 2000-01-01: smaller integers are not epoch milliseconds
 
 
@@ -109,6 +112,7 @@ def is_reserved(topic: str) -> bool:
     return topic.startswith(f"{ROOT}/_")
 
 
+@lru_cache(maxsize=65_536)  # a sensor publishes on the same topic every time; a refused one is not kept
 def parse_topic(topic: str) -> Topic:
     """Split a sensor topic into its parts, or raise ContractError."""
     parts = topic.split("/")
@@ -133,6 +137,12 @@ def parse_ts(value: Any) -> datetime:
             raise ContractError("ts epoch milliseconds out of range")
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     if isinstance(value, str) and _RFC3339.match(value):
+        try:  # the usual form (Python reads RFC 3339 itself, extra fraction digits cut as below)
+            parsed: datetime | None = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None  # a lower-case t or z: made canonical below
+        if parsed is not None and parsed.tzinfo is UTC:
+            return parsed
         text = value.replace("z", "Z").replace("Z", "+00:00")
         if "." in text:  # Python keeps microseconds only
             head, rest = text.split(".", 1)
@@ -230,15 +240,17 @@ def _check_lab(payload: dict[str, Any], event: Event) -> None:
     readings = payload.get("readings")
     if not isinstance(readings, dict) or not readings:
         raise ContractError("lab readings must be a non-empty object of metric -> number")
+    out = event.readings
     for metric, value in readings.items():
-        if metric not in LAB_METRICS:
+        if metric not in _LAB_METRICS:
             raise ContractError(f"unknown lab metric {str(metric)[:40]!r}")
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if value.__class__ is not float and (isinstance(value, bool) or not isinstance(value, _NUMBER)):
             raise ContractError(f"reading {metric} must be a number")
-        if not _finite(value) or abs(value) > 1e9:
+        if not -1e9 <= value <= 1e9:  # NaN and the infinities fail this too
             raise ContractError(f"reading {metric} is out of range")
-        event.readings[metric] = float(value)
-    _battery(payload, event)
+        out[metric] = float(value)
+    if "battery_pct" in payload:
+        _battery(payload, event)
     event.state = "readings"
 
 

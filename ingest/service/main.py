@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 PRUNE_EVERY_S = 3600
 ROLLUP_EVERY_S = 5.0
 COMPLAIN_EVERY_S = 600.0
+GC_GEN0_THRESHOLD = 10_000  # allocations between young-generation collections (Python's default: 700)
 
 
 def check_schema(db_url: str) -> str:
@@ -93,6 +95,12 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
         health = HealthServer(settings.ingest_health_host, settings.ingest_health_port,
                               health_report, service.metrics.render)
         health.start()
+    # Start-up's objects (modules, settings, the site) never become garbage: out of the collector's
+    # sight. Events are freed by reference counting; a collection every 700 allocations walked the
+    # thousands of queued messages for nothing (measured: 8.3 -> 6.1 us per decoded message).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, 10, 10)
     service.start()
     publisher.start()
     ticker.start()

@@ -1,8 +1,8 @@
 """The ingest service: MQTT in, bounded queue, batch writer thread, health.
 
-Flow: paho's network thread decodes and validates each message (no I/O) and puts it on
-a bounded queue; the writer thread takes a batch (by size or age), stores it in one
-transaction and only then acknowledges the messages to the broker (QoS 1, manual acks).
+Flow: paho's network thread decodes and validates each message (no I/O) and puts it in
+a bounded inbox (``ingest.service.inbox``); the writer thread takes a batch (by size or
+age), stores it in one transaction and only then acknowledges the messages to the broker (QoS 1, manual acks).
 A crash before the commit means the broker redelivers; duplicates are dropped by the
 unique key. The broker never has more than ``receive_maximum`` unacknowledged messages
 in flight to us, so the queue cannot grow without bound.
@@ -11,7 +11,6 @@ in flight to us, so the queue cannot grow without bound.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from ingest.core.settings import Settings
 from ingest.db import queries as dbq
 from ingest.mqtt import adapters, contract
 from ingest.mqtt.link import MqttLink
+from ingest.service.inbox import Inbox
 from ingest.service.metrics import IngestMetrics
 from ingest.service.writer import BatchHook, BatchWriter, Rejected, WriteResult
 
@@ -60,7 +60,7 @@ class IngestService:
         self._on_commit = on_commit
         self.metrics = IngestMetrics()
         self._writer = BatchWriter(pool, settings.ingest_id, hooks or [])
-        self._queue: queue.Queue[Inbound] = queue.Queue(maxsize=settings.ingest_queue_size)
+        self._inbox: Inbox[Inbound] = Inbox(settings.ingest_queue_size)
         self._stopping = threading.Event()
         self._limits = settings.contract_limits()
         self._pool = pool
@@ -141,7 +141,7 @@ class IngestService:
 
     def stalled_s(self) -> float:
         """Seconds messages have waited with no commit (0 when nothing waits)."""
-        if self._queue.empty() and not self._busy:
+        if not self._inbox and not self._busy:
             return 0.0
         return time.monotonic() - self._last_progress
 
@@ -172,7 +172,7 @@ class IngestService:
             "subscribed": self.link.subscribed.is_set(),
             "broker_error": self.link.fatal_error,
             "database": "ok" if self.db_ok else "unavailable",
-            "queue_depth": self._queue.qsize(),
+            "queue_depth": len(self._inbox),
         }
 
     # -- network thread: decode and queue, never I/O -------------------------------------
@@ -197,8 +197,8 @@ class IngestService:
             if isinstance(item, contract.Event) and item.clock_ahead:
                 self.metrics.clock_ahead.inc()
         self.metrics.received.inc()
-        # Blocks only if the broker ignores our receive maximum; that is backpressure.
-        self._queue.put(Inbound(mid, qos, generation, item))
+        # Waits only if the broker ignores our receive maximum; that is backpressure.
+        self._inbox.put(Inbound(mid, qos, generation, item), self._stopping)
 
     def _on_broker_state(self, connected: bool) -> None:
         self.metrics.broker_connected.set(1 if connected else 0)
@@ -207,21 +207,7 @@ class IngestService:
 
     # -- writer thread --------------------------------------------------------------------
     def _take_batch(self) -> list[Inbound]:
-        size = self.settings.ingest_batch_size
-        max_age = self.settings.ingest_batch_age_ms / 1000
-        try:
-            first = self._queue.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + max_age
-        while len(batch) < size:
-            left = deadline - time.monotonic()
-            try:
-                batch.append(self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait())
-            except queue.Empty:
-                break
-        return batch
+        return self._inbox.take(self.settings.ingest_batch_size, self.settings.ingest_batch_age_ms / 1000, 0.2)
 
     def _run_writer(self) -> None:
         try:
@@ -229,7 +215,7 @@ class IngestService:
                 if time.monotonic() - self._bindings_at > BINDINGS_EVERY_S:
                     self.refresh_bindings()
                 batch = self._take_batch()
-                self.metrics.queue_depth.set(self._queue.qsize())
+                self.metrics.queue_depth.set(len(self._inbox))
                 if not batch:
                     self._last_progress = time.monotonic()
                     if self._stopping.is_set():

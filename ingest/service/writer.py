@@ -11,6 +11,7 @@ import psycopg
 from psycopg import postgres
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ingest.core.errors import BatchRejectedError, DatabaseUnavailableError
@@ -101,26 +102,31 @@ class BatchWriter:
         for e in events:
             first.setdefault((e.sensor_id, e.event_id, e.ts), e)
         unique = list(first.values())
+        seen = _SensorsSeen(unique)
         cur = conn.cursor()
         cur.adapters.register_dumper(None, JsonTextBinaryDumper)
-        cur.execute(q.CREATE_STAGING)
-        with cur.copy(q.COPY_STAGING) as copy:
-            copy.set_types(q.STAGING_TYPES)
-            for e in unique:
-                copy.write_row((e.ts, e.sensor_id, e.building, e.kind, e.event_id, e.seq, e.drill, e.state,
-                                e.raw_json, e.received_at, e.readings.get("battery_pct")))
-        cur.execute(q.REGISTER_UNKNOWN)
-        cur.execute(q.LOCK_SENSORS)
-        cur.execute(q.INSERT_EVENTS)
-        keys = set(cur.fetchall())
-        inserted = [e for e in unique if (e.ts, e.sensor_id, e.event_id) in keys]
+        cur.execute(q.REGISTER_UNKNOWN, seen.register_params())
+        cur.execute(q.LOCK_SENSORS, {"ids": seen.ids})
+        try:
+            # The usual batch: nothing of it is stored yet, so it goes straight into events.
+            with conn.transaction(), cur.copy(q.COPY_EVENTS) as copy:
+                _copy_events(copy, unique)
+            inserted = unique
+        except psycopg.errors.UniqueViolation:
+            # A redelivery (or another ingestor's copy): the staging path keeps only the new ones.
+            cur.execute(q.CREATE_STAGING)
+            with cur.copy(q.COPY_STAGING) as copy:
+                _copy_events(copy, unique)
+            cur.execute(q.INSERT_EVENTS)
+            keys = set(cur.fetchall())
+            inserted = [e for e in unique if (e.ts, e.sensor_id, e.event_id) in keys]
         if any(e.readings for e in inserted):
             with cur.copy(q.COPY_READINGS) as copy:
                 copy.set_types(q.READINGS_TYPES)
                 for e in inserted:
                     for metric, value in e.readings.items():
                         copy.write_row((e.ts, e.sensor_id, metric, value, e.drill))
-        cur.execute(q.UPDATE_SENSORS_SEEN)
+        cur.execute(q.UPDATE_SENSORS_SEEN, seen.update_params())
         inserted.sort(key=lambda e: (e.at, e.sensor_id))  # the rules' time order (stable: arrival order kept)
         if inserted:
             rollups.mark_dirty(conn, (e.ts for e in inserted))
@@ -139,3 +145,56 @@ class BatchWriter:
                         self._ingest_id,
                     )
                 )
+
+
+def _copy_events(copy: psycopg.Copy, events: Sequence[Event]) -> None:
+    copy.set_types(q.EVENT_TYPES)
+    for e in events:
+        copy.write_row((e.ts, e.sensor_id, e.building, e.kind, e.event_id, e.seq, e.drill, e.state, e.raw_json,
+                        e.received_at))
+
+
+class _SensorsSeen:
+    """Per sensor of a batch: its earliest event (place, kind, source), its first and last event time,
+    and the battery and seq of its latest event that carried them; sorted by id (the lock order).
+    """
+
+    def __init__(self, events: Sequence[Event]) -> None:
+        earliest: dict[str, Event] = {}
+        last: dict[str, datetime] = {}
+        battery: dict[str, tuple[datetime, float]] = {}
+        seq: dict[str, tuple[datetime, int]] = {}
+        for e in events:
+            sid, ts = e.sensor_id, e.ts
+            if sid not in earliest or ts < earliest[sid].ts:
+                earliest[sid] = e
+            if sid not in last or ts > last[sid]:
+                last[sid] = ts
+            level = e.readings.get("battery_pct")
+            if level is not None and (sid not in battery or ts > battery[sid][0]):
+                battery[sid] = (ts, level)
+            if e.seq is not None and (sid not in seq or ts > seq[sid][0]):
+                seq[sid] = (ts, e.seq)
+        self.ids = sorted(earliest)
+        self._earliest, self._last, self._battery, self._seq = earliest, last, battery, seq
+
+    def register_params(self) -> dict[str, list]:
+        """REGISTER_UNKNOWN's arrays."""
+        firsts = [self._earliest[s] for s in self.ids]
+        return {"ids": self.ids, "kinds": [e.kind for e in firsts], "buildings": [e.building for e in firsts],
+                "firsts": [e.ts for e in firsts], "sources": [_source(e) for e in firsts]}
+
+    def update_params(self) -> dict[str, list]:
+        """UPDATE_SENSORS_SEEN's arrays."""
+        return {"ids": self.ids, "lasts": [self._last[s] for s in self.ids],
+                "firsts": [self._earliest[s].ts for s in self.ids],
+                "batteries": [self._battery[s][1] if s in self._battery else None for s in self.ids],
+                "seqs": [self._seq[s][1] if s in self._seq else None for s in self.ids]}
+
+
+def _source(event: Event) -> Jsonb | None:
+    """A foreign device's source (adapter and key, without the raw message) for its registry row."""
+    source = event.payload.get("source")
+    if not isinstance(source, dict):
+        return None
+    return Jsonb({k: v for k, v in source.items() if k != "raw"})

@@ -3,6 +3,7 @@
 import itertools
 import json
 import secrets
+import threading
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -259,3 +260,42 @@ def test_a_taken_health_port_is_a_one_line_error(db_url, mqtt_url):
     errors = [line for line in out.stderr.splitlines() if line.startswith("safecampus:")]
     assert len(errors) == 1 and f"SAFECAMPUS_INGEST_HEALTH_PORT: cannot listen on 127.0.0.1:{port}" in errors[0]
     assert "Traceback" not in out.stderr
+
+
+def test_two_writers_racing_over_the_same_events_store_each_once(db_url):
+    """Two ingestors given overlapping batches at once (a redelivery to the other member of a shared
+    subscription): the straight COPY of one is refused by the other's rows, and the staging path
+    stores only what is new; every event once, each claimed by exactly one writer.
+    """
+    b = f"r{secrets.token_hex(3)}"
+    t0 = datetime.now(UTC) - timedelta(minutes=1)
+    events = [
+        decode(f"campus/v1/{b}/lab/{b}-{n % 7}",
+               encode({"event_id": f"e{n}", "ts": format_ts(t0 + timedelta(milliseconds=n)),
+                       "readings": {"temperature_c": 20 + n % 5}}), datetime.now(UTC))
+        for n in range(600)
+    ]
+    batches = [events[:400], events[200:]]  # 200 events in both
+    pool = open_pool(db_url, max_size=2, name="test-writer-race")
+    results: list = [None, None]
+    start = threading.Barrier(2)
+
+    def run(i: int) -> None:
+        start.wait()
+        results[i] = BatchWriter(pool, f"race-{i}").write(batches[i], [])
+
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        pool.close()
+    claimed = [{e.event_id for e in r.inserted} for r in results]
+    assert not claimed[0] & claimed[1] and len(claimed[0] | claimed[1]) == 600
+    assert results[0].duplicates + results[1].duplicates == 200
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT event_id) FROM events WHERE building_id = %s",
+                            (b,)).fetchone() == (600, 600)
+        assert conn.execute("SELECT count(*) FROM readings WHERE sensor_id LIKE %s", (f"{b}-%",)).fetchone()[0] == 600

@@ -61,9 +61,12 @@ def test_broker_requires_auth_keeps_messages_and_every_app_user_exists():
     assert "allow_anonymous false" in conf and "password_file" in conf and "acl_file" in conf
     assert "persistence true" in conf
     assert int(re.search(r"max_queued_messages (\d+)", conf).group(1)) >= 100_000
+    # Ingest's whole window in flight (else the broker waits for a batch's acks before sending more).
+    window = Settings.model_fields["ingest_queue_size"].default
+    assert int(re.search(r"max_inflight_messages (\d+)", conf).group(1)) >= window
+    assert window >= 2 * Settings.model_fields["ingest_batch_size"].default  # one batch written, one arriving
     # The broker refuses packets larger than ingest's payload limit plus topic and headers.
     from ingest.app.embedded import MAX_PACKET_BYTES
-    from ingest.core.settings import Settings
 
     limit = int(re.search(r"max_packet_size (\d+)", conf).group(1))
     assert limit == MAX_PACKET_BYTES and Settings.model_fields["ingest_max_payload_bytes"].default < limit
