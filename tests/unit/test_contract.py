@@ -203,3 +203,24 @@ def test_checkpoint_scans_and_sos():
 
 def _body(**fields):
     return json.dumps({"event_id": "s-1", "ts": contract.format_ts(NOW), **fields}).encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    when=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 12, 31)),
+    digits=st.integers(0, 9),
+    sep=st.sampled_from("Tt "),
+    zone=st.sampled_from(["Z", "z", "+00:00", "+08:00", "-05:30", "+14:00"]),
+)
+def test_every_rfc3339_form_reads_as_the_same_instant(when, digits, sep, zone):
+    """Python reads the usual form itself (the fast path); lower-case letters, offsets and up to nine
+    fraction digits take the canonical path; both give the instant the text names, fraction cut to µs.
+    """
+    fraction = f"{when.microsecond:06d}{when.microsecond % 1000:03d}"[:digits]
+    text = when.strftime(f"%Y-%m-%d{sep}%H:%M:%S") + (f".{fraction}" if digits else "") + zone
+    offset = timedelta(0) if zone in "Zz" else (1 if zone[0] == "+" else -1) * timedelta(
+        hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    micro = int(fraction.ljust(6, "0")[:6]) if digits else 0
+    expected = (when.replace(microsecond=micro) - offset).replace(tzinfo=UTC)
+    assert contract.parse_ts(text) == expected
+    assert contract.parse_ts(text).tzinfo is UTC
