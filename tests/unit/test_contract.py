@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.core.errors import ContractError
+from ingest.core.intake import Limits
 from ingest.mqtt import contract
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -224,3 +225,49 @@ def test_every_rfc3339_form_reads_as_the_same_instant(when, digits, sep, zone):
     expected = (when.replace(microsecond=micro) - offset).replace(tzinfo=UTC)
     assert contract.parse_ts(text) == expected
     assert contract.parse_ts(text).tzinfo is UTC
+
+
+def _both_readings(raw: bytes):
+    """(ingest's reading, the contract's own reader's): each (payload, canonical text) or the refusal."""
+    out = []
+    for decoder in (None, contract._DECODER):  # noqa: SLF001 - the reference reader
+        try:
+            out.append(contract.parse_json(raw, Limits(), decoder))
+        except ContractError as exc:
+            out.append(("refused", exc.reason))
+    return out
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_JSON, indent=st.sampled_from([None, 1]), ascii_only=st.booleans())
+def test_ingest_reads_every_json_text_as_the_contracts_own_reader_does(value, indent, ascii_only):
+    raw = json.dumps({"v": value}, indent=indent, ensure_ascii=ascii_only).encode()
+    fast, reference = _both_readings(raw)
+    assert fast == reference
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=st.binary(max_size=40) | st.text(alphabet='{}[]:,"0123456789.eE+-tfnulrsaINy\\ u\x00', max_size=30).map(
+    str.encode))
+def test_ingest_refuses_what_the_contracts_own_reader_refuses(raw):
+    fast, reference = _both_readings(raw)
+    assert fast == reference
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"a":1e999}', b'{"a":-1E+400}', b'{"a":1e-400}', b'{"a":123456789012345678901234567890}',
+    b'{"a":18446744073709551616}', b'{"a":9223372036854775808}', b'{"a":NaN}', b'{"a":Infinity}',
+    b'{"a":"\\ud800"}', b'{"a":"\\u0000"}', b'{"a":"x\ny"}', b'\xef\xbb\xbf{"a":1}', b'{"a":1,"a":2}',
+    b'{"a":-0}', b'{"a":1,}', b"[" * 5000 + b"]" * 5000, b'{"a":"\\u00e9"}', "{\"a\":\"实验室\"}".encode(),
+])
+def test_hostile_json_is_read_alike(raw):
+    fast, reference = _both_readings(raw)
+    assert fast == reference
