@@ -299,3 +299,22 @@ def test_two_writers_racing_over_the_same_events_store_each_once(db_url):
         assert conn.execute("SELECT count(*), count(DISTINCT event_id) FROM events WHERE building_id = %s",
                             (b,)).fetchone() == (600, 600)
         assert conn.execute("SELECT count(*) FROM readings WHERE sensor_id LIKE %s", (f"{b}-%",)).fetchone()[0] == 600
+
+
+def test_a_new_sensor_whose_payload_names_a_source_that_is_not_an_object_is_stored(db_url):
+    """A native device saying ``"source": "gateway-7"`` (text, not an adapter's object): its event is
+    stored and the sensor registered without a source. (The registry's ``jsonb - 'raw'`` once refused
+    such a batch and the event went to the dead letters.)
+    """
+    b = f"s{secrets.token_hex(3)}"
+    raw = encode({"event_id": "e1", "ts": _now(), "state": "normal", "source": "gateway-7"})
+    event = decode(f"campus/v1/{b}/smoke/{b}-s1", raw, datetime.now(UTC))
+    pool = open_pool(db_url, max_size=1, name="test-writer-source")
+    try:
+        result = BatchWriter(pool, "test-writer").write([event], [])
+    finally:
+        pool.close()
+    assert (result.stored, result.dead_lettered) == (1, 0)
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT registered, source FROM sensors WHERE id = %s", (f"{b}-s1",)).fetchone() == (
+            False, None)
