@@ -102,20 +102,26 @@ COPY events (time, sensor_id, building_id, kind, event_id, seq, drill, state, pa
 -- The readings of the events really inserted go straight into their table.
 COPY readings (time, sensor_id, metric, value, drill) FROM STDIN (FORMAT BINARY)
 
--- name: REGISTER_UNKNOWN
--- Register sensors seen for the first time as "unregistered" (never drop their events), one
--- row per sensor of the batch (its earliest event's place and kind). A device of another
--- ecosystem nobody has placed yet keeps its source (adapter, key), so an admin can adopt it
--- from /sensors.
-INSERT INTO sensors (id, kind, building_id, registered, first_seen, source)
-SELECT x.id, x.kind, x.building_id, false, x.first_seen, x.source
+-- name: SEE_SENSORS
+-- One row per sensor of the batch, in id order, in one statement: a sensor seen for the first time
+-- is registered as "unregistered" (its events are never dropped) with its earliest event's place
+-- and kind (a device of another ecosystem nobody has placed yet keeps its source, adapter and key,
+-- so an admin can adopt it from /sensors); a known one gets its first and last event time and the
+-- battery and seq of its latest event that carried them. Every row is locked by its insert or
+-- update until the batch commits, in id order, so two ingestors never deadlock and the alarm
+-- rules of one sensor run in one batch at a time.
+INSERT INTO sensors AS s (id, kind, building_id, registered, first_seen, source, last_seen, battery_pct, last_seq)
+SELECT x.id, x.kind, x.building_id, false, x.first_time, x.source, x.last_time, x.battery, x.last_seq
 FROM unnest(%(ids)s::text[], %(kinds)s::text[], %(buildings)s::text[], %(firsts)s::timestamptz[],
-            %(sources)s::jsonb[]) AS x(id, kind, building_id, first_seen, source)
-ON CONFLICT (id) DO NOTHING
-
--- name: LOCK_SENSORS
--- Lock the batch's sensor rows in id order so two ingestors never deadlock.
-SELECT id FROM sensors WHERE id = ANY(%(ids)s::text[]) ORDER BY id FOR UPDATE
+            %(sources)s::jsonb[], %(lasts)s::timestamptz[], %(batteries)s::real[], %(seqs)s::bigint[])
+     AS x(id, kind, building_id, first_time, source, last_time, battery, last_seq)
+ORDER BY x.id
+ON CONFLICT (id) DO UPDATE SET
+    last_seen = GREATEST(s.last_seen, EXCLUDED.last_seen),
+    first_seen = LEAST(coalesce(s.first_seen, EXCLUDED.first_seen), EXCLUDED.first_seen),
+    battery_pct = coalesce(EXCLUDED.battery_pct, s.battery_pct),
+    last_seq = CASE WHEN EXCLUDED.last_seen >= coalesce(s.last_seen, '-infinity')
+                    THEN coalesce(EXCLUDED.last_seq, s.last_seq) ELSE s.last_seq END
 
 -- name: INSERT_EVENTS
 -- A batch holding events stored before (a redelivery): insert the new ones, drop the others;
@@ -126,19 +132,6 @@ SELECT time, sensor_id, building_id, kind, event_id, seq, drill, state, payload,
 FROM staging_events
 ON CONFLICT (sensor_id, event_id, time) DO NOTHING
 RETURNING time, sensor_id, event_id
-
--- name: UPDATE_SENSORS_SEEN
--- Per sensor of the batch: its first and last event time, and the battery and seq of its
--- latest event that carried them.
-UPDATE sensors s SET
-    last_seen = GREATEST(s.last_seen, x.last_time),
-    first_seen = LEAST(coalesce(s.first_seen, x.first_time), x.first_time),
-    battery_pct = coalesce(x.battery, s.battery_pct),
-    last_seq = CASE WHEN x.last_time >= coalesce(s.last_seen, '-infinity')
-                    THEN coalesce(x.last_seq, s.last_seq) ELSE s.last_seq END
-FROM unnest(%(ids)s::text[], %(lasts)s::timestamptz[], %(firsts)s::timestamptz[], %(batteries)s::real[],
-            %(seqs)s::bigint[]) AS x(sensor_id, last_time, first_time, battery, last_seq)
-WHERE s.id = x.sensor_id
 
 -- name: COPY_DEAD_LETTERS
 COPY dead_letters (received_at, topic, payload, payload_size, reason, ingest_id) FROM STDIN

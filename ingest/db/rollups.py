@@ -68,9 +68,18 @@ def bucket_of(ts: datetime, width: timedelta = BUCKET) -> datetime:
     return ORIGIN + ((ts - ORIGIN) // width) * width
 
 
+def dirty_buckets(times: Iterable[datetime]) -> list[datetime]:
+    """The buckets holding ``times``, sorted. A batch spans a few seconds: each whole second is
+    bucketed once (buckets are whole minutes, so a second's bucket is that of its every instant;
+    ``timestamp()`` of an instant after 1970 floors to its second exactly).
+    """
+    seconds = {int(t.timestamp()) for t in times}
+    return sorted({bucket_of(datetime.fromtimestamp(s, UTC)) for s in seconds})
+
+
 def mark_dirty(conn: psycopg.Connection, times: Iterable[datetime]) -> None:
     """Called in the batch transaction with the times of the events stored."""
-    buckets = sorted({bucket_of(t) for t in times})
+    buckets = dirty_buckets(times)
     if buckets:
         conn.execute(q.MARK_DIRTY, {"buckets": buckets})
 

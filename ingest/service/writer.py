@@ -105,8 +105,7 @@ class BatchWriter:
         seen = _SensorsSeen(unique)
         cur = conn.cursor()
         cur.adapters.register_dumper(None, JsonTextBinaryDumper)
-        cur.execute(q.REGISTER_UNKNOWN, seen.register_params())
-        cur.execute(q.LOCK_SENSORS, {"ids": seen.ids})
+        cur.execute(q.SEE_SENSORS, seen.params())
         try:
             # The usual batch: nothing of it is stored yet, so it goes straight into events.
             with conn.transaction(), cur.copy(q.COPY_EVENTS) as copy:
@@ -126,7 +125,6 @@ class BatchWriter:
                 for e in inserted:
                     for metric, value in e.readings.items():
                         copy.write_row((e.ts, e.sensor_id, metric, value, e.drill))
-        cur.execute(q.UPDATE_SENSORS_SEEN, seen.update_params())
         inserted.sort(key=lambda e: (e.at, e.sensor_id))  # the rules' time order (stable: arrival order kept)
         if inserted:
             rollups.mark_dirty(conn, (e.ts for e in inserted))
@@ -178,16 +176,12 @@ class _SensorsSeen:
         self.ids = sorted(earliest)
         self._earliest, self._last, self._battery, self._seq = earliest, last, battery, seq
 
-    def register_params(self) -> dict[str, list]:
-        """REGISTER_UNKNOWN's arrays."""
+    def params(self) -> dict[str, list]:
+        """SEE_SENSORS's arrays."""
         firsts = [self._earliest[s] for s in self.ids]
         return {"ids": self.ids, "kinds": [e.kind for e in firsts], "buildings": [e.building for e in firsts],
-                "firsts": [e.ts for e in firsts], "sources": [_source(e) for e in firsts]}
-
-    def update_params(self) -> dict[str, list]:
-        """UPDATE_SENSORS_SEEN's arrays."""
-        return {"ids": self.ids, "lasts": [self._last[s] for s in self.ids],
-                "firsts": [self._earliest[s].ts for s in self.ids],
+                "firsts": [e.ts for e in firsts], "sources": [_source(e) for e in firsts],
+                "lasts": [self._last[s] for s in self.ids],
                 "batteries": [self._battery[s][1] if s in self._battery else None for s in self.ids],
                 "seqs": [self._seq[s][1] if s in self._seq else None for s in self.ids]}
 

@@ -219,9 +219,10 @@ def test_a_batch_stores_each_event_and_its_readings_once(db_url):
         ).fetchone()[0]
         assert payload["note"] == "Labor für Öl 实验室" and payload["readings"]["gas_ppm.CO"] == 3
         s1 = conn.execute(
-            "SELECT battery_pct, last_seq, last_seen, registered FROM sensors WHERE id = %s", (f"{b}-s1",)
+            "SELECT battery_pct, last_seq, first_seen, last_seen, registered FROM sensors WHERE id = %s", (f"{b}-s1",)
         ).fetchone()
-        assert s1 == (79.0, 8, t0 + timedelta(seconds=3), False)
+        # registered by the first batch, moved on by the second: the late event lowers first-seen only
+        assert s1 == (79.0, 8, t0 - timedelta(seconds=60), t0 + timedelta(seconds=3), False)
 
 
 def test_events_at_the_same_instant_reach_the_rules_in_the_order_sent(db_url):

@@ -2,7 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-from ingest.db.rollups import AGGREGATES, ORIGIN, bucket_of, policy_window, windows
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.db.rollups import AGGREGATES, ORIGIN, bucket_of, dirty_buckets, policy_window, windows
 
 T = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 M5, H1 = timedelta(minutes=5), timedelta(hours=1)
@@ -13,6 +16,18 @@ def test_buckets_are_time_buckets_of_the_same_origin():
     assert bucket_of(T + timedelta(minutes=7, seconds=3)) == T + M5
     assert bucket_of(T - timedelta(seconds=1)) == T - M5
     assert bucket_of(T + timedelta(minutes=59), H1) == T
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+                max_size=40),
+       st.sampled_from([timedelta(0), timedelta(microseconds=-1), timedelta(microseconds=1)]))
+def test_a_batch_marks_the_bucket_of_every_instant_it_holds(times, nudge):
+    """The batch's buckets, found a second at a time, are those of its every instant (each also moved
+    next to a bucket's edge: the last microsecond before it, the edge itself, the one after).
+    """
+    edged = [bucket_of(t) + nudge for t in times]
+    assert dirty_buckets(times + edged) == sorted({bucket_of(t) for t in times + edged})
 
 
 def test_contiguous_buckets_make_one_window_and_nothing_past_the_watermark_or_the_retention():
