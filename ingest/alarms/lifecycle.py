@@ -22,6 +22,7 @@ from ingest.alarms import queries as q
 from ingest.alarms.messages import Text, english, journal_details
 from ingest.alarms.types import Clear, Raise, SensorInfo, rank
 from ingest.core.vocabulary import State
+from ingest.db import locks
 
 SYSTEM = "system"
 
@@ -269,6 +270,9 @@ def confirm_fire(conn: psycopg.Connection, change: Change, window_s: float) -> l
     if alarm["condition"] != "fire" or change.action != "raised" or not alarm["zone"]:
         return []
     since = alarm["raised_at"].timestamp() - window_s
+    # Another ingest worker may be raising a fire in this zone in a batch not yet committed (its
+    # alarm invisible to us, ours to it): the zone's lock makes the later one wait and see.
+    conn.execute(q.LOCK_FIRE_ZONE, {"key": locks.FIRE_ZONE, "zone": alarm["zone"]})
     rows = conn.execute(
         q.FIRE_IN_ZONE,
         {

@@ -74,6 +74,10 @@ INSERT INTO notify_outbox (alarm_id, action) VALUES (%(alarm_id)s, %(action)s)
 -- name: NOTIFY_ESCALATION
 SELECT pg_notify('safecampus_escalations', %(payload)s)
 
+-- name: LOCK_FIRE_ZONE
+-- Until the batch commits: another batch raising a fire in this zone waits, then sees this one's alarm.
+SELECT pg_advisory_xact_lock(%(key)s, hashtext(%(zone)s))
+
 -- name: FIRE_IN_ZONE
 SELECT id FROM alarms
 WHERE condition = 'fire' AND zone = %(zone)s AND drill = %(drill)s AND state <> 'closed' AND sensor_id <> %(sensor)s AND raised_at >= %(since)s

@@ -6,17 +6,25 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
+from datetime import UTC, datetime
 
 import psycopg
 
+from ingest.alarms.engine import AlarmEngine
 from ingest.app.embedded import pick_port, wait_for_port
+from ingest.core.site import Site
+from ingest.db.pool import open_pool
 from ingest.db.registry import load_site
+from ingest.mqtt.contract import decode, encode
+from ingest.service.writer import BatchWriter
 from tests.conftest import ROOT, wait_until
 from tests.integration.conftest import broker_url
 from tests.integration.helpers import (
     IngestProcess,
     WallScreen,
+    alarms_for,
     now_ts,
     publish_all,
     publisher,
@@ -104,3 +112,56 @@ def test_two_ingest_and_two_dashboard_workers_store_once_and_every_screen_sees_e
         assert dash.wait(15) == 0
         for w in workers:
             assert w.stop() == 0
+
+
+def test_two_workers_raising_fires_in_one_zone_at_once_confirm_both(db_url):
+    """Two ingest workers (a shared subscription) each hold one detector's fire in a batch not yet
+    committed: the second waits for the first's zone and sees its alarm, so both are confirmed. (Each
+    once saw only its own, and a two-detector fire stayed unconfirmed.)
+    """
+    tag = secrets.token_hex(3)
+    site = Site.model_validate({
+        "name": "t", "departments": [{"id": f"d{tag}", "name": "Dept"}],
+        "buildings": [{"id": f"b{tag}", "name": "B", "use": "lab", "department": f"d{tag}", "floors": 1,
+                       "outline": [[0, 0], [1, 0], [1, 1]], "rooms": [
+                           {"id": f"r{tag}", "name": "Lab", "use": "lab", "floor": 0,
+                            "sensors": [{"kind": "smoke", "count": 2}]}]}]})
+    with psycopg.connect(db_url) as conn:
+        load_site(conn, site)
+
+    def fire(n):
+        raw = encode({"event_id": secrets.token_hex(4), "ts": now_ts(), "state": "alarm"})
+        return decode(f"campus/v1/b{tag}/smoke/r{tag}-smoke-{n}", raw, datetime.now(UTC))
+
+    first_raised, release = threading.Event(), threading.Event()
+
+    def hold_open(_conn, _inserted):  # the first worker's batch, its alarm raised, not yet committed
+        first_raised.set()
+        assert release.wait(30)
+
+    pool = open_pool(db_url, max_size=2, name="test-fire-zone")
+    errors: list[BaseException] = []
+
+    def work(events, hooks):
+        try:
+            BatchWriter(pool, "fire-zone", hooks).write(events, [])
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    try:
+        one = threading.Thread(target=work, args=([fire(1)], [AlarmEngine().on_batch, hold_open]))
+        one.start()
+        assert first_raised.wait(30)
+        two = threading.Thread(target=work, args=([fire(2)], [AlarmEngine().on_batch]))
+        two.start()
+        two.join(2)  # finishes here only if it did not wait for the first
+        release.set()
+        one.join(30)
+        two.join(30)
+    finally:
+        release.set()
+        pool.close()
+    assert not errors
+    for n in (1, 2):
+        fires = [a for a in alarms_for(db_url, f"r{tag}-smoke-{n}") if a["condition"] == "fire"]
+        assert [a["confirmed"] for a in fires] == [True], n
