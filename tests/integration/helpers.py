@@ -219,16 +219,20 @@ def alarms_for(db_url: str, sensor_id: str) -> list[dict]:
         return conn.execute("SELECT * FROM alarms WHERE sensor_id = %s ORDER BY id", (sensor_id,)).fetchall()
 
 
-def tiny_site(tag: str, doors: int = 3):
-    """A one-building site with ``doors`` door readers named door<tag>-<n>."""
+def tiny_site(tag: str, doors: int = 3, smoke: int = 0):
+    """A one-building site of one room (zone b<tag>-F0) with ``doors`` door readers named door<tag>-<n>
+    and ``smoke`` detectors named r<tag>-smoke-<n> (from 1)."""
     from ingest.core.site import Site
 
+    sensors = [{"kind": "door", "id": f"door{tag}-{n}"} for n in range(doors)]
+    if smoke:
+        sensors.append({"kind": "smoke", "count": smoke})
     return Site.model_validate({
         "name": "t", "departments": [{"id": f"d{tag}", "name": "Dept"}],
         "buildings": [{"id": f"b{tag}", "name": "B", "use": "lab", "department": f"d{tag}", "floors": 1,
                        "outline": [[0, 0], [1, 0], [1, 1]], "rooms": [
                            {"id": f"r{tag}", "name": "Lab", "use": "lab", "floor": 0,
-                            "sensors": [{"kind": "door", "id": f"door{tag}-{n}"} for n in range(doors)]}]}]})
+                            "sensors": sensors}]}]})
 
 
 def seed_alarm_history(settings: Settings, mqtt_url: str, db_url: str, doors: int = 3) -> list[int]:

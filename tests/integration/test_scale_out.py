@@ -14,7 +14,6 @@ import psycopg
 
 from ingest.alarms.engine import AlarmEngine
 from ingest.app.embedded import pick_port, wait_for_port
-from ingest.core.site import Site
 from ingest.db.pool import open_pool
 from ingest.db.registry import load_site
 from ingest.mqtt.contract import decode, encode
@@ -120,14 +119,8 @@ def test_two_workers_raising_fires_in_one_zone_at_once_confirm_both(db_url):
     once saw only its own, and a two-detector fire stayed unconfirmed.)
     """
     tag = secrets.token_hex(3)
-    site = Site.model_validate({
-        "name": "t", "departments": [{"id": f"d{tag}", "name": "Dept"}],
-        "buildings": [{"id": f"b{tag}", "name": "B", "use": "lab", "department": f"d{tag}", "floors": 1,
-                       "outline": [[0, 0], [1, 0], [1, 1]], "rooms": [
-                           {"id": f"r{tag}", "name": "Lab", "use": "lab", "floor": 0,
-                            "sensors": [{"kind": "smoke", "count": 2}]}]}]})
     with psycopg.connect(db_url) as conn:
-        load_site(conn, site)
+        load_site(conn, tiny_site(tag, doors=0, smoke=2))
 
     def fire(n):
         raw = encode({"event_id": secrets.token_hex(4), "ts": now_ts(), "state": "alarm"})
