@@ -13,7 +13,7 @@ from ingest.db import rollups
 
 logger = logging.getLogger(__name__)
 
-TIME_TABLES = ("events", "readings")
+TIME_TABLES = ("events", "readings_before")  # readings_before: those stored before 0018
 
 
 def apply_policies(conn: psycopg.Connection, mode: str, settings: Settings) -> None:

@@ -20,8 +20,9 @@ EVENT_TYPES = (
     "text",
     "jsonb",
     "timestamptz",
+    "text[]",
+    "float8[]",
 )
-READINGS_TYPES = ("timestamptz", "text", "text", "float8", "bool")
 
 
 def __getattr__(name: str) -> str:

@@ -57,7 +57,8 @@ SELECT add_compression_policy(%(table)s::regclass, %(after)s::interval)
 DELETE FROM events WHERE time < now() - %(after)s::interval
 
 -- name: PRUNE_READINGS
-DELETE FROM readings WHERE time < now() - %(after)s::interval
+-- The readings stored before migration 0018 (newer ones go with their events).
+DELETE FROM readings_before WHERE time < now() - %(after)s::interval
 
 -- name: STATUS
 -- -- status ---------------------------------------------------------------------
@@ -86,21 +87,22 @@ CREATE TEMP TABLE IF NOT EXISTS staging_events (
     drill       boolean NOT NULL,
     state       text,
     payload     jsonb NOT NULL,
-    received_at timestamptz NOT NULL
+    received_at timestamptz NOT NULL,
+    reading_metrics text[],
+    reading_values  double precision[]
 ) ON COMMIT DELETE ROWS
 
 -- name: COPY_STAGING
 -- The batch arrives without duplicates of its own (the writer drops them); binary COPY.
-COPY staging_events (time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at) FROM STDIN (FORMAT BINARY)
+COPY staging_events (time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at,
+                     reading_metrics, reading_values) FROM STDIN (FORMAT BINARY)
 
 -- name: COPY_EVENTS
 -- The usual batch (nothing of it stored before): straight into events, in a savepoint; a
 -- duplicate makes the unique index refuse the COPY and the writer takes the staging path.
-COPY events (time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at) FROM STDIN (FORMAT BINARY)
-
--- name: COPY_READINGS
--- The readings of the events really inserted go straight into their table.
-COPY readings (time, sensor_id, metric, value, drill) FROM STDIN (FORMAT BINARY)
+-- An event's readings travel in its row: its metrics and their values, two arrays in step.
+COPY events (time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at,
+             reading_metrics, reading_values) FROM STDIN (FORMAT BINARY)
 
 -- name: SEE_SENSORS
 -- One row per sensor of the batch, in id order, in one statement: a sensor seen for the first time
@@ -127,8 +129,9 @@ ON CONFLICT (id) DO UPDATE SET
 -- A batch holding events stored before (a redelivery): insert the new ones, drop the others;
 -- return the keys of what was inserted.
 INSERT INTO events (time, sensor_id, building_id, kind, event_id, seq, drill, state,
-                    payload, received_at)
-SELECT time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at
+                    payload, received_at, reading_metrics, reading_values)
+SELECT time, sensor_id, building_id, kind, event_id, seq, drill, state, payload, received_at,
+       reading_metrics, reading_values
 FROM staging_events
 ON CONFLICT (sensor_id, event_id, time) DO NOTHING
 RETURNING time, sensor_id, event_id
@@ -212,7 +215,8 @@ DELETE FROM rollup_dirty WHERE claimed AND bucket = ANY(%(buckets)s::timestamptz
 INSERT INTO readings_5m (bucket, sensor_id, metric, avg, min, max, n)
 SELECT b.bucket, r.sensor_id, r.metric, avg(r.value), min(r.value), max(r.value), count(*)
 FROM unnest(%(buckets)s::timestamptz[]) AS b (bucket)
-JOIN readings r ON r.time >= b.bucket AND r.time < b.bucket + INTERVAL '5 minutes'
+CROSS JOIN LATERAL (SELECT * FROM readings WHERE time >= b.bucket AND time < b.bucket + INTERVAL '5 minutes'
+                    OFFSET 0) AS r  -- planned on its own: each bucket's rows found by the time index
 GROUP BY 1, 2, 3
 ON CONFLICT (sensor_id, metric, bucket) DO UPDATE
 SET avg = EXCLUDED.avg, min = EXCLUDED.min, max = EXCLUDED.max, n = EXCLUDED.n

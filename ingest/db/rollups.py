@@ -8,9 +8,11 @@ time, never one refresh per batch:
 - plain PostgreSQL: the buckets and their hours are re-aggregated from the raw rows into
   the rollup tables (readings_5m, readings_1h, events_5m, events_1h; alarm_activity_10m is
   a view);
-- TimescaleDB: the rollups are continuous aggregates with real-time aggregation, so buckets
-  past a rollup's watermark already show the raw rows; a claimed bucket below the watermark
-  (materialised before its late rows came) is refreshed, contiguous buckets in one window.
+- TimescaleDB: the readings rollups are tables kept the same way (a continuous aggregate
+  cannot expand the readings an event's row holds); the others are continuous aggregates
+  with real-time aggregation, so buckets past a rollup's watermark already show the raw rows;
+  a claimed bucket below the watermark (materialised before its late rows came) is
+  refreshed, contiguous buckets in one window.
 
 Rows are deleted only after their buckets are done: a round that dies leaves them claimed
 for the next. Buckets use date_bin with time_bucket's origin, so both modes give the same
@@ -36,8 +38,12 @@ logger = logging.getLogger(__name__)
 
 ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)  # time_bucket's origin for buckets under a month
 BUCKET = timedelta(minutes=5)  # the finest rollup; what batches mark
-# Plain PostgreSQL: the statements (in ingest/db/queries.sql) run in this order, 5 minutes before hours.
-REFRESHES = ("REFRESH_READINGS_5M", "REFRESH_READINGS_1H", "REFRESH_EVENTS_5M", "REFRESH_EVENTS_1H")
+# The rollup tables ingest keeps, per mode: their statements (in ingest/db/queries.sql) run in
+# this order, 5 minutes before hours.
+REFRESHES = {
+    "postgresql": ("REFRESH_READINGS_5M", "REFRESH_READINGS_1H", "REFRESH_EVENTS_5M", "REFRESH_EVENTS_1H"),
+    "timescaledb": ("REFRESH_READINGS_5M", "REFRESH_READINGS_1H"),
+}
 
 
 @dataclass(frozen=True)
@@ -49,13 +55,10 @@ class ContinuousAggregate:
     window: timedelta  # the policy's start_offset, before it is held inside the retention period
     end_offset: timedelta
     every: timedelta
-    retained: bool  # built on a table under the retention policy (events, readings)
+    retained: bool  # built on a table under the retention policy (events)
 
 
 AGGREGATES = (
-    ContinuousAggregate("readings_5m", BUCKET, timedelta(days=2), timedelta(minutes=5), timedelta(minutes=5), True),
-    ContinuousAggregate("readings_1h", timedelta(hours=1), timedelta(days=7), timedelta(hours=1),
-                        timedelta(minutes=30), True),
     ContinuousAggregate("events_1h", timedelta(hours=1), timedelta(days=7), timedelta(hours=1),
                         timedelta(minutes=30), True),
     ContinuousAggregate("alarm_activity_10m", timedelta(minutes=10), timedelta(days=30), timedelta(minutes=10),
@@ -106,10 +109,15 @@ def refresh(conn: psycopg.Connection, mode: str, retention: timedelta, now: date
             return 0  # another ingestor is refreshing; its next round takes our rows
         buckets = [r[0] for r in cur.execute(q.CLAIM_DIRTY).fetchall()]
         if buckets:
-            for name in REFRESHES:
-                conn.execute(getattr(q, name), {"buckets": buckets})
+            _refresh_kept(conn, "postgresql", buckets)
             conn.execute(q.DONE_DIRTY, {"buckets": buckets})
     return len(buckets)
+
+
+def _refresh_kept(conn: psycopg.Connection, mode: str, buckets: list[datetime]) -> None:
+    """Re-aggregate the rollup tables ingest keeps over ``buckets`` (and their hours)."""
+    for name in REFRESHES[mode]:
+        conn.execute(getattr(q, name), {"buckets": buckets})
 
 
 def windows(buckets: Iterable[datetime], width: timedelta, below: datetime,
@@ -143,6 +151,9 @@ def _refresh_timescaledb(conn: psycopg.Connection, retention: timedelta, now: da
             return 0
         try:
             buckets = [r[0] for r in cur.execute(q.CLAIM_DIRTY).fetchall()]
+            if buckets:
+                with conn.transaction():
+                    _refresh_kept(conn, "timescaledb", buckets)
             todo = []
             for agg in AGGREGATES if buckets else ():
                 row = cur.execute(q.CAGG_WATERMARK, {"view": agg.view}).fetchone()

@@ -8,31 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
-from psycopg import postgres
-from psycopg.adapt import Dumper
-from psycopg.pq import Format
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ingest.core.errors import BatchRejectedError, DatabaseUnavailableError
+from ingest.db import copyforms, rollups
 from ingest.db import queries as q
-from ingest.db import rollups
 from ingest.mqtt.contract import DEAD_LETTER_KEEP_BYTES, Event
 
 logger = logging.getLogger(__name__)
-
-
-class JsonTextBinaryDumper(Dumper):
-    """jsonb in binary COPY from JSON text the contract already validated (psycopg's own
-    jsonb dumper would serialise the text again, as a JSON string).
-    """
-
-    format = Format.BINARY
-    oid = postgres.types["jsonb"].oid
-
-    def dump(self, obj: str) -> bytes:
-        """The binary jsonb form: version byte 1, then the UTF-8 text."""
-        return b"\x01" + obj.encode()
 
 
 @dataclass(slots=True)
@@ -104,7 +88,7 @@ class BatchWriter:
         unique = list(first.values())
         seen = _SensorsSeen(unique)
         cur = conn.cursor()
-        cur.adapters.register_dumper(None, JsonTextBinaryDumper)
+        copyforms.register(cur)
         cur.execute(q.SEE_SENSORS, seen.params())
         try:
             # The usual batch: nothing of it is stored yet, so it goes straight into events.
@@ -119,12 +103,6 @@ class BatchWriter:
             cur.execute(q.INSERT_EVENTS)
             keys = set(cur.fetchall())
             inserted = [e for e in unique if (e.ts, e.sensor_id, e.event_id) in keys]
-        if any(e.readings for e in inserted):
-            with cur.copy(q.COPY_READINGS) as copy:
-                copy.set_types(q.READINGS_TYPES)
-                for e in inserted:
-                    for metric, value in e.readings.items():
-                        copy.write_row((e.ts, e.sensor_id, metric, value, e.drill))
         inserted.sort(key=lambda e: (e.at, e.sensor_id))  # the rules' time order (stable: arrival order kept)
         if inserted:
             rollups.mark_dirty(conn, (e.ts for e in inserted))
@@ -148,8 +126,9 @@ class BatchWriter:
 def _copy_events(copy: psycopg.Copy, events: Sequence[Event]) -> None:
     copy.set_types(q.EVENT_TYPES)
     for e in events:
+        r = e.readings or None  # its metrics and their values: two arrays in step (copyforms)
         copy.write_row((e.ts, e.sensor_id, e.building, e.kind, e.event_id, e.seq, e.drill, e.state, e.raw_json,
-                        e.received_at))
+                        e.received_at, r, r))
 
 
 class _SensorsSeen:

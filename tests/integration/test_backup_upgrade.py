@@ -153,3 +153,68 @@ def test_the_rollup_marker_of_release_0008_becomes_every_bucket_from_it_on(pg_ad
     assert 12 <= len(buckets) <= 14  # every 5-minute bucket from the marker's to now
     assert all(b.minute % 5 == 0 and b.second == 0 for b in buckets)
     assert all((b - a).total_seconds() == 300 for a, b in itertools.pairwise(buckets))
+
+
+ROLLUP_ROWS = "SELECT bucket, metric, avg, min, max, n FROM {} WHERE sensor_id = %s ORDER BY 1, 2"
+RAW_ROWS = "SELECT time, metric, value, drill FROM readings WHERE sensor_id = %s ORDER BY 1, 2"
+
+
+def _rows(url: str, sql: str, *args) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def test_readings_stored_before_they_moved_into_their_events_answer_as_before(
+        pg_admin_url, make_settings, mqtt_url, server_mode):
+    """Migration 0018 keeps the readings rows of before (read-only) and the rollups built from
+    them (TimescaleDB: the continuous aggregates' answers, copied into kept tables); readings
+    stored afterwards, in their events' rows, show beside them and reach the same rollups."""
+    from datetime import timedelta
+
+    from ingest.db import rollups
+
+    with temporary_database(pg_admin_url, "sct_upgrade18") as url:
+        migrate(url, up_to=17)
+        tag = secrets.token_hex(3)
+        sensor, building = f"lab{tag}", f"b{tag}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO departments (id, name) VALUES (%s, 'Dept')", (f"d{tag}",))
+            conn.execute("INSERT INTO buildings (id, name, department_id) VALUES (%s, 'B', %s)", (building, f"d{tag}"))
+            conn.execute("INSERT INTO sensors (id, kind, building_id) VALUES (%s, 'lab', %s)", (sensor, building))
+            conn.execute("INSERT INTO readings (time, sensor_id, metric, value)"
+                         " SELECT now() - i * interval '7 minutes', %s, m, i + length(m) FROM generate_series(1, 12) i,"
+                         " unnest(ARRAY['temperature_c', 'humidity_pct']) m", (sensor,))
+            conn.execute("INSERT INTO rollup_dirty (bucket) SELECT DISTINCT date_bin('5 minutes', time,"
+                         " '2000-01-03 00:00:00+00') FROM readings")
+            if server_mode == "postgresql":  # TimescaleDB's aggregates answer in real time
+                assert rollups.refresh(conn, server_mode, timedelta(days=400))
+        before = {v: _rows(url, ROLLUP_ROWS.format(v), sensor) for v in ("readings_5m", "readings_1h")}
+        raw = _rows(url, RAW_ROWS, sensor)
+        assert len(raw) == 24 and len(before["readings_5m"]) >= 20 and len(before["readings_1h"]) >= 4
+
+        out = cli(url, "db", "migrate")
+        assert out.returncode == 0, out.stderr
+        assert _rows(url, RAW_ROWS, sensor) == raw
+        for view, rows in before.items():
+            assert _rows(url, ROLLUP_ROWS.format(view), sensor) == rows, view
+
+        with running_ingest_with_alarms(make_settings(db_url=url), tick=False), publisher(mqtt_url) as pub:
+            publish_all(pub, [(f"campus/v1/{building}/lab/{sensor}",
+                               {"event_id": f"new{i}", "ts": now_ts(), "readings": {"temperature_c": 30.0 + i}})
+                              for i in range(3)])
+            from tests.conftest import wait_until
+            wait_until(lambda: len(_rows(url, RAW_ROWS, sensor)) == 27, 10, what="the new readings")
+        assert _rows(url, RAW_ROWS, sensor)[:24] == raw  # the new ones are the newest
+        assert scalar(url, "SELECT count(*) FROM readings_before") == 24  # nothing new goes there
+        with psycopg.connect(url, autocommit=True) as conn:
+            rollups.refresh(conn, server_mode, timedelta(days=400))
+        # Every 5-minute bucket is what the raw readings (old and new) give, hours their sum.
+        fresh = _rows(url, "SELECT date_bin('5 minutes', time, '2000-01-03 00:00:00+00'), metric, avg(value),"
+                           " min(value), max(value), count(*) FROM readings WHERE sensor_id = %s"
+                           " GROUP BY 1, 2 ORDER BY 1, 2", sensor)
+        five = _rows(url, ROLLUP_ROWS.format("readings_5m"), sensor)
+        assert [r[:2] + (round(r[2], 9),) + r[3:] for r in five] == \
+            [r[:2] + (round(r[2], 9),) + r[3:] for r in fresh]
+        hours = _rows(url, "SELECT date_bin('1 hour', time, '2000-01-03 00:00:00+00'), metric, count(*)"
+                           " FROM readings WHERE sensor_id = %s GROUP BY 1, 2 ORDER BY 1, 2", sensor)
+        assert [(r[0], r[1], r[5]) for r in _rows(url, ROLLUP_ROWS.format("readings_1h"), sensor)] == hours

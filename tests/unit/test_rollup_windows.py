@@ -48,6 +48,6 @@ def test_policy_windows_stay_inside_the_retention_period():
             assert window > agg.end_offset + agg.width  # TimescaleDB wants two buckets at least
             if agg.retained and retention > agg.end_offset + 3 * agg.width:
                 assert window <= retention - agg.width, (agg.view, days)
-    assert policy_window(by_view["readings_1h"], timedelta(days=400)) == timedelta(days=7)
-    assert policy_window(by_view["readings_1h"], timedelta(days=3)) == timedelta(days=3) - H1
+    assert policy_window(by_view["events_1h"], timedelta(days=400)) == timedelta(days=7)
+    assert policy_window(by_view["events_1h"], timedelta(days=3)) == timedelta(days=3) - H1
     assert policy_window(by_view["alarm_activity_10m"], timedelta(days=1)) == timedelta(days=30)  # not pruned
