@@ -208,15 +208,18 @@ SELECT bucket FROM claimed UNION SELECT bucket FROM rollup_dirty WHERE claimed O
 DELETE FROM rollup_dirty WHERE claimed AND bucket = ANY(%(buckets)s::timestamptz[])
 
 -- name: REFRESH_READINGS_5M
--- Plain PostgreSQL: the named 5-minute buckets re-aggregated from their raw rows (the time index
--- finds them), and each hour that holds one summed from its 5-minute rows (an n-weighted
--- average), so a refresh costs what the buckets hold, however old they are. date_bin's origin
--- is time_bucket's (2000-01-03 UTC): the same buckets, the same numbers as on TimescaleDB.
+-- The 5-minute buckets of one run of claimed buckets, [start, end), re-aggregated from their raw
+-- rows; each hour that holds one is then summed from its 5-minute rows (an n-weighted average),
+-- so a refresh costs what the buckets hold, however old they are. Constant bounds, planned for
+-- their values (the writer executes it unprepared): the time index (BRIN, or TimescaleDB's
+-- chunks) finds the rows in the view's every part; bounds a join supplies were planned as
+-- unknown, and PostgreSQL chose to read all of `events` once per bucket. date_bin's origin is
+-- time_bucket's (2000-01-03 UTC): the same buckets, the same numbers as on TimescaleDB.
 INSERT INTO readings_5m (bucket, sensor_id, metric, avg, min, max, n)
-SELECT b.bucket, r.sensor_id, r.metric, avg(r.value), min(r.value), max(r.value), count(*)
-FROM unnest(%(buckets)s::timestamptz[]) AS b (bucket)
-CROSS JOIN LATERAL (SELECT * FROM readings WHERE time >= b.bucket AND time < b.bucket + INTERVAL '5 minutes'
-                    OFFSET 0) AS r  -- planned on its own: each bucket's rows found by the time index
+SELECT date_bin(INTERVAL '5 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00'), sensor_id, metric,
+       avg(value), min(value), max(value), count(*)
+FROM readings
+WHERE time >= %(start)s AND time < %(end)s
 GROUP BY 1, 2, 3
 ON CONFLICT (sensor_id, metric, bucket) DO UPDATE
 SET avg = EXCLUDED.avg, min = EXCLUDED.min, max = EXCLUDED.max, n = EXCLUDED.n
@@ -233,10 +236,12 @@ ON CONFLICT (sensor_id, metric, bucket) DO UPDATE
 SET avg = EXCLUDED.avg, min = EXCLUDED.min, max = EXCLUDED.max, n = EXCLUDED.n
 
 -- name: REFRESH_EVENTS_5M
+-- Plain PostgreSQL: like REFRESH_READINGS_5M, one run of claimed buckets at a time.
 INSERT INTO events_5m (bucket, building_id, kind, state, n)
-SELECT b.bucket, e.building_id, e.kind, coalesce(e.state, ''), count(*)
-FROM unnest(%(buckets)s::timestamptz[]) AS b (bucket)
-JOIN events e ON e.time >= b.bucket AND e.time < b.bucket + INTERVAL '5 minutes'
+SELECT date_bin(INTERVAL '5 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00'), building_id, kind,
+       coalesce(state, ''), count(*)
+FROM events
+WHERE time >= %(start)s AND time < %(end)s
 GROUP BY 1, 2, 3, 4
 ON CONFLICT (building_id, kind, state, bucket) DO UPDATE SET n = EXCLUDED.n
 

@@ -38,12 +38,15 @@ logger = logging.getLogger(__name__)
 
 ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)  # time_bucket's origin for buckets under a month
 BUCKET = timedelta(minutes=5)  # the finest rollup; what batches mark
-# The rollup tables ingest keeps, per mode: their statements (in ingest/db/queries.sql) run in
-# this order, 5 minutes before hours.
+# The rollup tables ingest keeps, per mode: their statements (in ingest/db/queries.sql) in this
+# order, 5 minutes before hours: the 5-minute ones once per run of contiguous claimed buckets
+# (constant bounds, executed unprepared so that each is planned for its bounds), the hourly
+# ones once for all the buckets' hours.
 REFRESHES = {
-    "postgresql": ("REFRESH_READINGS_5M", "REFRESH_READINGS_1H", "REFRESH_EVENTS_5M", "REFRESH_EVENTS_1H"),
-    "timescaledb": ("REFRESH_READINGS_5M", "REFRESH_READINGS_1H"),
+    "postgresql": (("REFRESH_READINGS_5M", "REFRESH_EVENTS_5M"), ("REFRESH_READINGS_1H", "REFRESH_EVENTS_1H")),
+    "timescaledb": (("REFRESH_READINGS_5M",), ("REFRESH_READINGS_1H",)),
 }
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,11 @@ def refresh(conn: psycopg.Connection, mode: str, retention: timedelta, now: date
 
 def _refresh_kept(conn: psycopg.Connection, mode: str, buckets: list[datetime]) -> None:
     """Re-aggregate the rollup tables ingest keeps over ``buckets`` (and their hours)."""
-    for name in REFRESHES[mode]:
+    fine, hourly = REFRESHES[mode]
+    for start, end in windows(buckets, BUCKET, _END_OF_TIME, ORIGIN):
+        for name in fine:
+            conn.execute(getattr(q, name), {"start": start, "end": end}, prepare=False)
+    for name in hourly:
         conn.execute(getattr(q, name), {"buckets": buckets})
 
 

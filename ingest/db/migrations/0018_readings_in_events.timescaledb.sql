@@ -20,3 +20,5 @@ ALTER TABLE readings_5m_kept RENAME TO readings_5m;
 ALTER TABLE readings_1h_kept RENAME TO readings_1h;
 ALTER INDEX readings_5m_kept_pkey RENAME TO readings_5m_pkey;
 ALTER INDEX readings_1h_kept_pkey RENAME TO readings_1h_pkey;
+-- The hourly readings are summed from the 5-minute rows of their hour: found by bucket.
+CREATE INDEX readings_5m_bucket ON readings_5m (bucket);
