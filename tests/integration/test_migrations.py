@@ -48,6 +48,15 @@ CAGGS = ("events_1h", "alarm_activity_10m")  # TimescaleDB: the rollups that are
 def _assert_mode_objects(conn, mode):
     """What each mode builds: BRIN indexes and rollup tables, or hypertables, continuous aggregates
     with real-time aggregation, compression and refresh policies."""
+    for table in ("readings_5m", "readings_1h"):  # kept by ingest in both modes: the same table
+        columns = conn.execute("SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                               "WHERE table_name = %s ORDER BY ordinal_position", (table,)).fetchall()
+        assert columns == [("bucket", "timestamp with time zone", "NO"), ("sensor_id", "text", "NO"),
+                           ("metric", "text", "NO"), ("avg", "double precision", "NO"),
+                           ("min", "double precision", "NO"), ("max", "double precision", "NO"),
+                           ("n", "bigint", "NO")], table
+        assert conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+                            "AND contype = 'p'", (table,)).fetchone()[0] == "PRIMARY KEY (sensor_id, metric, bucket)"
     brin = conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname IN ('events_time_brin', 'readings_time_brin')"
                         ).fetchone()[0]
     if mode == "postgresql":
