@@ -62,18 +62,18 @@ class MetricValuesBinaryDumper(Dumper):
 
     format = Format.BINARY
     oid = postgres.types["float8"].array_oid
-    _forms: dict[int, struct.Struct] = {}
+    _elements: dict[int, struct.Struct] = {}  # per length: each element's byte count (8) and value
 
     def dump(self, obj: dict[str, float]) -> bytes:
         """The values' array."""
         n = len(obj)
-        form = self._forms.get(n)
+        form = self._elements.get(n)
         if form is None:
-            form = self._forms[n] = struct.Struct(">iiiii" + "id" * n)
-        args: list[float] = [1, 0, _FLOAT8, n, 1]
+            form = self._elements[n] = struct.Struct(">" + "id" * n)
+        args: list[float] = []
         for value in obj.values():
             args += (8, value)
-        return form.pack(*args)
+        return _ARRAY_HEAD.pack(1, 0, _FLOAT8, n, 1) + form.pack(*args)
 
 
 def register(cursor: psycopg.Cursor) -> None:

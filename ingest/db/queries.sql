@@ -211,7 +211,7 @@ DELETE FROM rollup_dirty WHERE claimed AND bucket = ANY(%(buckets)s::timestamptz
 -- The 5-minute buckets of one run of claimed buckets, [start, end), re-aggregated from their raw
 -- rows; each hour that holds one is then summed from its 5-minute rows (an n-weighted average),
 -- so a refresh costs what the buckets hold, however old they are. Constant bounds, planned for
--- their values (the writer executes it unprepared): the time index (BRIN, or TimescaleDB's
+-- their values (rollups.refresh executes it unprepared): the time index (BRIN, or TimescaleDB's
 -- chunks) finds the rows in the view's every part; bounds a join supplies were planned as
 -- unknown, and PostgreSQL chose to read all of `events` once per bucket. date_bin's origin is
 -- time_bucket's (2000-01-03 UTC): the same buckets, the same numbers as on TimescaleDB.

@@ -4,13 +4,15 @@ import itertools
 import secrets
 import subprocess
 import sys
+from datetime import timedelta
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from ingest.db import rollups
 from ingest.db.migrate import load_migrations, migrate
-from tests.conftest import ROOT, temporary_database
+from tests.conftest import ROOT, temporary_database, wait_until
 from tests.integration.helpers import (
     alarms_for,
     now_ts,
@@ -127,7 +129,6 @@ def test_upgrading_a_populated_database_from_the_previous_schema(pg_admin_url, m
         with running_ingest_with_alarms(make_settings(db_url=url), tick=False), publisher(mqtt_url) as pub:
             publish_all(pub, [(f"campus/v1/{building}/door/{sensor}",
                                {"event_id": "after-upgrade", "ts": now_ts(), "event": "door_forced"})])
-            from tests.conftest import wait_until
             wait_until(lambda: any(a["condition"] == "door_forced" for a in alarms_for(url, sensor)), 10,
                        what="an alarm after the upgrade")
 
@@ -169,10 +170,6 @@ def test_readings_stored_before_they_moved_into_their_events_answer_as_before(
     """Migration 0018 keeps the readings rows of before (read-only) and the rollups built from
     them (TimescaleDB: the continuous aggregates' answers, copied into kept tables); readings
     stored afterwards, in their events' rows, show beside them and reach the same rollups."""
-    from datetime import timedelta
-
-    from ingest.db import rollups
-
     with temporary_database(pg_admin_url, "sct_upgrade18") as url:
         migrate(url, up_to=17)
         tag = secrets.token_hex(3)
@@ -202,7 +199,6 @@ def test_readings_stored_before_they_moved_into_their_events_answer_as_before(
             publish_all(pub, [(f"campus/v1/{building}/lab/{sensor}",
                                {"event_id": f"new{i}", "ts": now_ts(), "readings": {"temperature_c": 30.0 + i}})
                               for i in range(3)])
-            from tests.conftest import wait_until
             wait_until(lambda: len(_rows(url, RAW_ROWS, sensor)) == 27, 10, what="the new readings")
         assert _rows(url, RAW_ROWS, sensor)[:24] == raw  # the new ones are the newest
         assert scalar(url, "SELECT count(*) FROM readings_before") == 24  # nothing new goes there
