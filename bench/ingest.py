@@ -92,9 +92,9 @@ def receive_only(mqtt_url: str, events: int, processes: int) -> float:
     unacked: list[int] = []
     link: MqttLink
 
-    def on_message(_topic: bytes, _payload: bytes, mid: int, _qos: int, _gen: int) -> None:
-        got["n"] += 1
-        unacked.append(mid)
+    def on_messages(messages: list[tuple[bytes, bytes, int, int]], _gen: int) -> None:
+        got["n"] += len(messages)
+        unacked.extend(mid for _topic, _payload, mid, _qos in messages)
         if len(unacked) >= 500:  # the ingestor acks a batch at a time too
             link.ack_many(unacked)
             unacked.clear()
@@ -106,7 +106,7 @@ def receive_only(mqtt_url: str, events: int, processes: int) -> float:
         MqttEndpoint.from_url(mqtt_url),
         f"bench-recv-{secrets.token_hex(3)}",
         subscriptions=[subscription("recv")],
-        on_message=on_message,
+        on_message=on_messages,
         manual_ack=True,
         receive_maximum=20000,
     )

@@ -31,10 +31,12 @@ def record(link: MqttLink, path: Path, stop: threading.Event, duration_s: float 
     """
     inbox: queue.Queue[tuple[float, str, bytes]] = queue.Queue()
 
-    def on_message(topic: bytes, payload: bytes, _mid: int, _qos: int, _gen: int) -> None:  # network thread: no I/O
-        inbox.put((datetime.now(UTC).timestamp(), topic.decode("utf-8", "replace"), payload))
+    def on_messages(messages: list[tuple[bytes, bytes, int, int]], _gen: int) -> None:  # network thread: no I/O
+        t = datetime.now(UTC).timestamp()
+        for topic, payload, _mid, _qos in messages:
+            inbox.put((t, topic.decode("utf-8", "replace"), payload))
 
-    link._handler = on_message  # noqa: SLF001 - set before start
+    link._handler = on_messages  # noqa: SLF001 - set before start
     link.subscriptions = [subscription(), *(also or [])]
     link.start()
     count = 0

@@ -28,6 +28,7 @@ from ingest.core.i18n import DEFAULT_LANGUAGE
 from ingest.db import locks
 from ingest.mqtt.contract import ROOT, alarm_topic
 from ingest.mqtt.link import MqttLink
+from ingest.mqtt.receive import RawPublish
 
 RETAINED_QUIET_S = 0.5  # the broker sends retained messages at once; this long without one: all read
 RETAINED_MAX_S = 10.0
@@ -124,14 +125,14 @@ class AlarmPublisher(BackgroundLoop):
         last = [time.monotonic()]
         lock = threading.Lock()
 
-        def on_message(topic: bytes, payload: bytes, _mid: int, _qos: int, _gen: int) -> None:  # no I/O
-            if payload:
-                with lock:
-                    found.add(topic.decode("utf-8", "replace").rsplit("/", 1)[-1])
+        def on_messages(messages: list[RawPublish], _gen: int) -> None:  # no I/O
+            with lock:
+                found.update(topic.decode("utf-8", "replace").rsplit("/", 1)[-1]
+                             for topic, payload, _mid, _qos in messages if payload)
             last[0] = time.monotonic()
 
         scan = MqttLink(self._link.endpoint, f"{self._link.client_id}-scan", subscriptions=[f"{ROOT}/_alarms/+"],
-                        on_message=on_message)
+                        on_message=on_messages)
         scan.start()
         try:
             if not scan.wait_subscribed(RETAINED_MAX_S):

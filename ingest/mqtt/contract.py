@@ -29,6 +29,8 @@ from ingest.core.vocabulary import (
 
 CONTRACT_VERSION = "v1"
 ROOT = f"campus/{CONTRACT_VERSION}"
+SENSOR_PREFIX = f"{ROOT}/"  # what every campus/v1 topic starts with
+RESERVED_PREFIX = f"{ROOT}/_"  # SafeCampus's own topics (services, alarms)
 KINDS = SENSOR_KINDS
 __all__ = ["DOOR_EVENTS", "GASES", "KINDS", "LAB_METRICS", "PLAIN_METRICS", "SMOKE_STATES"]  # the contract's words
 DEAD_LETTER_KEEP_BYTES = 8 * 1024
@@ -111,7 +113,7 @@ def alarm_topic(alarm_id: int | str) -> str:
 
 def is_reserved(topic: str) -> bool:
     """True for SafeCampus's own topics (``campus/v1/_service/...``, ``campus/v1/_alarms/...``)."""
-    return topic.startswith(f"{ROOT}/_")
+    return topic.startswith(RESERVED_PREFIX)
 
 
 @lru_cache(maxsize=65_536)  # a sensor publishes on the same topic every time; a refused one is not kept

@@ -20,12 +20,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ingest.core.settings import MqttEndpoint
-from ingest.mqtt.receive import BufferedClient
+from ingest.mqtt.receive import BufferedClient, RawPublish
 
 logger = logging.getLogger(__name__)
 
-# (topic, payload, mid, qos, connection generation), called on paho's network thread
-MessageHandler = Callable[[bytes, bytes, int, int, int], None]
+# The messages of one socket read as (topic, payload, mid, qos), and the connection generation;
+# called on paho's network thread
+MessageHandler = Callable[[list[RawPublish], int], None]
 _AUTH_FAILURES = {"Bad user name or password", "Not authorized", "Banned"}
 
 
@@ -92,7 +93,7 @@ class MqttLink:
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
-        self._client.on_publish_raw = self._on_publish_raw
+        self._client.on_publishes = self._on_publishes
         self._client.on_publish = self._on_publish
         self._client.on_subscribe = self._on_subscribe
 
@@ -203,10 +204,12 @@ class MqttLink:
         if self.on_published:
             self.on_published(mid, int(getattr(reason, "value", 0) or 0))
 
-    def _on_publish_raw(self, topic: bytes, payload: bytes, mid: int, qos: int) -> None:
+    def _on_publishes(self, messages: list[RawPublish]) -> None:
         if self._handler is None:
             return
         try:
-            self._handler(topic, payload, mid, qos, self.generation)
-        except Exception:  # one bad message must never stop the client
-            logger.exception("error handling message on %r (payload %r)", topic[:200], payload[:100])
+            self._handler(messages, self.generation)
+        except Exception:  # a bug in a handler must never stop the client
+            topic, payload, _mid, _qos = messages[0]
+            logger.exception("error handling %d messages from %r (payload %r)", len(messages), topic[:200],
+                             payload[:100])

@@ -7,10 +7,12 @@ wake-up of the network thread. At thousands of messages a second that is most of
 ingestor's CPU. This subclass changes only how bytes come in and acks go out:
 
 - ``_packet_read`` drains the socket in large reads and splits the buffer into packets
-  itself; a QoS 0/1 PUBLISH goes straight to ``on_publish_raw(topic, payload, mid, qos)``
-  (topic and payload as bytes; PUBLISH properties are skipped, SafeCampus uses none);
+  itself; the QoS 0/1 PUBLISH packets of one read go to ``on_publishes`` as one list of
+  ``(topic, payload, mid, qos)`` (topic and payload as bytes; PUBLISH properties are skipped,
+  SafeCampus uses none), in the order sent: one call per read, not one per message;
   every other packet (CONNACK, SUBACK, PUBACK, PINGRESP, DISCONNECT, a QoS 2 PUBLISH)
-  is handed to paho's own handler exactly as paho's reader would.
+  is handed to paho's own handler exactly as paho's reader would, after the publishes
+  before it.
 - ``ack_many`` queues the PUBACKs of a whole batch as one write.
 
 Connection, session, subscriptions, keepalive, reconnects, TLS, publishing and every
@@ -28,7 +30,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.exception import MalformedPacket
 
-RawPublishHandler = Callable[[bytes, bytes, int, int], None]
+RawPublish = tuple[bytes, bytes, int, int]  # topic, payload, mid, qos
+RawPublishHandler = Callable[[list[RawPublish]], None]
 
 _READ_SIZE = 65536
 _READ_LIMIT = 1 << 20  # bytes taken per wake-up, so writes and keepalive get their turn
@@ -46,7 +49,7 @@ class BufferedClient(mqtt.Client):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.on_publish_raw: RawPublishHandler | None = None
+        self.on_publishes: RawPublishHandler | None = None
         self._rbuf = bytearray()
         self._rbuf_sock: object = None
 
@@ -94,14 +97,22 @@ class BufferedClient(mqtt.Client):
         end_of_data = len(buf)
         pos = 0
         rc = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
-        handler = self.on_publish_raw
+        handler = self.on_publishes
         v5 = self._protocol == mqtt.MQTTv5
+        publishes: list[RawPublish] = []
         try:
             while end_of_data - pos >= 2:
                 command = buf[pos]
-                length, i = _varint(buf, pos + 1, end_of_data)
-                if length < 0:
-                    break  # length bytes not all here yet
+                length = buf[pos + 1]
+                if length < 0x80:  # a length in one byte or two (any message under 16 kB): no call
+                    i = pos + 2
+                elif end_of_data - pos >= 3 and buf[pos + 2] < 0x80:
+                    length = (length & 0x7F) | buf[pos + 2] << 7
+                    i = pos + 3
+                else:
+                    length, i = _varint(buf, pos + 1, end_of_data)
+                    if length < 0:
+                        break  # length bytes not all here yet
                 end = i + length
                 if end > end_of_data:
                     break
@@ -111,18 +122,18 @@ class BufferedClient(mqtt.Client):
                     j = topic_end + (2 if qos else 0)
                     if j > end:
                         raise MalformedPacket("PUBLISH shorter than its header")  # noqa: TRY301 - hot loop: no helper call
-                    topic = bytes(buf[i + 2:topic_end])
                     mid = buf[topic_end] << 8 | buf[topic_end + 1] if qos else 0
                     if v5:
                         props_len, j = _varint(buf, j, end)
                         if props_len < 0 or j + props_len > end:
                             raise MalformedPacket("bad PUBLISH properties length")  # noqa: TRY301 - hot loop
                         j += props_len
+                    publishes.append((bytes(buf[i + 2:topic_end]), bytes(buf[j:end]), mid, qos))
                     pos = end
-                    handler(topic, bytes(buf[j:end]), mid, qos)
-                    if qos and not self._manual_ack:
-                        self._send_puback(mid)
                 else:
+                    if publishes:  # what came before this packet is handled before it
+                        done, publishes = publishes, []
+                        self._deliver(done)
                     packet = _empty_in_packet()
                     packet.update(command=command, have_remaining=1, remaining_length=length,
                                   packet=bytearray(buf[i:end]))
@@ -139,7 +150,18 @@ class BufferedClient(mqtt.Client):
             rc = mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL
         finally:
             del buf[:pos]
+            if publishes:  # the well-formed ones before a malformed packet too
+                done, publishes = publishes, []
+                self._deliver(done)
         return rc
+
+    def _deliver(self, publishes: list[RawPublish]) -> None:
+        if self.on_publishes is not None:
+            self.on_publishes(publishes)
+        if not self._manual_ack:
+            for _topic, _payload, mid, qos in publishes:
+                if qos:
+                    self._send_puback(mid)
 
 
 def _varint(buf: bytearray, i: int, limit: int) -> tuple[int, int]:

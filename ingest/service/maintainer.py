@@ -24,6 +24,7 @@ from ingest.core.settings import Settings
 from ingest.db import queries as dbq
 from ingest.mqtt import adapters, contract
 from ingest.mqtt.link import MqttLink
+from ingest.mqtt.receive import RawPublish
 from ingest.service.inbox import Inbox
 from ingest.service.metrics import IngestMetrics
 from ingest.service.writer import BatchHook, BatchWriter, Rejected, WriteResult
@@ -78,7 +79,7 @@ class IngestService:
             f"safecampus-ingest-{settings.ingest_id}",
             subscriptions=[contract.subscription(self._share_group()),
                            *(self._shared(f) for f in self.router.filters())],
-            on_message=self._on_message,
+            on_message=self._on_messages,
             status_topic=contract.service_topic("ingest", settings.ingest_id),
             persistent_session=True,
             session_expiry_s=settings.ingest_session_expiry_s,
@@ -176,29 +177,38 @@ class IngestService:
         }
 
     # -- network thread: decode and queue, never I/O -------------------------------------
-    def _on_message(self, raw_topic: bytes, payload: bytes, mid: int, qos: int, generation: int) -> None:
+    def _on_messages(self, messages: list[RawPublish], generation: int) -> None:
+        """The messages of one socket read: each decoded (or rejected with its reason) and queued."""
         if self._stopping.is_set():
-            return  # not acknowledged: the broker keeps it in our session and redelivers it
-        now = datetime.now(UTC)
-        topic = raw_topic.decode("utf-8", "replace")  # topic may be bad UTF-8
-        item: contract.Event | Rejected | None
-        if contract.is_reserved(topic):
-            item = None  # service and alarm topics share the tree; they are not sensor data
-        else:
-            try:
-                if topic.startswith(contract.ROOT + "/"):
-                    item = contract.decode(topic, payload, now, self._limits)
-                else:
-                    item = self.router.decode(topic, payload, now)
-                    if item is None:
-                        self.metrics.adapter_ignored.inc()  # a bridge's log, a command, an unplaced heartbeat
-            except ContractError as exc:
-                item = Rejected(topic, payload, exc.reason, now)
-            if isinstance(item, contract.Event) and item.clock_ahead:
-                self.metrics.clock_ahead.inc()
-        self.metrics.received.inc()
+            return  # not acknowledged: the broker keeps them in our session and redelivers them
+        now = datetime.now(UTC)  # these bytes arrived together: one receive time for all of them
+        decode, limits, router = contract.decode, self._limits, self.router
+        inbound: list[Inbound] = []
+        ahead = 0
+        for raw_topic, payload, mid, qos in messages:
+            topic = raw_topic.decode("utf-8", "replace")  # topic may be bad UTF-8
+            item: contract.Event | Rejected | None
+            if topic.startswith(contract.RESERVED_PREFIX):
+                item = None  # service and alarm topics share the tree; they are not sensor data
+            else:
+                try:
+                    if topic.startswith(contract.SENSOR_PREFIX):
+                        item = decode(topic, payload, now, limits)
+                        ahead += item.clock_ahead
+                    else:
+                        item = router.decode(topic, payload, now)
+                        if item is None:
+                            self.metrics.adapter_ignored.inc()  # a bridge's log, a command, an unplaced heartbeat
+                        elif item.clock_ahead:
+                            ahead += 1
+                except ContractError as exc:
+                    item = Rejected(topic, payload, exc.reason, now)
+            inbound.append(Inbound(mid, qos, generation, item))
+        self.metrics.received.inc(len(messages))
+        if ahead:
+            self.metrics.clock_ahead.inc(ahead)
         # Waits only if the broker ignores our receive maximum; that is backpressure.
-        self._inbox.put(Inbound(mid, qos, generation, item), self._stopping)
+        self._inbox.put(inbound, self._stopping)
 
     def _on_broker_state(self, connected: bool) -> None:
         self.metrics.broker_connected.set(1 if connected else 0)

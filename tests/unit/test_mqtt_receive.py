@@ -44,7 +44,7 @@ def _client(protocol: int) -> tuple[BufferedClient, socket.socket, list[tuple[by
     ours.setblocking(False)
     client._sock = ours  # noqa: SLF001 - stands in for the broker connection
     got: list[tuple[bytes, bytes, int, int]] = []
-    client.on_publish_raw = lambda topic, payload, mid, qos: got.append((topic, payload, mid, qos))
+    client.on_publishes = got.extend
     return client, broker, got
 
 
@@ -84,6 +84,37 @@ def test_a_cut_off_packet_waits_for_the_rest() -> None:
     broker.sendall(packet[-1:])
     client._packet_read()  # noqa: SLF001
     assert got == [(b"campus/v1/b/door/d1", b'{"event_id":"x"}', 7, 1)]
+
+
+def test_the_publishes_of_one_read_come_in_one_call_and_before_the_packet_after_them() -> None:
+    client, broker, _ = _client(mqtt.MQTTv5)
+    calls: list[tuple[list[tuple[bytes, bytes, int, int]], float]] = []
+    client.on_publishes = lambda msgs: calls.append((list(msgs), client._ping_t))  # noqa: SLF001
+    client._ping_t = 1.0  # noqa: SLF001 - the PINGRESP resets it: which call saw it says the order
+    first = [(b"campus/v1/b/lab/a", b"1", 1, 1), (b"campus/v1/b/lab/b", b"2" * 300, 2, 1)]
+    last = [(b"campus/v1/b/lab/c", b"3", 0, 0)]
+    stream = b"".join(_publish(t, p, m, q, b"") for t, p, m, q in first) + PINGRESP
+    stream += b"".join(_publish(t, p, m, q, b"") for t, p, m, q in last)
+    broker.sendall(stream)
+    client._packet_read()  # noqa: SLF001
+    assert calls == [(first, 1.0), (last, 0)]
+
+
+def test_the_publishes_before_a_malformed_packet_are_delivered_and_acked_once() -> None:
+    client = BufferedClient(callback_api_version=CallbackAPIVersion.VERSION2, client_id="t", protocol=mqtt.MQTTv5)
+    ours, broker = socket.socketpair()
+    ours.setblocking(False)
+    client._sock = ours  # noqa: SLF001
+    got: list[tuple[bytes, bytes, int, int]] = []
+    client.on_publishes = got.extend
+    good = (b"campus/v1/b/door/d1", b'{"event_id":"x"}', 9, 1)
+    broker.sendall(_publish(*good, b"") + b"\x32\x00")
+    assert client._packet_read() == mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL  # noqa: SLF001
+    assert got == [good]
+    broker.settimeout(0.5)
+    assert broker.recv(100) == b"\x40\x02\x00\x09"  # its PUBACK, once
+    with pytest.raises(TimeoutError):
+        broker.recv(100)
 
 
 @pytest.mark.parametrize("packet", [
