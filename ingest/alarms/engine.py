@@ -16,10 +16,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psycopg
 import yaml
 from psycopg.rows import tuple_row
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_loads
 
 from ingest.alarms import lifecycle, rules, walktest
 from ingest.alarms import limits as L
@@ -56,6 +57,11 @@ def load_procedures(path: Path | None = None) -> Procedures:
                      for s in v] for k, v in data.items()}
 
 
+def _state_json(state: dict[str, Any]) -> bytes:
+    """A sensor's rule state as JSON (orjson: a batch saves hundreds; its number keys become text, as json's)."""
+    return orjson.dumps(state, option=orjson.OPT_NON_STR_KEYS)
+
+
 class SensorDirectory:
     """Registry facts the rules need, cached for a few seconds (the registry changes rarely)."""
 
@@ -65,10 +71,16 @@ class SensorDirectory:
 
     def get(self, conn: psycopg.Connection, sensor_id: str, building: str, kind: str) -> SensorInfo:
         """Facts about one sensor; an unregistered one gets defaults."""
-        if time.monotonic() - self._loaded > DIRECTORY_TTL_S or sensor_id not in self._info:
-            if time.monotonic() - self._loaded > 1.0:
-                self.reload(conn)
-        return self._info.get(sensor_id) or SensorInfo(sensor_id, kind, building)
+        return self.known(conn, {sensor_id}).get(sensor_id) or SensorInfo(sensor_id, kind, building)
+
+    def known(self, conn: psycopg.Connection, ids: set[str]) -> dict[str, SensorInfo]:
+        """Every registered sensor's facts, read again when old or when one of ``ids`` is not there
+        (at most once a second): one check for a whole batch.
+        """
+        age = time.monotonic() - self._loaded
+        if age > 1.0 and (age > DIRECTORY_TTL_S or not ids <= self._info.keys()):
+            self.reload(conn)
+        return self._info
 
     def reload(self, conn: psycopg.Connection) -> None:
         """Read the registry again."""
@@ -141,15 +153,19 @@ class AlarmEngine:
         """Evaluate every newly stored event, in event-time order."""
         if not events:
             return
-        ids = sorted({e.sensor_id for e in events})
-        states = {sid: st for sid, st in conn.execute(q.RULE_STATES, {"ids": ids})}
+        present = {e.sensor_id for e in events}
+        ids = sorted(present)
+        cur = conn.cursor(row_factory=tuple_row)
+        set_json_loads(orjson.loads, cur)
+        states: dict[str, dict[str, Any]] = dict(cur.execute(q.RULE_STATES, {"ids": ids}))
         offline = {r[0] for r in conn.execute(q.OPEN_OFFLINE_FOR, {"ids": ids})}
-        in_test = self.tests.windows(conn, set(ids))
+        in_test = self.tests.windows(conn, present)
+        known = self.directory.known(conn, present)
         dirty: set[str] = set()
         changes: list[lifecycle.Change] = []
         for e in events:
-            sensor = self.directory.get(conn, e.sensor_id, e.building, e.kind)
-            test = walktest.session_at(in_test, e.sensor_id, e.at.timestamp())
+            sensor = known.get(e.sensor_id) or SensorInfo(e.sensor_id, e.kind, e.building)
+            test = walktest.session_at(in_test, e.sensor_id, e.at.timestamp()) if in_test else None
             if e.state == "offline":  # its gateway says the device is gone: no need to wait for silence
                 offline.add(e.sensor_id)
                 self.apply(conn, sensor, [_offline(e.at, "offline_reported")], False, changes, test)
@@ -165,9 +181,10 @@ class AlarmEngine:
             self.apply(conn, sensor, signals, e.drill, changes, test)
         if dirty:  # one statement for the batch (ids sorted: rows locked in one order)
             ordered = sorted(dirty)
-            conn.execute(q.SAVE_RULE_STATES, {"sensors": ordered, "states": [Jsonb(states[s]) for s in ordered]})
+            conn.execute(q.SAVE_RULE_STATES, {"sensors": ordered,
+                                              "states": [Jsonb(states[s], _state_json) for s in ordered]})
         # Event time (`at`: never ahead of our own clock by more than the tolerance) drives timers.
-        mark = min(max(e.at for e in events).timestamp(), time.time() + self.clock_tolerance_s)
+        mark = min(events[-1].at.timestamp(), time.time() + self.clock_tolerance_s)  # events: in `at` order
         conn.execute(q.SET_WATERMARK, {"value": str(mark)})
         self.finish(conn, changes)
 

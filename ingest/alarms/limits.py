@@ -7,6 +7,7 @@ A sensor's ``thresholds`` (site file or database) may override, per metric:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -100,10 +101,10 @@ OFFLINE_FACTOR = 3
 FIRE_VERIFY_S = 60.0
 
 
-def limits_for(metric: str, overrides: dict[str, Any]) -> list[Limit]:
+def limits_for(metric: str, overrides: dict[str, Any]) -> Sequence[Limit]:
     """The limits that apply to ``metric`` on a sensor with ``overrides``."""
-    base = list(DEFAULT_LIMITS.get(metric, []))
-    ov = overrides.get(metric)
+    base = DEFAULT_LIMITS.get(metric, ())
+    ov = overrides.get(metric) if overrides else None
     if not isinstance(ov, dict):
         return base
     timing: dict[str, Any] = {k: float(ov[k]) for k in ("deadband", "on_delay_s", "off_delay_s") if k in ov}

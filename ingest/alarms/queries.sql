@@ -84,7 +84,8 @@ WHERE condition = 'fire' AND zone = %(zone)s AND drill = %(drill)s AND state <> 
 ORDER BY id FOR UPDATE
 
 -- name: RULE_STATES
-SELECT sensor_id, state FROM rule_state WHERE sensor_id = ANY(%(ids)s)
+-- A batch's sensor arrays go in binary form (psycopg's text form quotes and escapes each element).
+SELECT sensor_id, state FROM rule_state WHERE sensor_id = ANY(%(ids)b)
 
 -- name: SAVE_RULE_STATE
 INSERT INTO rule_state (sensor_id, state, updated_at)
@@ -96,7 +97,7 @@ ON CONFLICT (sensor_id) DO UPDATE SET state = EXCLUDED.state,
 -- A batch's rule states in one statement (one per sensor was a round trip each: thousands per
 -- second in a drain); the ids come sorted, so rows are locked in one order.
 INSERT INTO rule_state (sensor_id, state, updated_at)
-SELECT x.sensor_id, x.state, now() FROM unnest(%(sensors)s::text[], %(states)s::jsonb[]) AS x(sensor_id, state)
+SELECT x.sensor_id, x.state, now() FROM unnest(%(sensors)b::text[], %(states)b::jsonb[]) AS x(sensor_id, state)
 ON CONFLICT (sensor_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
 
 -- name: DUE_SENSORS
@@ -120,7 +121,7 @@ WHERE s.retired_at IS NULL
 
 -- name: OPEN_OFFLINE_FOR
 SELECT sensor_id FROM alarms
-WHERE condition = 'offline' AND state <> 'closed' AND active AND sensor_id = ANY(%(ids)s)
+WHERE condition = 'offline' AND state <> 'closed' AND active AND sensor_id = ANY(%(ids)b)
 
 -- name: SILENT_SENSORS
 SELECT s.id FROM sensors s

@@ -155,17 +155,20 @@ def detector(metric: str, value: float, at: datetime) -> list[Signal]:
 def analogue(metric: str, value: float, t: float, sensor: SensorInfo, state: dict[str, Any]) -> list[Signal]:
     """Two-stage limits for one reading."""
     out: list[Signal] = []
-    for lim in L.limits_for(metric, sensor.thresholds):
-        s = state.setdefault("limits", {}).setdefault(
-            lim.condition, {"phase": "normal", "since": None, "stage": 0, "clear_since": None}
-        )
+    limits = L.limits_for(metric, sensor.thresholds)
+    if not limits:
+        return out
+    kept = state.setdefault("limits", {})
+    for lim in limits:
+        s = kept.get(lim.condition)
+        if s is None:
+            s = kept[lim.condition] = {"phase": "normal", "since": None, "stage": 0, "clear_since": None}
         out += step_limit(lim, s, value, t)
     return out
 
 
 def step_limit(lim: L.Limit, s: dict[str, Any], value: float, t: float) -> list[Signal]:
     """Advance one limit's state machine by one reading."""
-    at = _ts(t)
     stage = 2 if lim.second is not None and lim.beyond(value, lim.second) else 1 if lim.beyond(value, lim.first) else 0
     if stage:
         s["clear_since"] = None
@@ -173,10 +176,10 @@ def step_limit(lim: L.Limit, s: dict[str, Any], value: float, t: float) -> list[
             s.update(phase="pending", since=t)
         if s["phase"] == "pending" and t - s["since"] >= lim.on_delay_s:
             s.update(phase="active", stage=stage)
-            return [_raise(lim, stage, value, at)]
+            return [_raise(lim, stage, value, _ts(t))]
         if s["phase"] == "active" and stage > s["stage"]:
             s["stage"] = stage
-            return [_raise(lim, stage, value, at)]
+            return [_raise(lim, stage, value, _ts(t))]
         return []
     if s["phase"] == "pending":
         s.update(phase="normal", since=None)  # on-delay interrupted
@@ -188,7 +191,7 @@ def step_limit(lim: L.Limit, s: dict[str, Any], value: float, t: float) -> list[
         s["clear_since"] = s["clear_since"] if s["clear_since"] is not None else t
         if t - s["clear_since"] >= lim.off_delay_s:
             s.update(phase="normal", since=None, stage=0, clear_since=None)
-            return [Clear(lim.condition, at)]
+            return [Clear(lim.condition, _ts(t))]
     return []
 
 

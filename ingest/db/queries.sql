@@ -114,8 +114,8 @@ COPY events (time, sensor_id, building_id, kind, event_id, seq, drill, state, pa
 -- rules of one sensor run in one batch at a time.
 INSERT INTO sensors AS s (id, kind, building_id, registered, first_seen, source, last_seen, battery_pct, last_seq)
 SELECT x.id, x.kind, x.building_id, false, x.first_time, x.source, x.last_time, x.battery, x.last_seq
-FROM unnest(%(ids)s::text[], %(kinds)s::text[], %(buildings)s::text[], %(firsts)s::timestamptz[],
-            %(sources)s::jsonb[], %(lasts)s::timestamptz[], %(batteries)s::real[], %(seqs)s::bigint[])
+FROM unnest(%(ids)b::text[], %(kinds)b::text[], %(buildings)b::text[], %(firsts)b::timestamptz[],
+            %(sources)b::jsonb[], %(lasts)b::timestamptz[], %(batteries)b::real[], %(seqs)b::bigint[])
      AS x(id, kind, building_id, first_time, source, last_time, battery, last_seq)
 ORDER BY x.id
 ON CONFLICT (id) DO UPDATE SET
