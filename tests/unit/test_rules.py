@@ -1,8 +1,12 @@
 """Alarm rules as pure functions over event sequences."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
-from ingest.alarms import rules
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingest.alarms import engine, rules
 from ingest.alarms.limits import Limit
 from ingest.alarms.types import Clear, Raise, SensorInfo
 from ingest.mqtt.contract import Event
@@ -202,3 +206,16 @@ def test_suppression_by_design_windows():
     assert rules.suppressed_by_design(door, T0.timestamp(), "Asia/Shanghai")  # Wednesday 10:00 local
     assert not rules.suppressed_by_design(door, (T0 + timedelta(hours=2)).timestamp(), "Asia/Shanghai")
     assert not rules.suppressed_by_design(SensorInfo("d2", "door", "b"), T0.timestamp(), "Asia/Shanghai")
+
+
+_STATE_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(), _STATE_VALUES, max_size=5))
+def test_a_rule_state_is_saved_as_json_that_reads_back_as_the_standard_librarys_did(state):
+    assert json.loads(engine._state_json(state)) == json.loads(json.dumps(state))  # noqa: SLF001
