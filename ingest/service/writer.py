@@ -83,10 +83,14 @@ class BatchWriter:
     def _write_events(conn: psycopg.Connection, events: Sequence[Event]) -> list[Event]:
         # A batch may hold the same event twice (a resend before our ack): keep the first,
         # in arrival order (events at the same instant reach the rules in the order sent).
-        first: dict[tuple[str, str, datetime], Event] = {}
-        for e in events:
-            first.setdefault((e.sensor_id, e.event_id, e.ts), e)
-        unique = list(first.values())
+        keys = list(map(_KEY, events))
+        if len(set(keys)) == len(keys):
+            unique = list(events)  # the usual batch: no event twice
+        else:
+            first: dict[tuple[str, str, datetime], Event] = {}
+            for key, e in zip(keys, events, strict=True):
+                first.setdefault(key, e)
+            unique = list(first.values())
         seen = _SensorsSeen(unique)
         cur = conn.cursor()
         copyforms.register(cur)
@@ -102,8 +106,8 @@ class BatchWriter:
             with cur.copy(q.COPY_STAGING) as copy:
                 _copy_events(copy, unique)
             cur.execute(q.INSERT_EVENTS)
-            keys = set(cur.fetchall())
-            inserted = [e for e in unique if (e.ts, e.sensor_id, e.event_id) in keys]
+            new = set(cur.fetchall())
+            inserted = [e for e in unique if (e.ts, e.sensor_id, e.event_id) in new]
         inserted.sort(key=_RULES_ORDER)  # the rules' time order (stable: arrival order kept)
         if inserted:
             rollups.mark_dirty(conn, (e.ts for e in inserted))
@@ -124,6 +128,7 @@ class BatchWriter:
                 )
 
 
+_KEY = attrgetter("sensor_id", "event_id", "ts")  # an event's identity (the unique key's columns)
 _RULES_ORDER = attrgetter("at", "sensor_id")
 
 
