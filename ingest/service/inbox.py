@@ -55,9 +55,8 @@ class Inbox(Generic[T]):
             if left <= 0:
                 break
             time.sleep(min(left, _FILL_POLL_S))
-        items = self._items
-        n = min(size, len(items))
-        return [items.popleft() for _ in range(n)]
+        pop = self._items.popleft  # one at a time: the network thread may be appending meanwhile
+        return [pop() for _ in range(min(size, len(self._items)))]
 
     def _wait(self, timeout: float) -> bool:
         """Wait until an item is there; False on timeout."""

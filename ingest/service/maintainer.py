@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from psycopg_pool import ConnectionPool
@@ -37,14 +36,10 @@ class _GiveUpError(Exception):
     """Stopping while the database is down: leave the batch unacknowledged for redelivery."""
 
 
-@dataclass(slots=True)
-class Inbound:
-    """One received message, validated or rejected, with what is needed to ack it."""
-
-    mid: int
-    qos: int
-    generation: int
-    item: contract.Event | Rejected | None  # None: not ours to store, only to acknowledge
+# One received message, validated or rejected, with what is needed to ack it: (mid, qos, connection
+# generation, item); item None: not ours to store, only to acknowledge. A plain tuple: one is made
+# for every message on paho's thread (a dataclass cost 0.14 µs more each).
+Inbound = tuple[int, int, int, "contract.Event | Rejected | None"]
 
 
 class IngestService:
@@ -203,7 +198,7 @@ class IngestService:
                             ahead += 1
                 except ContractError as exc:
                     item = Rejected(topic, payload, exc.reason, now)
-            inbound.append(Inbound(mid, qos, generation, item))
+            inbound.append((mid, qos, generation, item))
         self.metrics.received.inc(len(messages))
         if ahead:
             self.metrics.clock_ahead.inc(ahead)
@@ -248,8 +243,13 @@ class IngestService:
             raise
 
     def _store_until_done(self, batch: list[Inbound]) -> None:
-        events = [b.item for b in batch if isinstance(b.item, contract.Event)]
-        rejected = [b.item for b in batch if isinstance(b.item, Rejected)]
+        events: list[contract.Event] = []
+        rejected: list[Rejected] = []
+        for _mid, _qos, _gen, item in batch:
+            if isinstance(item, contract.Event):
+                events.append(item)
+            elif isinstance(item, Rejected):
+                rejected.append(item)
         started = time.perf_counter()
         results = self._store_splitting(events, rejected)
         self.metrics.commit_seconds.observe(time.perf_counter() - started)
@@ -263,7 +263,7 @@ class IngestService:
         generation = self.link.generation
         # After a reconnect the broker redelivers unacked messages with new ids;
         # an ack with an old id could hit a different message, so skip it.
-        self.link.ack_many([b.mid for b in batch if b.generation == generation and b.qos > 0])
+        self.link.ack_many([mid for mid, qos, gen, _item in batch if gen == generation and qos > 0])
 
     def _store_splitting(self, events: list[contract.Event], rejected: list[Rejected]) -> list[WriteResult]:
         """Store the batch; if its content is refused, halve it until the refused rows are found.
