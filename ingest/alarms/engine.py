@@ -178,7 +178,8 @@ class AlarmEngine:
             state = states.setdefault(e.sensor_id, {})
             signals = rules.evaluate(e, sensor, state, self.tz)
             dirty.add(e.sensor_id)
-            self.apply(conn, sensor, signals, e.drill, changes, test)
+            if signals:
+                self.apply(conn, sensor, signals, e.drill, changes, test)
         if dirty:  # one statement for the batch (ids sorted: rows locked in one order)
             ordered = sorted(dirty)
             conn.execute(q.SAVE_RULE_STATES, {"sensors": ordered,

@@ -31,9 +31,12 @@ class Limit:
     condition: str = ""
     label: str = ""
 
-    def beyond(self, value: float, level: float) -> bool:
-        """True when ``value`` is past ``level`` in this limit's direction (at the level counts)."""
-        return value >= level if self.direction == "high" else value <= level
+    def stage(self, value: float) -> int:
+        """2 past the second level, 1 past the first, else 0 (past: at the level counts)."""
+        second = self.second
+        if self.direction == "high":
+            return 2 if second is not None and value >= second else 1 if value >= self.first else 0
+        return 2 if second is not None and value <= second else 1 if value <= self.first else 0
 
     def back_inside(self, value: float) -> bool:
         """True when ``value`` has come back past the first limit by the deadband."""
@@ -85,6 +88,7 @@ EXPOSURE: dict[str, tuple[float | None, float | None]] = {
     "CL2": (0.5, 1.0),
     "HCL": (2.0, 5.0),
 }
+EXPOSURE_METRICS = frozenset(f"gas_ppm.{gas}" for gas in EXPOSURE)  # the readings integrated for them
 
 # Switching detectors (metric 1 = in alarm): condition, priority. A gas or CO detector is
 # a life-safety alarm at once; a leak is for the facilities team.

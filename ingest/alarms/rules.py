@@ -38,7 +38,8 @@ def evaluate(event: Event, sensor: SensorInfo, state: dict[str, Any], tz: str = 
                 out += detector(metric, value, at)
                 continue
             out += analogue(metric, value, t, sensor, state)
-            out += exposure(metric, value, t, state)
+            if metric in L.EXPOSURE_METRICS:
+                out += exposure(metric, value, t, state)
     else:
         out = []
     _update_timer(state, sensor)
@@ -169,7 +170,7 @@ def analogue(metric: str, value: float, t: float, sensor: SensorInfo, state: dic
 
 def step_limit(lim: L.Limit, s: dict[str, Any], value: float, t: float) -> list[Signal]:
     """Advance one limit's state machine by one reading."""
-    stage = 2 if lim.second is not None and lim.beyond(value, lim.second) else 1 if lim.beyond(value, lim.first) else 0
+    stage = lim.stage(value)
     if stage:
         s["clear_since"] = None
         if s["phase"] == "normal":

@@ -309,7 +309,11 @@ def decode(topic: str, raw: bytes, received_at: datetime, limits: Limits = Limit
     message can leave the pipeline unstored and unacknowledged.
     """
     try:
-        return _decode(topic, raw, received_at, limits)
+        where = parse_topic(topic)
+        payload, canonical = parse_json(raw, limits)
+        if not isinstance(payload, dict):
+            raise ContractError("payload must be a JSON object")  # noqa: TRY301 - the one place it is said
+        return build_event(topic, where, payload, canonical, received_at, limits)
     except ContractError:
         raise
     except Exception as exc:  # noqa: BLE001 - the content of one message must never escape as a crash
@@ -350,11 +354,12 @@ def parse_json(raw: bytes, limits: Limits, decoder: json.JSONDecoder | None = No
 
 
 _UNREAD = object()
-# orjson reads integers past 64 bits as floats, where the contract's reader refuses them: such
-# messages (a run of 20 digits or more) are read by the contract's reader. Every digit made a 0,
-# then one search for twenty 0s (a regular expression took four times orjson's whole reading).
+# orjson reads integers past 64 bits (signed below, unsigned above) as floats, where the contract's
+# reader reads integers: such messages (a run of 19 digits or more: -2**63 - 1 has 19) are read by
+# the contract's reader. Every digit made a 0, then one search for nineteen 0s (a regular expression
+# took four times orjson's whole reading).
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_TWENTY_DIGITS = b"0" * 20
+_LONG_DIGITS = b"0" * 19
 
 
 def _read_fast(raw: bytes) -> Any:
@@ -363,20 +368,12 @@ def _read_fast(raw: bytes) -> Any:
     orjson refuses what the contract's reader refuses (NaN, infinities, numbers overflowing a double,
     lone surrogates, nesting past its limit): it accepts nothing the contract's reader does not.
     """
-    if _TWENTY_DIGITS in raw.translate(_DIGITS_TO_ZERO):
+    if _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO):
         return _UNREAD
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return _UNREAD
-
-
-def _decode(topic: str, raw: bytes, received_at: datetime, limits: Limits) -> Event:
-    where = parse_topic(topic)
-    payload, canonical = parse_json(raw, limits)
-    if not isinstance(payload, dict):
-        raise ContractError("payload must be a JSON object")
-    return build_event(topic, where, payload, canonical, received_at, limits)
 
 
 def build_event(topic: str, where: Topic, payload: dict[str, Any], canonical: str, received_at: datetime,
