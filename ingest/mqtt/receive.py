@@ -100,6 +100,7 @@ class BufferedClient(mqtt.Client):
         handler = self.on_publishes
         v5 = self._protocol == mqtt.MQTTv5
         publishes: list[RawPublish] = []
+        view = memoryview(buf)  # topic and payload copied out once each (a bytearray slice copies twice)
         try:
             while end_of_data - pos >= 2:
                 command = buf[pos]
@@ -124,11 +125,15 @@ class BufferedClient(mqtt.Client):
                         raise MalformedPacket("PUBLISH shorter than its header")  # noqa: TRY301 - hot loop: no helper call
                     mid = buf[topic_end] << 8 | buf[topic_end + 1] if qos else 0
                     if v5:
-                        props_len, j = _varint(buf, j, end)
+                        if j < end and buf[j] < 0x80:  # properties' length in one byte (usually 0)
+                            props_len = buf[j]
+                            j += 1
+                        else:
+                            props_len, j = _varint(buf, j, end)
                         if props_len < 0 or j + props_len > end:
                             raise MalformedPacket("bad PUBLISH properties length")  # noqa: TRY301 - hot loop
                         j += props_len
-                    publishes.append((bytes(buf[i + 2:topic_end]), bytes(buf[j:end]), mid, qos))
+                    publishes.append((view[i + 2:topic_end].tobytes(), view[j:end].tobytes(), mid, qos))
                     pos = end
                 else:
                     if publishes:  # what came before this packet is handled before it
@@ -149,6 +154,7 @@ class BufferedClient(mqtt.Client):
             self._easy_log(mqtt.MQTT_LOG_DEBUG, "Received malformed packet: %s", exc)
             rc = mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL
         finally:
+            view.release()  # a bytearray with a view on it cannot shrink
             del buf[:pos]
             if publishes:  # the well-formed ones before a malformed packet too
                 done, publishes = publishes, []
