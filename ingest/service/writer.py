@@ -83,13 +83,12 @@ class BatchWriter:
     def _write_events(conn: psycopg.Connection, events: Sequence[Event]) -> list[Event]:
         # A batch may hold the same event twice (a resend before our ack): keep the first,
         # in arrival order (events at the same instant reach the rules in the order sent).
-        keys = list(map(_KEY, events))
-        if len(set(keys)) == len(keys):
-            unique = list(events)  # the usual batch: no event twice
+        if len(set(map(_SENSOR_EVENT, events))) == len(events):
+            unique = list(events)  # the usual batch: no (sensor, event id) twice, so no event twice
         else:
             first: dict[tuple[str, str, datetime], Event] = {}
-            for key, e in zip(keys, events, strict=True):
-                first.setdefault(key, e)
+            for e in events:
+                first.setdefault(_KEY(e), e)
             unique = list(first.values())
         seen = _SensorsSeen(unique)
         cur = conn.cursor()
@@ -129,6 +128,7 @@ class BatchWriter:
 
 
 _KEY = attrgetter("sensor_id", "event_id", "ts")  # an event's identity (the unique key's columns)
+_SENSOR_EVENT = attrgetter("sensor_id", "event_id")  # hashed without the time (an aware datetime hashes slowly)
 _RULES_ORDER = attrgetter("at", "sensor_id")
 
 

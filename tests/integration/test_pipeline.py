@@ -182,7 +182,8 @@ def test_a_batch_stores_each_event_and_its_readings_once(db_url):
         readings={"o2_pct": 20.9, "temperature_c": 21.5, "gas_ppm.CO": 3},
         note="Labor für Öl 实验室",
     )
-    first = [lab, lab, event("smoke", "s1", "a", 1, state="normal", battery_pct=80, seq=7)]
+    first = [lab, lab, event("smoke", "s1", "a", 1, state="normal", battery_pct=80, seq=7),
+             event("smoke", "s1", "a", 2, state="normal")]  # its event id again at another time: another event
     second = [
         lab,  # stored by the first batch: a redelivery
         event("smoke", "s1", "b", 3, state="pre_alarm", battery_pct=79, seq=8),
@@ -195,11 +196,11 @@ def test_a_batch_stores_each_event_and_its_readings_once(db_url):
         one, two = writer.write(first, []), writer.write(second, [])
     finally:
         pool.close()
-    assert (one.stored, one.duplicates) == (2, 1)
+    assert (one.stored, one.duplicates) == (3, 1)
     assert (two.stored, two.duplicates) == (3, 1)
     assert [e.event_id for e in two.inserted] == ["old", "h", "b"]  # event-time order
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT count(*) FROM events WHERE building_id = %s", (b,)).fetchone()[0] == 5
+        assert conn.execute("SELECT count(*) FROM events WHERE building_id = %s", (b,)).fetchone()[0] == 6
         readings = conn.execute(
             "SELECT split_part(sensor_id, '-', 2), metric, value FROM readings WHERE sensor_id LIKE %s"
             " ORDER BY sensor_id, metric, time",
