@@ -198,6 +198,9 @@ class IngestService:
                             ahead += 1
                 except ContractError as exc:
                     item = Rejected(topic, payload, exc.reason, now)
+                except Exception as exc:  # noqa: BLE001 - a bug must cost its own message, kept, not the read's
+                    logger.exception("ingest %s: reading a message on %r failed", self.settings.ingest_id, topic[:200])
+                    item = Rejected(topic, payload, f"could not be read ({type(exc).__name__})", now)
             inbound.append((mid, qos, generation, item))
         self.metrics.received.inc(len(messages))
         if ahead:

@@ -197,3 +197,33 @@ def test_a_hostile_corpus_and_random_topics_interleaved_with_valid_events(ingest
     assert stored + dead == len(ours)
     assert ingest.metrics.received._value.get() - received_before == len(ours)  # noqa: SLF001
     assert ingest.health()["status"] == "ok" and ingest.health()["queue_depth"] == 0
+
+
+def test_a_bug_reading_one_message_costs_only_that_message_which_is_dead_lettered(db_url, mqtt_url, monkeypatch):
+    """A decoder that raises something unforeseen (a bug, not a refusal) for one message: the messages
+    read with it are stored, it becomes a dead letter with the reason, ingest keeps going."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.mqtt import contract
+
+    real = contract.decode
+
+    def buggy(topic, raw, received_at, limits=contract.Limits()):  # noqa: B008
+        if b"boom" in raw:
+            raise RuntimeError("a bug")
+        return real(topic, raw, received_at, limits)
+
+    monkeypatch.setattr(contract, "decode", buggy)
+    b = f"g{secrets.token_hex(4)}"
+    ts = contract.format_ts(datetime.now(UTC) - timedelta(minutes=1))
+    messages = [(f"campus/v1/{b}/smoke/{b}-s{i % 3}", {"event_id": f"e{i}", "ts": ts, "state": "normal"})
+                for i in range(40)]
+    messages.insert(20, (f"campus/v1/{b}/smoke/{b}-s9", {"event_id": "boom", "ts": ts, "state": "normal"}))
+    with running_ingest(own_ingest_settings(db_url, mqtt_url, f"bug{secrets.token_hex(2)}")) as svc:
+        with publisher(mqtt_url) as pub:
+            publish_all(pub, messages)
+        wait_until(lambda: _handled(svc) >= len(messages), 30, what="every message handled")
+        assert svc.health()["status"] == "ok" and svc.health()["queue_depth"] == 0
+    assert scalar(db_url, "SELECT count(*) FROM events WHERE building_id = %s", (b,)) == 40
+    assert scalar(db_url, "SELECT reason FROM dead_letters WHERE topic = %s", (f"campus/v1/{b}/smoke/{b}-s9",)) == (
+        "could not be read (RuntimeError)")
