@@ -3,9 +3,9 @@
 ``queue.Queue`` took a lock and a condition for every put and every get (about 2.3 µs a message,
 a tenth of ingest's own CPU in a drain). Here the network thread appends the messages of a socket
 read to a deque at once (atomic) and wakes the writer only when it sleeps; the writer takes a whole
-batch at once. The broker never
-sends more than the receive maximum unacknowledged, so the inbox stays within ``maxsize``; should
-a broker ignore it, ``put`` waits for room (backpressure) as the queue did.
+batch at once. The broker never sends more than the receive maximum unacknowledged, so the inbox
+stays within ``maxsize``; should a broker ignore it, ``put`` waits for room (backpressure) as the
+queue did.
 """
 
 from __future__ import annotations
