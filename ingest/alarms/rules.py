@@ -156,7 +156,9 @@ def detector(metric: str, value: float, at: datetime) -> list[Signal]:
 def analogue(metric: str, value: float, t: float, sensor: SensorInfo, state: dict[str, Any]) -> list[Signal]:
     """Two-stage limits for one reading."""
     out: list[Signal] = []
-    limits = L.limits_for(metric, sensor.thresholds)
+    limits = sensor.limits.get(metric)
+    if limits is None:
+        limits = sensor.limits[metric] = L.limits_for(metric, sensor.thresholds)
     if not limits:
         return out
     kept = state.setdefault("limits", {})

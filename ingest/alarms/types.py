@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.alarms.messages import Text, english
 from ingest.core.vocabulary import PRIORITIES, Priority, SignalClass
+
+if TYPE_CHECKING:
+    from ingest.alarms.limits import Limit  # limits builds on these types
 
 
 def rank(priority: str) -> int:
@@ -57,3 +61,6 @@ class SensorInfo:
     thresholds: dict[str, Any] = field(default_factory=dict)
     restricted: dict[str, Any] | None = None
     out_of_service: bool = False
+    # The limits of each metric it has reported, made from ``thresholds`` once (``rules.analogue``):
+    # an override rebuilt them for every reading (5 µs). Made again with the facts, on a reload.
+    limits: dict[str, Sequence[Limit]] = field(default_factory=dict, compare=False, repr=False)

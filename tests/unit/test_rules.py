@@ -107,6 +107,19 @@ def test_storage_temperature_only_when_configured():
     assert kinds(sig) == [(60, "Raise", "temp_high", "medium")]
 
 
+def test_a_sensors_overridden_limits_are_made_once_and_a_reload_makes_them_again(monkeypatch):
+    made = []
+    real = rules.L.limits_for
+    monkeypatch.setattr(rules.L, "limits_for", lambda metric, ov: made.append(metric) or real(metric, ov))
+    sensor = SensorInfo("s1", "lab", "b", thresholds={"temperature_c": {"high": 8, "high_high": 12, "on_delay_s": 0}})
+    sig, _ = run([ev("lab", t, readings={"temperature_c": 9 + t}) for t in range(4)], sensor)
+    assert kinds(sig) == [(0, "Raise", "temp_high", "medium"), (3, "Raise", "temp_high", "high")]
+    assert made == ["temperature_c"]  # four readings, one making of their limits
+    reloaded = SensorInfo("s1", "lab", "b", thresholds={"temperature_c": {"high": 20, "on_delay_s": 0}})
+    sig, _ = run([ev("lab", 0, readings={"temperature_c": 15})], reloaded)
+    assert sig == [] and made == ["temperature_c"] * 2  # the registry's new facts, their own limits
+
+
 def test_stel_and_twa_from_readings():
     # NH3 at 40 ppm: above STEL 35 once 15 minutes of it are in; TWA 25 needs 8 h average.
     sig, state = run([ev("lab", t, readings={"gas_ppm.NH3": 40}) for t in range(0, 16 * 60, 10)])
