@@ -183,7 +183,7 @@ class IngestService:
         for raw_topic, payload, mid, qos in messages:
             topic = raw_topic.decode("utf-8", "replace")  # topic may be bad UTF-8
             item: contract.Event | Rejected | None
-            if topic.startswith(contract.RESERVED_PREFIX):
+            if contract.is_reserved(topic):
                 item = None  # service and alarm topics share the tree; they are not sensor data
             else:
                 try:
