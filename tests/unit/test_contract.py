@@ -227,6 +227,31 @@ def test_every_rfc3339_form_reads_as_the_same_instant(when, digits, sep, zone):
     assert contract.parse_ts(text).tzinfo is UTC
 
 
+@pytest.mark.parametrize(("text", "reason"), [
+    # The published form's length and separators, yet not RFC 3339: refused as the regular expression did
+    ("2026-W49-1T19:03:46.012Z", "ts must be RFC 3339"),  # an ISO week date, which Python itself reads
+    ("2026-12-07T19:03:46,012Z", "ts must be RFC 3339"),
+    ("2026-12-07T19:03:46.0 2Z", "ts must be RFC 3339"),
+    ("2026-12-07T24:03:46.012Z", "ts is not a valid date and time"),
+    ("2026-02-30T19:03:46.012Z", "ts is not a valid date and time"),
+    ("\u0662\u0660\u0662\u0666-12-07T19:03:46.012Z", "ts is not a valid date and time"),  # Arabic-Indic digits
+])
+def test_what_only_looks_like_the_published_time_form_is_refused_with_its_reason(text, reason):
+    with pytest.raises(ContractError, match=reason):
+        contract.parse_ts(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(when=st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_the_published_time_form_reads_as_format_ts_wrote_it(when):
+    """``format_ts``'s form (Python reads it without the regular expression) is the instant, cut to ms."""
+    instant = when.replace(tzinfo=UTC, microsecond=when.microsecond // 1000 * 1000)
+    text = contract.format_ts(instant)
+    assert len(text) == 24  # the fast path's form
+    assert contract.parse_ts(text) == instant
+    assert contract.parse_ts(text).tzinfo is UTC
+
+
 def _both_readings(raw: bytes):
     """(ingest's reading, the contract's own reader's): each (payload, canonical text) or the refusal."""
     out = []
