@@ -1,8 +1,12 @@
 """The ingest service: MQTT in, bounded queue, batch writer thread, health.
 
-Flow: paho's network thread decodes and validates each message (no I/O) and puts it in
-a bounded inbox (``ingest.service.inbox``); the writer thread takes a batch (by size or
-age), stores it in one transaction and only then acknowledges the messages to the broker (QoS 1, manual acks).
+Flow: paho's network thread puts each socket read's messages, as received, in a bounded inbox
+(``ingest.service.inbox``; no I/O, no decoding there); the writer thread takes a batch (by size or
+age), reads it (decodes and validates each message: an event, or a dead letter with its reason),
+stores it in one transaction and only then acknowledges the messages to the broker (QoS 1, manual
+acks). While PostgreSQL takes a batch's COPY the writer reads the next batch's messages
+(``ingest.db.copywriter``): the two threads shared one GIL, and paho's decoding held it while
+the writer wanted it; now the decoding fills the writer's own waits.
 A crash before the commit means the broker redelivers; duplicates are dropped by the
 unique key. The broker never has more than ``receive_maximum`` unacknowledged messages
 in flight to us, so the queue cannot grow without bound.
@@ -36,10 +40,13 @@ class _GiveUpError(Exception):
     """Stopping while the database is down: leave the batch unacknowledged for redelivery."""
 
 
-# One received message, validated or rejected, with what is needed to ack it: (mid, qos, connection
-# generation, item); item None: not ours to store, only to acknowledge. A plain tuple: one is made
-# for every message on paho's thread (a dataclass cost 0.14 µs more each).
+# One received message as it came: (mid, qos, connection generation, topic bytes, payload, receive time).
+# A plain tuple: one is made for every message on paho's thread (a dataclass cost 0.14 µs more each).
+Received = tuple[int, int, int, bytes, bytes, datetime]
+# One message read, validated or rejected, with what is needed to ack it: (mid, qos, connection
+# generation, item); item None: not ours to store, only to acknowledge.
 Inbound = tuple[int, int, int, "contract.Event | Rejected | None"]
+READ_SLICE = 64  # messages read ahead per call while PostgreSQL takes a COPY (about 0.3 ms)
 
 
 class IngestService:
@@ -55,13 +62,14 @@ class IngestService:
         self.settings = settings
         self._on_commit = on_commit
         self.metrics = IngestMetrics()
-        self._writer = BatchWriter(pool, settings.ingest_id, hooks or [])
-        self._inbox: Inbox[Inbound] = Inbox(settings.ingest_queue_size)
+        self._writer = BatchWriter(pool, settings.ingest_id, hooks or [], read_ahead=self._read_ahead)
+        self._inbox: Inbox[Received] = Inbox(settings.ingest_queue_size)
+        self._ahead: list[Inbound] = []  # the next batch's first messages, read while a COPY ran
         self._stopping = threading.Event()
         self._limits = settings.contract_limits()
         self._pool = pool
         # Other ecosystems' devices (zigbee2mqtt, Tasmota, LoRaWAN...): their topics and the
-        # registry's bindings, re-read by the writer thread; paho's thread only reads them.
+        # registry's bindings, re-read and used by the writer thread (which reads the messages).
         self.router = adapters.from_settings(settings)
         self._bindings_at = 0.0
         self.db_ok = True
@@ -106,7 +114,7 @@ class IngestService:
         except Exception as exc:  # noqa: BLE001 - the database may be down; the writer says so
             logger.warning("ingest %s: could not read device bindings: %s", self.settings.ingest_id, exc)
             return
-        self.router.bindings = adapters.Bindings(rows)  # one assignment: paho's thread sees old or new
+        self.router.bindings = adapters.Bindings(rows)  # one assignment, between two reads
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -137,7 +145,7 @@ class IngestService:
 
     def stalled_s(self) -> float:
         """Seconds messages have waited with no commit (0 when nothing waits)."""
-        if not self._inbox and not self._busy:
+        if not self._inbox and not self._ahead and not self._busy:
             return 0.0
         return time.monotonic() - self._last_progress
 
@@ -168,19 +176,27 @@ class IngestService:
             "subscribed": self.link.subscribed.is_set(),
             "broker_error": self.link.fatal_error,
             "database": "ok" if self.db_ok else "unavailable",
-            "queue_depth": len(self._inbox),
+            "queue_depth": len(self._inbox) + len(self._ahead),
         }
 
-    # -- network thread: decode and queue, never I/O -------------------------------------
+    # -- network thread: queue, never I/O ------------------------------------------------
     def _on_messages(self, messages: list[RawPublish], generation: int) -> None:
-        """The messages of one socket read: each decoded (or rejected with its reason) and queued."""
+        """The messages of one socket read, queued as they came for the writer to read."""
         if self._stopping.is_set():
             return  # not acknowledged: the broker keeps them in our session and redelivers them
         now = datetime.now(UTC)  # these bytes arrived together: one receive time for all of them
+        self.metrics.received.inc(len(messages))
+        # Waits only if the broker ignores our receive maximum; that is backpressure.
+        self._inbox.put([(mid, qos, generation, topic, payload, now) for topic, payload, mid, qos in messages],
+                        self._stopping)
+
+    # -- writer thread --------------------------------------------------------------------
+    def _read(self, received: list[Received]) -> list[Inbound]:
+        """Each message decoded and validated: an event, a dead letter with its reason, or None (not ours)."""
         decode, limits, router = contract.decode, self._limits, self.router
         inbound: list[Inbound] = []
         ahead = 0
-        for raw_topic, payload, mid, qos in messages:
+        for mid, qos, generation, raw_topic, payload, now in received:
             topic = raw_topic.decode("utf-8", "replace")  # topic may be bad UTF-8
             item: contract.Event | Rejected | None
             if contract.is_reserved(topic):
@@ -202,20 +218,33 @@ class IngestService:
                     logger.exception("ingest %s: reading a message on %r failed", self.settings.ingest_id, topic[:200])
                     item = Rejected(topic, payload, f"could not be read ({type(exc).__name__})", now)
             inbound.append((mid, qos, generation, item))
-        self.metrics.received.inc(len(messages))
         if ahead:
             self.metrics.clock_ahead.inc(ahead)
-        # Waits only if the broker ignores our receive maximum; that is backpressure.
-        self._inbox.put(inbound, self._stopping)
+        return inbound
+
+    def _read_ahead(self) -> bool:
+        """Read a slice of the next batch's messages (while PostgreSQL takes a COPY); False: nothing to do."""
+        room = min(READ_SLICE, self.settings.ingest_batch_size - len(self._ahead))
+        received = self._inbox.take(room, 0, 0) if room > 0 else []
+        if not received:
+            return False
+        self._ahead += self._read(received)
+        return True
 
     def _on_broker_state(self, connected: bool) -> None:
         self.metrics.broker_connected.set(1 if connected else 0)
         if connected:
             logger.info("ingest %s: broker connected", self.settings.ingest_id)
 
-    # -- writer thread --------------------------------------------------------------------
     def _take_batch(self) -> list[Inbound]:
-        return self._inbox.take(self.settings.ingest_batch_size, self.settings.ingest_batch_age_ms / 1000, 0.2)
+        """What was read ahead, then what the inbox holds (waiting by the batch rules only when nothing was)."""
+        batch, self._ahead = self._ahead, []
+        size = self.settings.ingest_batch_size
+        if len(batch) < size:
+            first_wait = 0.0 if batch else 0.2
+            batch += self._read(self._inbox.take(size - len(batch), self.settings.ingest_batch_age_ms / 1000,
+                                                 first_wait))
+        return batch
 
     def _run_writer(self) -> None:
         try:
@@ -223,7 +252,7 @@ class IngestService:
                 if time.monotonic() - self._bindings_at > BINDINGS_EVERY_S:
                     self.refresh_bindings()
                 batch = self._take_batch()
-                self.metrics.queue_depth.set(len(self._inbox))
+                self.metrics.queue_depth.set(len(self._inbox) + len(self._ahead))
                 if not batch:
                     self._last_progress = time.monotonic()
                     if self._stopping.is_set():

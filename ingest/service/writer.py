@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ingest.core.errors import BatchRejectedError, DatabaseUnavailableError
 from ingest.db import copyforms, rollups
 from ingest.db import queries as q
+from ingest.db.copywriter import OverlappingCopyWriter
 from ingest.mqtt.contract import DEAD_LETTER_KEEP_BYTES, Event
 
 logger = logging.getLogger(__name__)
@@ -49,10 +50,14 @@ BatchHook = Callable[[psycopg.Connection, list[Event]], None]
 class BatchWriter:
     """Stores batches through the pool; one transaction per batch."""
 
-    def __init__(self, pool: ConnectionPool, ingest_id: str, hooks: Sequence[BatchHook] = ()) -> None:
+    def __init__(self, pool: ConnectionPool, ingest_id: str, hooks: Sequence[BatchHook] = (),
+                 read_ahead: Callable[[], bool] | None = None) -> None:
         self._pool = pool
         self._ingest_id = ingest_id
         self._hooks = list(hooks)
+        # Work done while PostgreSQL takes a batch's COPY (the service reads the next messages):
+        # one short slice per call, False when nothing is left.
+        self._read_ahead = read_ahead
 
     def write(self, events: Sequence[Event], rejected: Sequence[Rejected]) -> WriteResult:
         """Store the batch; raise DatabaseUnavailableError if it could not be committed."""
@@ -79,8 +84,7 @@ class BatchWriter:
             inserted=inserted,
         )
 
-    @staticmethod
-    def _write_events(conn: psycopg.Connection, events: Sequence[Event]) -> list[Event]:
+    def _write_events(self, conn: psycopg.Connection, events: Sequence[Event]) -> list[Event]:
         # A batch may hold the same event twice (a resend before our ack): keep the first,
         # in arrival order (events at the same instant reach the rules in the order sent).
         if len(set(map(_SENSOR_EVENT, events))) == len(events):
@@ -96,7 +100,9 @@ class BatchWriter:
         cur.execute(q.SEE_SENSORS, seen.params())
         try:
             # The usual batch: nothing of it is stored yet, so it goes straight into events.
-            with conn.transaction(), cur.copy(q.COPY_EVENTS) as copy:
+            work = self._read_ahead
+            writer = OverlappingCopyWriter(cur, work) if work is not None else None
+            with conn.transaction(), cur.copy(q.COPY_EVENTS, writer=writer) as copy:
                 _copy_events(copy, unique)
             inserted = unique
         except psycopg.errors.UniqueViolation:
