@@ -10,7 +10,7 @@ ingest writer reads the next batch's messages in time it would otherwise spend w
 
 from __future__ import annotations
 
-import select
+import selectors
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +26,7 @@ class OverlappingCopyWriter(LibpqWriter):
         super().__init__(cursor)
         self._pgconn = cursor.connection.pgconn  # psycopg keeps it non-blocking: a full socket says 0
         self._work = work
+        self._socket: selectors.BaseSelector | None = None  # made when the socket first fills
 
     def write(self, data: Buffer) -> None:
         """Queue ``data`` and send it, working while the socket is full."""
@@ -36,15 +37,27 @@ class OverlappingCopyWriter(LibpqWriter):
             self._until_writable()
 
     def finish(self, exc: BaseException | None = None) -> None:
-        """Work until nothing is left (PostgreSQL goes through what it holds meanwhile), then end."""
-        if exc is None:
-            while self._work():
-                pass
-        super().finish(exc)
+        """Work until nothing is left (PostgreSQL goes through what it holds meanwhile), then end the
+        COPY; a failure of the work ends it with an error (the server drops what it took) and is raised.
+        """
+        try:
+            if exc is None:
+                try:
+                    while self._work():
+                        pass
+                except BaseException as failure:
+                    super().finish(failure)
+                    raise
+            super().finish(exc)
+        finally:
+            if self._socket is not None:
+                self._socket.close()
 
     def _until_writable(self) -> None:
-        fd = self._pgconn.socket
-        while not select.select((), (fd,), (), 0)[1]:
+        if self._socket is None:
+            self._socket = selectors.DefaultSelector()
+            self._socket.register(self._pgconn.socket, selectors.EVENT_WRITE)
+        while not self._socket.select(0):
             if not self._work():
-                select.select((), (fd,), ())
+                self._socket.select()
                 return

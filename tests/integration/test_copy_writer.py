@@ -1,6 +1,7 @@
 """The COPY writer that works while PostgreSQL takes the data, against a real PostgreSQL: every row
 arrives once and in order, the work is done during the COPY (before it ends), a COPY that fails
-fails as psycopg's own would, and a COPY too small to fill the socket still gets its work done."""
+fails as psycopg's own would, a failing piece of work ends the COPY with nothing stored, and a COPY
+too small to fill the socket still gets its work done."""
 
 import psycopg
 import pytest
@@ -64,3 +65,16 @@ def test_a_refused_row_fails_the_copy_as_psycopgs_own_writer_would(conn):
     assert work.after_end == 0
     conn.rollback()
     assert conn.execute("SELECT 1").fetchone() == (1,)  # the connection is usable again
+
+
+@pytest.mark.parametrize("rows", [ROWS, 10])  # failing while the socket is full, or before the end
+def test_a_failing_piece_of_work_ends_the_copy_with_nothing_stored_and_is_raised(conn, rows):
+    conn.commit()  # the table outlives the COPY's transaction
+
+    def work():
+        raise RuntimeError("a bug in the work")
+
+    with pytest.raises(RuntimeError, match="a bug in the work"):
+        _copy(conn, rows, work)
+    conn.rollback()
+    assert conn.execute("SELECT count(*) FROM sink").fetchone() == (0,)  # the connection works, nothing kept
