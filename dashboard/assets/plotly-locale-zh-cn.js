@@ -24,17 +24,28 @@
       dayMonthYear: "%Y年%-m月%-d日"
     }
   };
-  function register() {
-    if (window.Plotly && window.Plotly.register) {
-      window.Plotly.register(locale);
+  function register(plotly) {
+    if (plotly && plotly.register) {
+      plotly.register(locale);
       return true;
     }
     return false;
   }
-  if (!register()) {
-    var tries = 0;
-    var timer = setInterval(function () {
-      if (register() || ++tries > 600) { clearInterval(timer); }
-    }, 100);
-  }
+  if (register(window.Plotly)) { return; }
+  // Plotly arrives later (loaded on demand) and draws at once: register the locale the moment
+  // Plotly is set on the window, before any chart is drawn. Polling alone left a window of up
+  // to 100 ms in which a chart drew its dates in English ("Dec 8, 2026") and kept them.
+  var plotly;
+  try {
+    Object.defineProperty(window, "Plotly", {
+      configurable: true,
+      enumerable: true,
+      get: function () { return plotly; },
+      set: function (value) { plotly = value; register(value); }
+    });
+  } catch (e) { /* a browser that refuses: the polling below still registers it */ }
+  var tries = 0;
+  var timer = setInterval(function () {
+    if (register(window.Plotly) || ++tries > 600) { clearInterval(timer); }
+  }, 100);
 })();
