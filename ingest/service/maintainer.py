@@ -143,9 +143,13 @@ class IngestService:
             dead.append("mqtt-network")
         return dead
 
+    def _waiting(self) -> int:
+        """Messages received and not yet in a batch: in the inbox, or read ahead during a COPY."""
+        return len(self._inbox) + len(self._ahead)
+
     def stalled_s(self) -> float:
         """Seconds messages have waited with no commit (0 when nothing waits)."""
-        if not self._inbox and not self._ahead and not self._busy:
+        if not self._waiting() and not self._busy:
             return 0.0
         return time.monotonic() - self._last_progress
 
@@ -176,7 +180,7 @@ class IngestService:
             "subscribed": self.link.subscribed.is_set(),
             "broker_error": self.link.fatal_error,
             "database": "ok" if self.db_ok else "unavailable",
-            "queue_depth": len(self._inbox) + len(self._ahead),
+            "queue_depth": self._waiting(),
         }
 
     # -- network thread: queue, never I/O ------------------------------------------------
@@ -252,7 +256,7 @@ class IngestService:
                 if time.monotonic() - self._bindings_at > BINDINGS_EVERY_S:
                     self.refresh_bindings()
                 batch = self._take_batch()
-                self.metrics.queue_depth.set(len(self._inbox) + len(self._ahead))
+                self.metrics.queue_depth.set(self._waiting())
                 if not batch:
                     self._last_progress = time.monotonic()
                     if self._stopping.is_set():
