@@ -23,7 +23,7 @@ TimescaleDB a refresh over dropped chunks would delete rollup rows plain Postgre
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -74,16 +74,22 @@ def bucket_of(ts: datetime, width: timedelta = BUCKET) -> datetime:
     return ORIGIN + ((ts - ORIGIN) // width) * width
 
 
-def dirty_buckets(times: Iterable[datetime]) -> list[datetime]:
-    """The buckets holding ``times``, sorted. A batch spans a few seconds: each whole second is
-    bucketed once (buckets are whole minutes, so a second's bucket is that of its every instant;
-    ``timestamp()`` of an instant after 1970 floors to its second exactly).
+def dirty_buckets(times: Sequence[datetime]) -> list[datetime]:
+    """The buckets holding ``times``, sorted. A batch usually lies within one or two buckets: its
+    earliest and latest time say which. Otherwise each whole second is bucketed once (buckets are
+    whole minutes, so a second's bucket is that of its every instant; ``timestamp()`` of an
+    instant after 1970 floors to its second exactly).
     """
+    if not times:
+        return []
+    first, last = bucket_of(min(times)), bucket_of(max(times))
+    if last - first <= BUCKET:
+        return [first] if first == last else [first, last]
     seconds = {int(t.timestamp()) for t in times}
     return sorted({bucket_of(datetime.fromtimestamp(s, UTC)) for s in seconds})
 
 
-def mark_dirty(conn: psycopg.Connection, times: Iterable[datetime]) -> None:
+def mark_dirty(conn: psycopg.Connection, times: Sequence[datetime]) -> None:
     """Called in the batch transaction with the times of the events stored."""
     buckets = dirty_buckets(times)
     if buckets:

@@ -47,6 +47,9 @@ Received = tuple[int, int, int, bytes, bytes, datetime]
 # generation, item); item None: not ours to store, only to acknowledge.
 Inbound = tuple[int, int, int, "contract.Event | Rejected | None"]
 READ_SLICE = 64  # messages read ahead per call while PostgreSQL takes a COPY (about 0.3 ms)
+TOPICS_KEPT = 65_536  # topics remembered with their route (a campus has a few thousand sensors)
+# Whose a topic is: SafeCampus's own (not sensor data), a native sensor's, or a device adapter's.
+_RESERVED, _NATIVE, _FOREIGN = object(), object(), object()
 
 
 class IngestService:
@@ -65,6 +68,7 @@ class IngestService:
         self._writer = BatchWriter(pool, settings.ingest_id, hooks or [], read_ahead=self._read_ahead)
         self._inbox: Inbox[Received] = Inbox(settings.ingest_queue_size)
         self._ahead: list[Inbound] = []  # the next batch's first messages, read while a COPY ran
+        self._topics: dict[bytes, tuple[str, object]] = {}  # the writer thread's alone (_route)
         self._stopping = threading.Event()
         self._limits = settings.contract_limits()
         self._pool = pool
@@ -200,14 +204,18 @@ class IngestService:
         decode, limits, router = contract.decode, self._limits, self.router
         inbound: list[Inbound] = []
         ahead = 0
+        topics = self._topics
         for mid, qos, generation, raw_topic, payload, now in received:
-            topic = raw_topic.decode("utf-8", "replace")  # topic may be bad UTF-8
+            route = topics.get(raw_topic)
+            if route is None:
+                route = self._route(raw_topic)
+            topic, where = route
             item: contract.Event | Rejected | None
-            if contract.is_reserved(topic):
+            if where is _RESERVED:
                 item = None  # service and alarm topics share the tree; they are not sensor data
             else:
                 try:
-                    if topic.startswith(contract.SENSOR_PREFIX):
+                    if where is _NATIVE:
                         item = decode(topic, payload, now, limits)
                         ahead += item.clock_ahead
                     else:
@@ -225,6 +233,18 @@ class IngestService:
         if ahead:
             self.metrics.clock_ahead.inc(ahead)
         return inbound
+
+    def _route(self, raw_topic: bytes) -> tuple[str, object]:
+        """A topic as text (it may be bad UTF-8) and whose it is, remembered: sensors publish on theirs again."""
+        topic = raw_topic.decode("utf-8", "replace")
+        if contract.is_reserved(topic):
+            route = (topic, _RESERVED)
+        else:
+            route = (topic, _NATIVE if topic.startswith(contract.SENSOR_PREFIX) else _FOREIGN)
+        if len(self._topics) >= TOPICS_KEPT:
+            self._topics.clear()
+        self._topics[raw_topic] = route
+        return route
 
     def _read_ahead(self) -> bool:
         """Read a slice of the next batch's messages (while PostgreSQL takes a COPY); False: nothing to do."""

@@ -30,6 +30,18 @@ def test_a_batch_marks_the_bucket_of_every_instant_it_holds(times, nudge):
     assert dirty_buckets(times + edged) == sorted({bucket_of(t) for t in times + edged})
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.datetimes(min_value=datetime(2026, 12, 1, 7, 50), max_value=datetime(2026, 12, 1, 8, 10),
+                             timezones=st.just(UTC)), max_size=40),
+       st.sampled_from([timedelta(0), timedelta(microseconds=-1), timedelta(microseconds=1)]))
+def test_a_batch_within_a_few_buckets_marks_exactly_the_buckets_it_holds(times, nudge):
+    """A live batch lies in one or two buckets (found from its first and last time); one spread over
+    more marks only the buckets it holds, not those between (here: up to five buckets, edges included).
+    """
+    edged = [bucket_of(t) + nudge for t in times[::3]]
+    assert dirty_buckets(times + edged) == sorted({bucket_of(t) for t in times + edged})
+
+
 def test_contiguous_buckets_make_one_window_and_nothing_past_the_watermark_or_the_retention():
     marked = [T, T + M5, T + 2 * M5, T + 6 * M5, T + 20 * M5, T - 3 * M5]
     assert windows(marked, M5, below=T + 20 * M5, after=T - 2 * M5) == [(T, T + 3 * M5), (T + 6 * M5, T + 7 * M5)]
