@@ -25,14 +25,14 @@ _NAMES_KEPT = 4096  # distinct metric sets remembered (a campus has a few dozen)
 
 
 class JsonTextBinaryDumper(Dumper):
-    """jsonb from JSON text the contract already validated: version byte 1, then the UTF-8 text."""
+    """``json`` from JSON text the contract already validated: its binary form is the UTF-8 text."""
 
     format = Format.BINARY
-    oid = postgres.types["jsonb"].oid
+    oid = postgres.types["json"].oid
 
     def dump(self, obj: str) -> bytes:
-        """The binary jsonb form."""
-        return b"\x01" + obj.encode()
+        """The binary json form."""
+        return obj.encode()
 
 
 class MetricNamesBinaryDumper(Dumper):

@@ -18,7 +18,7 @@ EVENT_TYPES = (
     "int8",
     "bool",
     "text",
-    "jsonb",
+    "json",
     "timestamptz",
     "text[]",
     "float8[]",

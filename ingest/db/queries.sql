@@ -86,7 +86,7 @@ CREATE TEMP TABLE IF NOT EXISTS staging_events (
     seq         bigint,
     drill       boolean NOT NULL,
     state       text,
-    payload     jsonb NOT NULL,
+    payload     json NOT NULL,
     received_at timestamptz NOT NULL,
     reading_metrics text[],
     reading_values  double precision[]
@@ -309,7 +309,7 @@ SELECT id, sensor_id, condition, priority, drill, confirmed, raised_at, state FR
 WHERE sensor_id = ANY(%(sensors)s) AND raised_at >= %(since)s ORDER BY raised_at
 
 -- name: REPLAY_STORED_EVENTS
-SELECT time, building_id, kind, sensor_id, payload FROM events
+SELECT time, building_id, kind, sensor_id, coalesce(payload, payload_before::json) AS payload FROM events
 WHERE time >= %(since)s AND time < %(until)s ORDER BY time, sensor_id
 
 -- name: COUNT_USERS

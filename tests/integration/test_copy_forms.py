@@ -15,11 +15,11 @@ READINGS = st.dictionaries(NAMES, VALUES, min_size=1, max_size=12)
 
 def _round_trip(db_url, batch):
     with psycopg.connect(db_url) as conn:
-        conn.execute("CREATE TEMP TABLE forms (n int, metrics text[], vals double precision[], payload jsonb)")
+        conn.execute("CREATE TEMP TABLE forms (n int, metrics text[], vals double precision[], payload json)")
         cur = conn.cursor()
         copyforms.register(cur)
         with cur.copy("COPY forms (n, metrics, vals, payload) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(["int4", "text[]", "float8[]", "jsonb"])
+            copy.set_types(["int4", "text[]", "float8[]", "json"])
             for n, r in enumerate(batch):
                 copy.write_row((n, r, r, '{"k": "值"}'))
         return conn.execute("SELECT metrics, vals, payload FROM forms ORDER BY n").fetchall()

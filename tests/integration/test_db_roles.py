@@ -18,7 +18,7 @@ REFUSED = (
     "CREATE TABLE intruder (x int)",
     "ALTER TABLE alarms ADD COLUMN intruder int",
     "DROP TABLE events",
-    "CREATE INDEX intruder ON events (payload)",
+    "CREATE INDEX intruder ON events (event_id)",
     "UPDATE alarm_journal SET actor = 'someone else'",
     "DELETE FROM alarm_journal",
     "TRUNCATE alarm_journal",

@@ -114,7 +114,9 @@ def test_publishes_with_mqtt5_properties_and_of_every_length_class_are_stored_in
         assert svc.metrics.dead_lettered._value.get() == 0  # noqa: SLF001
     with psycopg.connect(db_url) as conn:
         stored = dict(conn.execute("SELECT event_id, payload FROM events WHERE building_id = %s", (b,)).fetchall())
+        texts = dict(conn.execute("SELECT event_id, payload::text FROM events WHERE building_id = %s", (b,)).fetchall())
     assert {k: json.loads(v) for k, v in sent.items()} == stored
+    assert texts == {k: v.decode() for k, v in sent.items()}  # kept as sent, its key order and spacing too
 
 
 def test_ingest_health_endpoint_reports_state(make_settings, db_url):
