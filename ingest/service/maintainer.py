@@ -48,6 +48,7 @@ Received = tuple[int, int, int, bytes, bytes, datetime]
 Inbound = tuple[int, int, int, "contract.Event | Rejected | None"]
 READ_SLICE = 64  # messages read ahead per call while PostgreSQL takes a COPY (about 0.3 ms)
 TOPICS_KEPT = 65_536  # topics remembered with their route (a campus has a few thousand sensors)
+TOPIC_KEPT_BYTES = 256  # longer topics are routed every time (a sensor topic is at most about 220)
 # Whose a topic is: SafeCampus's own (not sensor data), a native sensor's, or a device adapter's.
 _RESERVED, _NATIVE, _FOREIGN = object(), object(), object()
 
@@ -241,9 +242,10 @@ class IngestService:
             route = (topic, _RESERVED)
         else:
             route = (topic, _NATIVE if topic.startswith(contract.SENSOR_PREFIX) else _FOREIGN)
-        if len(self._topics) >= TOPICS_KEPT:
-            self._topics.clear()
-        self._topics[raw_topic] = route
+        if len(raw_topic) <= TOPIC_KEPT_BYTES:  # a sensor's topic is short; a flood of long ones is not kept
+            if len(self._topics) >= TOPICS_KEPT:
+                self._topics.clear()
+            self._topics[raw_topic] = route
         return route
 
     def _read_ahead(self) -> bool:
