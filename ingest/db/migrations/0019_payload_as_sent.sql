@@ -1,4 +1,4 @@
--- SafeCampus 0019: an event's payload is stored as it was sent (docs/scaling.md, "Storage").
+-- SafeCampus 0019: an event's payload is stored as it was sent (docs/scaling.md, "The payload as sent").
 -- Parsed into jsonb it cost PostgreSQL 2-3 us of its 6.5-8 per event, for nothing any query
 -- used: the payload is only read back whole (a replay), never searched. As `json` PostgreSQL
 -- still checks it is JSON (the contract checked it first) and keeps the text the device sent
