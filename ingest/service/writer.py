@@ -113,7 +113,7 @@ class BatchWriter:
             cur.execute(q.INSERT_EVENTS)
             new = set(cur.fetchall())
             inserted = [e for e in unique if (e.ts, e.sensor_id, e.event_id) in new]
-        in_rules_order(inserted)
+        inserted.sort(key=_RULES_ORDER)  # the rules' time order (stable: arrival order kept)
         if inserted:
             rollups.mark_dirty(conn, [e.ts for e in inserted])
         return inserted
@@ -135,30 +135,7 @@ class BatchWriter:
 
 _KEY = attrgetter("sensor_id", "event_id", "ts")  # an event's identity (the unique key's columns)
 _SENSOR_EVENT = attrgetter("sensor_id", "event_id")  # hashed without the time (an aware datetime hashes slowly)
-_AT = attrgetter("at")
-_SENSOR_ID = attrgetter("sensor_id")
-
-
-def in_rules_order(events: list[Event]) -> None:
-    """Sort ``events`` in place by (rule time, sensor id), arrival order kept within one sensor's instant.
-
-    By time alone first (a batch comes nearly in order: little more than one comparison an event),
-    then each run of one instant by sensor: a key of (time, sensor) built a tuple per event and
-    compared the times twice per step (0.35 against 0.2 us an event, in a drain's 5,000).
-    """
-    events.sort(key=_AT)
-    ats = list(map(_AT, events))
-    last = len(events) - 1
-    i = 0
-    while i < last:
-        if ats[i] != ats[i + 1]:
-            i += 1
-            continue
-        j = i + 1
-        while j < last and ats[j + 1] == ats[i]:
-            j += 1
-        events[i:j + 1] = sorted(events[i:j + 1], key=_SENSOR_ID)
-        i = j + 1
+_RULES_ORDER = attrgetter("at", "sensor_id")
 
 
 def _copy_events(copy: psycopg.Copy, events: Sequence[Event]) -> None:
