@@ -71,6 +71,38 @@ def percentile(values: list[float], q: float) -> float:
     return s[k]
 
 
+class RowCounter:
+    """Counts a consumer's stored rows while it runs, costing the machine as little as it can.
+
+    ``count(*)`` reads the whole table (15-20 ms for 300,000 events, by three processes with
+    PostgreSQL's parallel workers): asked every 20 ms it took up to a core of the two the consumer
+    and its broker and database share, and more as the table grew. Here the count runs in one
+    process, and between counts the poller sleeps an eighth of the time the rate so far says is
+    left (from ``min_s`` to ``max_s``): fewer counts while much is left, one every ``min_s`` near the
+    end. A consumer that speeds up (its first batch waits, the next ones do not) is still seen done
+    within ``min_s`` plus one count unless it goes more than eight times its average so far.
+    """
+
+    def __init__(self, conn: psycopg.Connection, table: str, min_s: float = 0.02, max_s: float = 0.1) -> None:
+        self.conn, self.min_s, self.max_s = conn, min_s, max_s
+        self._query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+        conn.execute("SET max_parallel_workers_per_gather = 0")
+
+    def count(self) -> int:
+        """Rows in the table now (0 while the consumer has not created it)."""
+        try:
+            return int(self.conn.execute(self._query).fetchone()[0])
+        except psycopg.errors.UndefinedTable:
+            return 0
+
+    def pause(self, done: int, total: int, since: float) -> None:
+        """Sleep until the next count: ``done`` of ``total`` rows stored in the ``since`` seconds so far."""
+        left = total - done
+        rate = done / since if done > 0 and since > 0 else 0.0
+        wait = left / rate / 8 if rate else self.min_s
+        time.sleep(min(self.max_s, max(self.min_s, wait)))
+
+
 class RaisedListener:
     """When each alarm on a trigger sensor (``trig-<n>``) was raised, as a LISTENing dashboard hears it."""
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import peer
-from common import fresh_database, percentile, private_broker, start_ingest, start_publishers  # noqa: I001
+from common import RowCounter, fresh_database, percentile, private_broker, start_ingest, start_publishers  # noqa: I001
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -155,11 +155,12 @@ def pipeline_processes(mqtt_url: str, db_url: str, events: int, processes: int, 
     group = f"bench{secrets.token_hex(3)}"
     procs = [start_ingest(mqtt_url, db_url, f"{group}-{i}", group) for i in range(workers)]
     with psycopg.connect(db_url, autocommit=True) as conn:
-        before = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        rows = RowCounter(conn, "events")
+        before = rows.count()
         time.sleep(4)  # connected and subscribed
         pubs, _done, start_at, total = start_publishers(mqtt_url, events, processes)
-        while conn.execute("SELECT count(*) FROM events").fetchone()[0] - before < total:
-            time.sleep(0.02)
+        while (stored := rows.count() - before) < total:
+            rows.pause(stored, total, time.time() - start_at)
         last = time.time()
     for p in pubs:
         p.join()
@@ -188,13 +189,14 @@ def drain_with_ingest(mqtt_url: str, db_url: str, events: int, processes: int, f
     for p in pubs:
         p.join()
     with psycopg.connect(db_url, autocommit=True) as conn:
-        before = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        rows = RowCounter(conn, "events", min_s=0.01)
+        before = rows.count()
         proc = start_ingest(mqtt_url, db_url, f"b{tag}", f"b{tag}")  # the same id: it resumes the session
         me = psutil.Process(proc.pid)
         try:
             start = None
             seen, moved = 0, time.monotonic()
-            while (stored := conn.execute("SELECT count(*) FROM events").fetchone()[0] - before) < total:
+            while (stored := rows.count() - before) < total:
                 if proc.poll() is not None:
                     raise RuntimeError(f"safecampus ingest exited with {proc.returncode}")
                 if stored and start is None:
@@ -206,7 +208,10 @@ def drain_with_ingest(mqtt_url: str, db_url: str, events: int, processes: int, f
                     dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
                     raise RuntimeError(f"{fmt}: {stored} of {total} stored, nothing more for 30 s "
                                        f"({dead} dead letters in the database)")
-                time.sleep(0.01)
+                if start is None:
+                    time.sleep(rows.min_s)
+                else:  # the rate since the first commit
+                    rows.pause(stored - start[1], total - start[1], time.time() - start[0])
             last = time.time()
             t = me.cpu_times()
         finally:

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 import psutil
 import psycopg
-from common import ROOT, fresh_database, private_broker, start_ingest, start_publishers  # noqa: I001
-from psycopg import sql
+from common import ROOT, RowCounter, fresh_database, private_broker, start_ingest, start_publishers  # noqa: I001
 
 WINDOW = 20_000  # messages in flight to a consumer: ingest's queue (receive maximum), mq-bridge's max_inflight
 MQ_BRIDGE = """
@@ -88,13 +87,6 @@ class Own:
         return {"consumer": consumer, "broker": self._cpu(self.broker), "postgresql": backends}
 
 
-def _stored(conn: psycopg.Connection, table: str) -> int:
-    try:
-        return int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0])
-    except psycopg.errors.UndefinedTable:
-        return 0
-
-
 def _measure(start: Callable[[], subprocess.Popen], table: str, mqtt_url: str, db_url: str, events: int,
              publishers: int, live: bool) -> Run:
     db = db_url.rsplit("/", 1)[1]
@@ -102,7 +94,8 @@ def _measure(start: Callable[[], subprocess.Popen], table: str, mqtt_url: str, d
     time.sleep(5)  # connected and subscribed
     with psycopg.connect(db_url, autocommit=True) as conn:
         own = Own(psutil.Process(proc.pid), _broker_pid(mqtt_url), conn, db)
-        before = _stored(conn, table)
+        rows = RowCounter(conn, table)
+        before = rows.count()
         if not live:
             own.consumer.suspend()
             pubs, _done, _at, total = start_publishers(mqtt_url, events, publishers)
@@ -115,14 +108,14 @@ def _measure(start: Callable[[], subprocess.Popen], table: str, mqtt_url: str, d
             own.consumer.resume()
         moved, seen = time.monotonic(), before
         try:
-            while (stored := _stored(conn, table)) - before < total:
+            while (stored := rows.count()) - before < total:
                 if proc.poll() is not None:
                     raise RuntimeError(f"{table}: the consumer exited with {proc.returncode}")
                 if stored != seen:
                     seen, moved = stored, time.monotonic()
                 elif time.monotonic() - moved > 30:
                     raise RuntimeError(f"{table}: {stored - before} of {total} stored, nothing more for 30 s")
-                time.sleep(0.02)
+                rows.pause(stored - before, total, time.time() - t0)
             t1, c1 = time.time(), own.sample()
         finally:
             proc.terminate()
