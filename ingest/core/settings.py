@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     # Ingest.
     ingest_id: str = Field(default_factory=_default_ingest_id, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     ingest_share_group: str = Field(default="ingest", pattern=r"^[A-Za-z0-9_-]{0,64}$")
-    ingest_batch_size: int = Field(default=5000, ge=1, le=50_000)
+    ingest_batch_size: int = Field(default=10_000, ge=1, le=50_000)
     ingest_batch_age_ms: int = Field(default=50, ge=1, le=10_000)
     ingest_queue_size: int = Field(default=20_000, ge=10, le=65_535)
     ingest_health_host: str = "127.0.0.1"

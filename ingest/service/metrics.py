@@ -46,7 +46,7 @@ class IngestMetrics:
         self.queue_depth = Gauge("safecampus_ingest_queue_depth", "Messages waiting to be written", registry=r)
         self.batch_size = Histogram(
             "safecampus_ingest_batch_size", "Messages per committed batch", registry=r,
-            buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000),
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
         )
         self.commit_seconds = Histogram(
             "safecampus_ingest_commit_seconds", "Batch write and commit time", registry=r,

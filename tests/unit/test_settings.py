@@ -64,7 +64,7 @@ def test_valid_settings_and_defaults(monkeypatch):
     ep = s.mqtt_endpoint()
     assert (ep.host, ep.port, ep.username, ep.password, ep.tls) == ("broker", 8883, "ingest", "p@ss", True)
     assert ep.url() == "mqtts://ingest@broker:8883"
-    assert s.ingest_batch_size == 5000 and s.dashboard_port == 8050
+    assert s.ingest_batch_size == 10_000 and s.dashboard_port == 8050
 
 
 def test_cli_reports_bad_settings_without_a_traceback(monkeypatch, capsys):
