@@ -20,12 +20,13 @@ import orjson
 import psycopg
 import yaml
 from psycopg.rows import tuple_row
-from psycopg.types.json import Jsonb, set_json_loads
+from psycopg.types.json import Jsonb
 
 from ingest.alarms import lifecycle, rules, walktest
 from ingest.alarms import limits as L
 from ingest.alarms import queries as q
 from ingest.alarms.actions import unshelve
+from ingest.alarms.evaluation import Evaluation, offline_signal
 from ingest.alarms.eventclock import EventClock
 from ingest.alarms.messages import Text, english, journal_details
 from ingest.alarms.types import Clear, Raise, SensorInfo
@@ -113,6 +114,7 @@ class AlarmEngine:
         self.tests = walktest.TestDirectory()
         self.on_changes = on_changes
         self.clock = EventClock(clock_tolerance_s)
+        self._prepared: Evaluation | None = None  # the writer thread's batch, between its COPY and on_batch
 
     def _procedure(self, condition: str, family: str) -> list[dict[str, Any]]:
         steps = (
@@ -149,41 +151,30 @@ class AlarmEngine:
                     changes.append(ch)
 
     # -- per batch (inside the ingest transaction) -----------------------------------------
+    def prepare_batch(self, conn: psycopg.Connection, events: list[Event]) -> Callable[[], bool]:
+        """Read what the rules need for a batch about to be stored (in the rules' order, its sensors
+        locked) and return their evaluation in slices, for the writer to do while PostgreSQL takes
+        the batch's COPY. ``on_batch`` applies it when the events stored are these; otherwise (some
+        were stored before) it evaluates the events stored again, from the states as they are.
+        """
+        self._prepared = Evaluation.read(conn, events, self.tests, self.directory, self.tz) if events else None
+        return self._prepared.step if self._prepared is not None else _nothing
+
     def on_batch(self, conn: psycopg.Connection, events: list[Event]) -> None:
-        """Evaluate every newly stored event, in event-time order."""
+        """Evaluate every newly stored event, in event-time order, and apply what they signal."""
+        prepared, self._prepared = self._prepared, None
         if not events:
             return
-        present = {e.sensor_id for e in events}
-        ids = sorted(present)
-        cur = conn.cursor(row_factory=tuple_row)
-        set_json_loads(orjson.loads, cur)
-        states: dict[str, dict[str, Any]] = dict(cur.execute(q.RULE_STATES, {"ids": ids}))
-        offline = {r[0] for r in conn.execute(q.OPEN_OFFLINE_FOR, {"ids": ids})}
-        in_test = self.tests.windows(conn, present)
-        known = self.directory.known(conn, present)
-        dirty: set[str] = set()
+        ev = prepared if prepared is not None and prepared.events is events else \
+            Evaluation.read(conn, events, self.tests, self.directory, self.tz)
+        ev.run()
         changes: list[lifecycle.Change] = []
-        for e in events:
-            sensor = known.get(e.sensor_id) or SensorInfo(e.sensor_id, e.kind, e.building)
-            test = walktest.session_at(in_test, e.sensor_id, e.at.timestamp()) if in_test else None
-            if e.state == "offline":  # its gateway says the device is gone: no need to wait for silence
-                offline.add(e.sensor_id)
-                self.apply(conn, sensor, [_offline(e.at, "offline_reported")], False, changes, test)
-                continue
-            if e.sensor_id in offline:
-                offline.discard(e.sensor_id)
-                self.apply(conn, sensor, [Clear("offline", e.at)], False, changes)
-            if e.kind in ("status", "checkpoint"):  # checkpoint scans: ingest.patrol's hook
-                continue
-            state = states.setdefault(e.sensor_id, {})
-            signals = rules.evaluate(e, sensor, state, self.tz)
-            dirty.add(e.sensor_id)
-            if signals:
-                self.apply(conn, sensor, signals, e.drill, changes, test)
-        if dirty:  # one statement for the batch (ids sorted: rows locked in one order)
-            ordered = sorted(dirty)
+        for effect in ev.effects:
+            self.apply(conn, effect.sensor, effect.signals, effect.drill, changes, effect.test_session)
+        if ev.dirty:  # one statement for the batch (ids sorted: rows locked in one order)
+            ordered = sorted(ev.dirty)
             conn.execute(q.SAVE_RULE_STATES, {"sensors": ordered,
-                                              "states": [Jsonb(states[s], _state_json) for s in ordered]})
+                                              "states": [Jsonb(ev.states[s], _state_json) for s in ordered]})
         # Event time (`at`: never ahead of our own clock by more than the tolerance) drives timers.
         mark = min(events[-1].at.timestamp(), time.time() + self.clock_tolerance_s)  # events: in `at` order
         conn.execute(q.SET_WATERMARK, {"value": str(mark)})
@@ -234,7 +225,7 @@ class AlarmEngine:
                 limit = sensor.thresholds.get("offline_after_s")
                 text = Text("offline_for", _duration(float(limit))) if limit else Text("offline")
                 test = walktest.session_at(self.tests.windows(conn, {sid}), sid, now)
-                self.apply(conn, sensor, [_offline(at, text)], False, changes, test)
+                self.apply(conn, sensor, [offline_signal(at, text)], False, changes, test)
             self._escalate(conn, at, changes)
             self.finish(conn, changes)
             for session in walktest.due_to_end(conn, at):  # a walk test ends by itself
@@ -271,9 +262,8 @@ def _duration(seconds: float) -> dict[str, Any]:
     return {"limit": seconds, "unit": "s"}
 
 
-def _offline(at: datetime, text: Text | str) -> Raise:
-    """The trouble signal of a device that is gone (silent, or reported offline by its gateway)."""
-    return Raise("offline", "heartbeat", "medium", "trouble", Text(text) if isinstance(text, str) else text, at)
+def _nothing() -> bool:
+    return False
 
 
 class Ticker(TickLoop):

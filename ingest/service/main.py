@@ -84,7 +84,8 @@ def run_ingest(settings: Settings, stop: threading.Event) -> int:
                          procedures=load_procedures(settings.procedures_file),
                          clock_tolerance_s=settings.ingest_clock_tolerance_s)
     patrols = PatrolEngine(engine)
-    service = IngestService(settings, pool, hooks=[engine.on_batch, patrols.on_batch])
+    service = IngestService(settings, pool, hooks=[engine.on_batch, patrols.on_batch],
+                            prepare=[engine.prepare_batch])
     publisher = AlarmPublisher(db_url, service.link, settings.site_language)
     ticker = Ticker(engine, pool)
     patrol_ticker = PatrolTicker(patrols, pool)

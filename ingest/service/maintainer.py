@@ -30,7 +30,7 @@ from ingest.mqtt.link import MqttLink
 from ingest.mqtt.receive import RawPublish
 from ingest.service.inbox import Inbox
 from ingest.service.metrics import IngestMetrics
-from ingest.service.writer import BatchHook, BatchWriter, Rejected, WriteResult
+from ingest.service.writer import BatchHook, BatchPreparer, BatchWriter, Rejected, WriteResult
 
 logger = logging.getLogger(__name__)
 BINDINGS_EVERY_S = 10.0  # how soon a sensor given a source (site load, adoption) is bound
@@ -62,11 +62,13 @@ class IngestService:
         pool: ConnectionPool,
         hooks: list[BatchHook] | None = None,
         on_commit: Callable[[WriteResult], None] | None = None,
+        prepare: list[BatchPreparer] | None = None,
     ) -> None:
         self.settings = settings
         self._on_commit = on_commit
         self.metrics = IngestMetrics()
-        self._writer = BatchWriter(pool, settings.ingest_id, hooks or [], read_ahead=self._read_ahead)
+        self._writer = BatchWriter(pool, settings.ingest_id, hooks or [], read_ahead=self._read_ahead,
+                                   prepare=prepare or [])
         self._inbox: Inbox[Received] = Inbox(settings.ingest_queue_size)
         self._ahead: list[Inbound] = []  # the next batch's first messages, read while a COPY ran
         self._topics: dict[bytes, tuple[str, object]] = {}  # the writer thread's alone (_route)

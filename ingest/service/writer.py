@@ -45,16 +45,21 @@ class WriteResult:
 # in event-time order: this is where the alarm engine hooks in, so its effects are
 # committed exactly once together with the events.
 BatchHook = Callable[[psycopg.Connection, list[Event]], None]
+# Called inside the batch transaction before the COPY, with the batch in the hooks' order (its
+# sensors locked): the work (slices, False when done) to do while PostgreSQL takes the COPY.
+# The alarm engine evaluates its rules then; its hook applies them when those events were stored.
+BatchPreparer = Callable[[psycopg.Connection, list[Event]], Callable[[], bool]]
 
 
 class BatchWriter:
     """Stores batches through the pool; one transaction per batch."""
 
     def __init__(self, pool: ConnectionPool, ingest_id: str, hooks: Sequence[BatchHook] = (),
-                 read_ahead: Callable[[], bool] | None = None) -> None:
+                 read_ahead: Callable[[], bool] | None = None, prepare: Sequence[BatchPreparer] = ()) -> None:
         self._pool = pool
         self._ingest_id = ingest_id
         self._hooks = list(hooks)
+        self._prepare = list(prepare)
         # Work done while PostgreSQL takes a batch's COPY (the service reads the next messages):
         # one short slice per call, False when nothing is left.
         self._read_ahead = read_ahead
@@ -98,13 +103,16 @@ class BatchWriter:
         cur = conn.cursor()
         copyforms.register(cur)
         cur.execute(q.SEE_SENSORS, seen.params())
+        ordered = sorted(unique, key=_RULES_ORDER)  # the rules' time order (stable: arrival order kept)
+        works = [prepare(conn, ordered) for prepare in self._prepare]
+        if self._read_ahead is not None:
+            works.append(self._read_ahead)
         try:
             # The usual batch: nothing of it is stored yet, so it goes straight into events.
-            work = self._read_ahead
-            writer = OverlappingCopyWriter(cur, work) if work is not None else None
+            writer = OverlappingCopyWriter(cur, _in_turn(works)) if works else None
             with conn.transaction(), cur.copy(q.COPY_EVENTS, writer=writer) as copy:
                 _copy_events(copy, unique)
-            inserted = unique
+            inserted = ordered
         except psycopg.errors.UniqueViolation:
             # A redelivery (or another ingestor's copy): the staging path keeps only the new ones.
             cur.execute(q.CREATE_STAGING)
@@ -112,8 +120,7 @@ class BatchWriter:
                 _copy_events(copy, unique)
             cur.execute(q.INSERT_EVENTS)
             new = set(cur.fetchall())
-            inserted = [e for e in unique if (e.ts, e.sensor_id, e.event_id) in new]
-        inserted.sort(key=_RULES_ORDER)  # the rules' time order (stable: arrival order kept)
+            inserted = [e for e in ordered if (e.ts, e.sensor_id, e.event_id) in new]
         if inserted:
             rollups.mark_dirty(conn, [e.ts for e in inserted])
         return inserted
@@ -136,6 +143,17 @@ class BatchWriter:
 _KEY = attrgetter("sensor_id", "event_id", "ts")  # an event's identity (the unique key's columns)
 _SENSOR_EVENT = attrgetter("sensor_id", "event_id")  # hashed without the time (an aware datetime hashes slowly)
 _RULES_ORDER = attrgetter("at", "sensor_id")
+
+
+def _in_turn(works: list[Callable[[], bool]]) -> Callable[[], bool]:
+    """One work of several: a slice of the first with anything left, False when none has."""
+    def work() -> bool:
+        while works:
+            if works[0]():
+                return True
+            works.pop(0)
+        return False
+    return work
 
 
 def _copy_events(copy: psycopg.Copy, events: Sequence[Event]) -> None:

@@ -181,7 +181,8 @@ def running_ingest_with_alarms(settings: Settings, *, tick: bool = True):
     pool = open_pool(settings.require_db_url(), max_size=4, name="test-ingest-alarms")
     engine = AlarmEngine(escalation_s=settings.escalation_limits())
     patrols = PatrolEngine(engine)
-    service = IngestService(settings, pool, hooks=[engine.on_batch, patrols.on_batch])
+    service = IngestService(settings, pool, hooks=[engine.on_batch, patrols.on_batch],
+                            prepare=[engine.prepare_batch])
     publisher_ = AlarmPublisher(settings.require_db_url(), service.link, settings.site_language)
     ticker = Ticker(engine, pool, every_s=0.2)
     patrol_ticker = PatrolTicker(patrols, pool, every_s=0.2)
