@@ -157,7 +157,7 @@ class AlarmEngine:
         the batch's COPY. ``on_batch`` applies it when the events stored are these; otherwise (some
         were stored before) it evaluates the events stored again, from the states as they are.
         """
-        self._prepared = Evaluation.read(conn, events, self.tests, self.directory, self.tz) if events else None
+        self._prepared = Evaluation.read(conn, events, self.tests, self.directory.known, self.tz) if events else None
         return self._prepared.step if self._prepared is not None else _nothing
 
     def on_batch(self, conn: psycopg.Connection, events: list[Event]) -> None:
@@ -166,7 +166,7 @@ class AlarmEngine:
         if not events:
             return
         ev = prepared if prepared is not None and prepared.events is events else \
-            Evaluation.read(conn, events, self.tests, self.directory, self.tz)
+            Evaluation.read(conn, events, self.tests, self.directory.known, self.tz)
         ev.run()
         changes: list[lifecycle.Change] = []
         for effect in ev.effects:

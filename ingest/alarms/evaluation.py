@@ -10,6 +10,7 @@ stored (a redelivery) is evaluated again from the states as stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from ingest.alarms.types import Clear, Raise, SensorInfo, Signal
 from ingest.mqtt.contract import Event
 
 SLICE = 256  # events evaluated per call of ``step`` (about a tenth of a millisecond)
+Known = Callable[[psycopg.Connection, set[str]], dict[str, SensorInfo]]  # registry facts of these sensors
 
 
 @dataclass(slots=True)
@@ -54,9 +56,10 @@ class Evaluation:
 
     @classmethod
     def read(cls, conn: psycopg.Connection, events: list[Event], tests: walktest.TestDirectory,
-             directory: Any, tz: str) -> Evaluation:
+             known: Known, tz: str) -> Evaluation:
         """Read what the rules need for ``events``: their sensors' rule states, open offline alarms,
-        walk tests and registry facts (the batch's sensor rows are locked by then).
+        walk tests and registry facts (``known``: the engine's registry cache; the batch's sensor rows
+        are locked by then).
         """
         present = {e.sensor_id for e in events}
         ids = sorted(present)
@@ -64,7 +67,7 @@ class Evaluation:
         set_json_loads(orjson.loads, cur)
         states: dict[str, dict[str, Any]] = dict(cur.execute(q.RULE_STATES, {"ids": ids}))
         offline = {r[0] for r in conn.execute(q.OPEN_OFFLINE_FOR, {"ids": ids})}
-        return cls(events, states, offline, tests.windows(conn, present), directory.known(conn, present), tz)
+        return cls(events, states, offline, tests.windows(conn, present), known(conn, present), tz)
 
     def step(self) -> bool:
         """Evaluate the next slice of events; False when every event has been."""
