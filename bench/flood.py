@@ -34,7 +34,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from ingest.accounts import add_user
 from ingest.app.embedded import pick_port, wait_for_port
 from ingest.core.settings import MqttEndpoint
-from ingest.core.site import load_site
+from ingest.core.sitefile import load_site
 from ingest.db.registry import load_site as load_into_db
 from ingest.mqtt.contract import format_ts
 

@@ -36,7 +36,7 @@ from ingest.alarms.engine import AlarmEngine
 from ingest.app.embedded import pick_port, wait_for_port
 from ingest.core.settings import load_settings
 from ingest.core.site import Site as SiteModel
-from ingest.core.site import load_site, load_yaml_model
+from ingest.core.sitefile import load_site, load_yaml_model
 from ingest.db.pool import open_pool
 from ingest.db.registry import load_site as load_into_db
 from ingest.mqtt.contract import format_ts

@@ -26,7 +26,7 @@ from common import fresh_database, start_dashboard  # noqa: I001
 
 from ingest.accounts import add_user
 from ingest.app.embedded import pick_port, wait_for_port
-from ingest.core.site import load_site
+from ingest.core.sitefile import load_site
 from ingest.db.registry import load_site as load_into_db
 
 USER = ("bench-viewer", "bench-viewer-password")

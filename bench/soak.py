@@ -40,7 +40,7 @@ from wall_latency import open_wall
 
 from ingest.accounts import add_user
 from ingest.app.embedded import EmbeddedBroker, pick_port, wait_for_port
-from ingest.core.site import load_site as read_site
+from ingest.core.sitefile import load_site as read_site
 from ingest.db.registry import load_site
 from ingest.mqtt.contract import format_ts
 from sensors_sim import load

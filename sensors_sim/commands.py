@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ingest.core.errors import BrokerUnavailableError, SafeCampusError
 from ingest.core.settings import Settings
-from ingest.core.site import DEMO_SITE, Site, check_zone, load_site, load_yaml_model
+from ingest.core.site import Site
+from ingest.core.sitefile import DEMO_SITE, check_zone, load_site, load_yaml_model
 from ingest.mqtt.contract import service_topic
 from ingest.mqtt.link import MqttLink
 from sensors_sim import floorplans

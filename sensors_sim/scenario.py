@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ingest.core.site import Site, SiteError, load_yaml_model
+from ingest.core.site import Site, SiteError
+from ingest.core.sitefile import load_yaml_model
 from ingest.mqtt.contract import DOOR_EVENTS, LAB_METRICS, SMOKE_STATES, event_topic, format_ts
 from sensors_sim.life import SimMessage
 

@@ -13,7 +13,7 @@ from dashboard.auth import allowed, current_user, refusal
 from dashboard.db import connection
 from ingest.core import clock
 from ingest.core.i18n import N_, Translator
-from ingest.core.site import adoption, site_file_lines
+from ingest.core.sitefile import adoption, site_file_lines
 from ingest.core.vocabulary import LAB_METRICS, SENSOR_KIND_LABELS, UNPLACED_BUILDING
 
 dash.register_page(__name__, path="/sensors", title="SafeCampus")

@@ -106,7 +106,7 @@ def cmd_db_status(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_site_load(settings: Settings, args: argparse.Namespace) -> int:
     """Write a site file into the registry."""
-    from ingest.core.site import check_zone, load_site
+    from ingest.core.sitefile import check_zone, load_site
     from ingest.db.pool import connect
     from ingest.db.registry import load_site as load_into_db
 
@@ -124,7 +124,7 @@ def cmd_site_load(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_site_acl(settings: Settings, args: argparse.Namespace) -> int:
     """Print the broker ACL for a site: service accounts and one gateway per building."""
-    from ingest.core.site import load_site
+    from ingest.core.sitefile import load_site
     from ingest.mqtt.acl import render_acl
 
     text = render_acl(load_site(args.file or settings.site_file))

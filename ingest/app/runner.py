@@ -22,7 +22,7 @@ import psycopg
 
 from ingest.app.embedded import EmbeddedBroker, EmbeddedPostgres, pick_port
 from ingest.core.settings import ENV_PREFIX, Settings, redact_db_url
-from ingest.core.site import check_zone, load_site
+from ingest.core.sitefile import check_zone, load_site
 from ingest.db import queries as q
 from ingest.db.pool import connect
 from ingest.db.prepare import prepare_database

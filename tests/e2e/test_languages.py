@@ -21,7 +21,7 @@ from selenium.webdriver.common.by import By
 from ingest.alarms import lifecycle
 from ingest.alarms.messages import Text
 from ingest.alarms.types import Raise, SensorInfo
-from ingest.core.site import load_site
+from ingest.core.sitefile import load_site
 from ingest.db.registry import load_site as load_into_db
 from tests.conftest import ROOT, wait_until
 from tests.e2e.conftest import (

@@ -20,7 +20,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from ingest.alarms import actions
-from ingest.core.site import load_site
+from ingest.core.sitefile import load_site
 from ingest.db.registry import load_site as load_into_db
 from tests.conftest import wait_until
 from tests.e2e.conftest import (

@@ -14,7 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from ingest.accounts import add_user
-from ingest.core.site import load_site
+from ingest.core.sitefile import load_site
 from ingest.db.registry import load_site as load_into_db
 from tests.conftest import wait_until
 from tests.e2e.conftest import OFFICER, click, console_errors, forge_callback, login, session, text

@@ -13,7 +13,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from dashboard import queries as dq
-from ingest.core.site import Site, adoption, site_file_lines
+from ingest.core.site import Site
+from ingest.core.sitefile import adoption, site_file_lines
 from ingest.db.registry import load_site as load_into_db
 from tests.conftest import wait_until
 from tests.integration.helpers import alarms_for, publish_all, publisher, running_ingest_with_alarms, scalar

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from ingest.alarms.engine import AlarmEngine
-from ingest.core.site import load_site
+from ingest.core.sitefile import load_site
 from ingest.db.pool import open_pool
 from ingest.db.registry import load_site as load_into_db
 from ingest.mqtt import contract

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.db import copyforms
-from ingest.mqtt.contract import FLOAT_LIMIT
+from ingest.mqtt.payloads import FLOAT_LIMIT
 
 NAMES = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=40)
 VALUES = st.floats(min_value=-FLOAT_LIMIT, max_value=FLOAT_LIMIT, allow_nan=False)

@@ -9,7 +9,7 @@ import shutil
 import psycopg
 import yaml
 
-from ingest.core.site import DEMO_SITE, load_site
+from ingest.core.sitefile import DEMO_SITE, load_site
 from ingest.db.registry import load_site as load_into_db
 
 

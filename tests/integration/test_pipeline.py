@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from ingest.core.site import load_site
+from ingest.core.sitefile import load_site
 from ingest.db.pool import connect, open_pool
 from ingest.db.registry import load_site as load_site_into_db
 from ingest.mqtt.contract import decode, encode, format_ts

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from ingest.core.site import load_site
+from ingest.core.sitefile import load_site
 from ingest.mqtt.contract import encode
 from sensors_sim.life import CampusLife
 from tests.conftest import ROOT, wait_until

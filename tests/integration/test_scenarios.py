@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.core.site import load_site
+from ingest.core.sitefile import load_site
 from ingest.db.migrate import migrate
 from ingest.db.registry import load_site as load_into_db
 from sensors_sim.scenario import load_scenario, shipped

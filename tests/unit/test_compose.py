@@ -7,7 +7,7 @@ import yaml
 
 from ingest.app.cli import build_parser
 from ingest.core.settings import ENV_PREFIX, Settings
-from ingest.core.site import load_site
+from ingest.core.sitefile import load_site
 from ingest.mqtt.acl import render_acl
 from tests.conftest import ROOT
 

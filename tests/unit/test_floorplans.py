@@ -16,8 +16,9 @@ from plotly.utils import PlotlyJSONEncoder
 
 from dashboard import floormap
 from ingest.core.floorplan import PlanError, read_plan
-from ingest.core.site import DEMO_SITE, SiteError, load_site, load_yaml_model
 from ingest.core.site import Site as SiteModel
+from ingest.core.site import SiteError
+from ingest.core.sitefile import DEMO_SITE, load_site, load_yaml_model
 from sensors_sim import floorplans
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 200"><rect width="400" height="200"/></svg>'

@@ -2,7 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.core.site import SiteError, load_site
+from ingest.core.site import SiteError
+from ingest.core.sitefile import load_site
 from sensors_sim.scenario import Scenario, events, load_scenario, shipped
 from sensors_sim.verify import judge, start_time
 

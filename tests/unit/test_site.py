@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.core.site import SiteError, load_site
+from ingest.core.site import SiteError
+from ingest.core.sitefile import load_site
 from ingest.mqtt.contract import decode, encode
 from sensors_sim.life import CampusLife, door_rate_per_hour
 
@@ -109,7 +110,8 @@ def test_door_timetable():
 
 
 def test_the_site_files_zone_must_be_the_configured_campus_zone():
-    from ingest.core.site import SiteError, check_zone, load_site
+    from ingest.core.site import SiteError
+    from ingest.core.sitefile import check_zone, load_site
 
     site = load_site(None)
     check_zone(site, "Asia/Shanghai")
